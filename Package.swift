@@ -1,0 +1,246 @@
+// swift-tools-version:6.1
+// HopGate: a self-hosted reverse HTTPS tunnel gateway.
+//
+// Layout (checked by ../shared/tools/check-layout):
+//   Sources/Domain   pure rules            Sources/Ports    port protocols + use cases
+//   Sources/Adapters one target each       Sources/Apps     composition roots only
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "hopgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hopgate-server", targets: ["HopGateServer"]),
+        .executable(name: "hopgate-client", targets: ["HopGateClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+    ],
+    targets: [
+        // MARK: Domain — pure rules, no I/O.
+        .target(
+            name: "HopGateDomain",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Domain",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Ports — driven-port protocols and the use cases built on them.
+        .target(
+            name: "HopGatePorts",
+            dependencies: [
+                "HopGateDomain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Ports",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Adapters — one target each; never import each other.
+        .target(
+            name: "HopGateSQLite",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Adapters/SQLite",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HopGatePostgres",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Sources/Adapters/Postgres",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HopGateAdminAPI",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Sources/Adapters/AdminAPI",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HopGateGRPCTransport",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Sources/Adapters/GRPCTransport",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HopGateLoopbackTransport",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
+            path: "Sources/Adapters/LoopbackTransport",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HopGateSelfSignedCertificates",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Adapters/SelfSignedCertificates",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HopGateEdge",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Sources/Adapters/Edge",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HopGateLocalForwarder",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/Adapters/LocalForwarder",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HopGateObservability",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/Adapters/Observability",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Apps — composition roots.
+        .executableTarget(
+            name: "HopGateServer",
+            dependencies: [
+                "HopGateDomain", "HopGatePorts",
+                "HopGateSQLite", "HopGatePostgres", "HopGateAdminAPI",
+                "HopGateGRPCTransport", "HopGateSelfSignedCertificates", "HopGateEdge",
+                "HopGateObservability",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Apps/hopgate-server",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HopGateClient",
+            dependencies: [
+                "HopGateDomain", "HopGatePorts",
+                "HopGateGRPCTransport", "HopGateLocalForwarder", "HopGateObservability",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Apps/hopgate-client",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests.
+        .target(
+            name: "HopGateTestSupport",
+            dependencies: [
+                "HopGateDomain", "HopGatePorts",
+                "HopGateSQLite", "HopGatePostgres",
+                "HopGateLoopbackTransport", "HopGateGRPCTransport",
+                "HopGateSelfSignedCertificates",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/Contract/Support",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UnitTests",
+            dependencies: ["HopGateDomain", "HopGatePorts", "HopGateTestSupport"],
+            path: "Tests/Unit",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ContractTests",
+            dependencies: ["HopGateDomain", "HopGatePorts", "HopGateTestSupport"],
+            path: "Tests/Contract/Suites",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "HopGateDomain", "HopGatePorts", "HopGateTestSupport",
+                "HopGateAdminAPI", "HopGateSQLite", "HopGatePostgres", "HopGateEdge",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/Integration",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

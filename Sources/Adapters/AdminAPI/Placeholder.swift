@@ -1,0 +1,3 @@
+internal import Hummingbird
+internal import OpenAPIHummingbird
+internal import OpenAPIAsyncHTTPClient

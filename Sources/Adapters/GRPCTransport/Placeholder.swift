@@ -1,0 +1,3 @@
+internal import GRPCCore
+internal import GRPCNIOTransportHTTP2
+internal import GRPCProtobuf

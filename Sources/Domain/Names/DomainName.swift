@@ -1,0 +1,126 @@
+/// A normalised fully qualified domain name, the key HopGate routes and stores by.
+///
+/// Parsing trims surrounding whitespace, lowercases, drops one trailing dot and a `:port`
+/// suffix, then checks the name against the DNS host-name rules (RFC 1035 / RFC 5890 A-labels).
+/// Internationalised names must be given in their ASCII form (`xn--…`).
+///
+/// ```swift
+/// let name = try DomainName(parsing: " Example.COM.:443 ")   // "example.com"
+/// ```
+public struct DomainName: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The normalised name, e.g. `"api.example.com"` or `"*.example.com"`.
+    public let value: String
+
+    /// The longest name accepted, in characters (RFC 1035 §2.3.4).
+    public static let maximumLength = 253
+    /// The longest label accepted, in characters.
+    public static let maximumLabelLength = 63
+
+    /// Parses and normalises `input`.
+    /// - Parameter allowWildcard: accept a `*` as the whole first label (`*.example.com`).
+    public init(parsing input: String, allowWildcard: Bool = false) throws(DomainNameError) {
+        var name = input.trimmingWhitespace()
+        if name.isEmpty { throw DomainNameError(.empty, input: input) }
+        if name.hasPrefix("[") { throw DomainNameError(.ipLiteral, input: input) }
+
+        let colons = name.utf8.lazy.filter { $0 == UInt8(ascii: ":") }.count
+        if colons > 1 { throw DomainNameError(.ipLiteral, input: input) }
+        if colons == 1 {
+            let parts = name.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let port = parts[1]
+            guard !port.isEmpty, port.count <= 5, port.utf8.allSatisfy(\.isASCIIDigit),
+                  let number = Int(port), number <= 65_535
+            else { throw DomainNameError(.invalidPort, input: input) }
+            name = String(parts[0])
+        }
+
+        name = name.lowercased()
+        if name.hasSuffix(".") { name.removeLast() }
+        if name.isEmpty { throw DomainNameError(.empty, input: input) }
+        if name.utf8.count > Self.maximumLength { throw DomainNameError(.nameTooLong, input: input) }
+        if Self.isIPv4Literal(name) { throw DomainNameError(.ipLiteral, input: input) }
+
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.count < 2 { throw DomainNameError(.missingDot, input: input) }
+        for (index, label) in labels.enumerated() {
+            try Self.check(label: label, isFirst: index == 0, allowWildcard: allowWildcard, input: input)
+        }
+        self.value = name
+    }
+
+    /// The labels from left to right: `["api", "example", "com"]`.
+    public var labels: [Substring] { value.split(separator: ".") }
+
+    /// Whether the first label is a `*` wildcard.
+    public var isWildcard: Bool { value.hasPrefix("*.") }
+
+    /// Whether this name is a wildcard that covers `other` (exactly one label deeper).
+    public func covers(_ other: DomainName) -> Bool {
+        guard isWildcard, !other.isWildcard else { return self == other }
+        let suffix = value.dropFirst(1) // ".example.com"
+        guard other.value.hasSuffix(suffix) else { return false }
+        return !other.value.dropLast(suffix.count).contains(".")
+    }
+
+    public var description: String { value }
+
+    public static func < (lhs: DomainName, rhs: DomainName) -> Bool { lhs.value < rhs.value }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let raw = try container.decode(String.self)
+        do { try self.init(parsing: raw, allowWildcard: true) } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.message)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+
+    private static func check(
+        label: Substring, isFirst: Bool, allowWildcard: Bool, input: String
+    ) throws(DomainNameError) {
+        if label.isEmpty { throw DomainNameError(.emptyLabel, input: input) }
+        if label == "*" {
+            guard isFirst, allowWildcard else { throw DomainNameError(.wildcardNotAllowed, input: input) }
+            return
+        }
+        if label.utf8.count > maximumLabelLength { throw DomainNameError(.labelTooLong, input: input, detail: String(label.prefix(20)) + "…") }
+        for scalar in label.unicodeScalars where !(scalar.isASCIILowercaseLetterOrDigit || scalar == "-") {
+            if scalar == "*" { throw DomainNameError(.wildcardNotAllowed, input: input) }
+            throw DomainNameError(.invalidCharacter, input: input, detail: String(scalar))
+        }
+        if label.hasPrefix("-") || label.hasSuffix("-") {
+            throw DomainNameError(.hyphenAtLabelEdge, input: input, detail: String(label))
+        }
+    }
+
+    private static func isIPv4Literal(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return parts.last.map { !$0.isEmpty && $0.utf8.allSatisfy(\.isASCIIDigit) } ?? false }
+        return parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy(\.isASCIIDigit) }
+    }
+}
+
+extension UInt8 {
+    var isASCIIDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+}
+
+extension Unicode.Scalar {
+    var isASCIILowercaseLetterOrDigit: Bool {
+        ("a"..."z").contains(self) || ("0"..."9").contains(self)
+    }
+}
+
+extension StringProtocol {
+    /// The string without leading and trailing spaces, tabs and line breaks.
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[start...end])
+    }
+}

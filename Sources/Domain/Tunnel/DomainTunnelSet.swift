@@ -1,0 +1,78 @@
+/// What happens when a second tunnel arrives for a domain that already has one.
+///
+/// The default is ``pool(maximum:)``: tunnels are **added**. New requests are spread
+/// round-robin over the active tunnels, so two clients of one domain share the load, and when
+/// one goes away the others keep serving (failover). Beyond `maximum`, a new tunnel is refused.
+/// ``replace`` instead makes the newest tunnel the only one that gets new requests; older ones
+/// drain (their in-flight exchanges finish) and close.
+public enum TunnelAdmissionPolicy: Sendable, Hashable {
+    case pool(maximum: Int)
+    case replace
+
+    /// Up to 8 tunnels per domain, load-balanced.
+    public static let `default` = TunnelAdmissionPolicy.pool(maximum: 8)
+}
+
+/// The tunnels of one domain and the choice of which one gets the next request.
+public struct DomainTunnelSet<ID: Hashable & Sendable>: Sendable {
+    /// The outcome of ``admit(_:)``.
+    public enum Admission: Sendable, Hashable {
+        /// Admitted; the listed older tunnels must drain (``TunnelAdmissionPolicy/replace``).
+        case admitted(replacing: [ID])
+        /// Refused: the domain has `maximum` active tunnels already.
+        case refusedTooMany(maximum: Int)
+    }
+
+    public let policy: TunnelAdmissionPolicy
+    /// Tunnels that take new requests, oldest first.
+    public private(set) var active: [ID] = []
+    /// Tunnels finishing their in-flight requests; they take no new ones.
+    public private(set) var draining: Set<ID> = []
+    private var cursor = 0
+
+    public init(policy: TunnelAdmissionPolicy = .default) { self.policy = policy }
+
+    /// Whether no tunnel, active or draining, is left.
+    public var isEmpty: Bool { active.isEmpty && draining.isEmpty }
+
+    /// Decides whether tunnel `id` joins, by the policy.
+    public mutating func admit(_ id: ID) -> Admission {
+        switch policy {
+        case .pool(let maximum):
+            guard active.count < maximum else { return .refusedTooMany(maximum: maximum) }
+            active.append(id)
+            return .admitted(replacing: [])
+        case .replace:
+            let older = active
+            draining.formUnion(older)
+            active = [id]
+            cursor = 0
+            return .admitted(replacing: older)
+        }
+    }
+
+    /// The tunnel for the next request (round-robin over active tunnels), or nil when none.
+    public mutating func next() -> ID? {
+        guard !active.isEmpty else { return nil }
+        cursor %= active.count
+        defer { cursor += 1 }
+        return active[cursor]
+    }
+
+    /// Moves `id` out of rotation; it keeps serving what it already has.
+    public mutating func startDraining(_ id: ID) {
+        guard let index = active.firstIndex(of: id) else { return }
+        active.remove(at: index)
+        if index < cursor { cursor -= 1 }
+        draining.insert(id)
+    }
+
+    /// Forgets `id` entirely (its transport closed).
+    public mutating func remove(_ id: ID) {
+        if let index = active.firstIndex(of: id) {
+            active.remove(at: index)
+            if index < cursor { cursor -= 1 }
+        }
+        draining.remove(id)
+    }
+}

@@ -1,0 +1,48 @@
+public import HopGateDomain
+
+/// The server's handle on one admitted tunnel. Each ``exchange(_:_:)`` runs on its own
+/// transport stream (an HTTP/2 stream for gRPC), so flow control applies per request and one
+/// slow or large exchange never delays another.
+public protocol TunnelConnection: Sendable {
+    var id: TunnelID { get }
+
+    /// Sends `head` to the client and runs `body` with the request-body writer and the
+    /// response parts. Leaving `body` (normally or by throwing) ends the exchange; cancelling
+    /// the calling task cancels it on the client too.
+    /// - Throws: ``TunnelExchangeError`` when the exchange cannot start or the tunnel fails.
+    func exchange<Result: Sendable>(
+        _ head: ExchangeRequestHead,
+        _ body: (_ requestBody: PartWriter<ExchangeRequestPart>, _ response: PartStream<ExchangeResponsePart>) async throws -> Result
+    ) async throws -> Result
+
+    /// Asks the client to drain: finish in-flight exchanges, expect no new ones, reconnect.
+    func drain() async
+
+    /// Closes the tunnel now; in-flight exchanges fail.
+    func close() async
+}
+
+/// Why an exchange over a tunnel failed.
+public struct TunnelExchangeError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        /// The tunnel closed or is draining; nothing was sent (safe to retry on another tunnel).
+        case tunnelUnavailable
+        /// No stream could be opened in time (client too slow to provide one).
+        case noStreamAvailable
+        /// The tunnel broke while the exchange was running.
+        case tunnelFailed
+        /// The client reported that the local service failed.
+        case upstreamFailed
+        /// The client broke the exchange protocol (e.g. body before head).
+        case protocolViolation
+    }
+    public let code: Code
+    public let message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "\(code.rawValue): \(message)" }
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}

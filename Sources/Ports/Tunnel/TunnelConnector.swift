@@ -1,0 +1,28 @@
+public import HopGateDomain
+
+/// Opens tunnels to a server (client side of a transport).
+public protocol TunnelConnector: Sendable {
+    /// Connects, says `hello`, and then serves the server's exchanges with `handler`,
+    /// each on its own stream and concurrently, until the tunnel ends.
+    ///
+    /// - Parameter onWelcome: called once when the server admits the tunnel.
+    /// - Returns: why the tunnel ended when it ended in an orderly way (a drain).
+    /// - Throws: ``TunnelRefusal`` when the server refuses the hello; a transport error when
+    ///   the connection fails or the server stops answering heartbeats.
+    func run(
+        hello: TunnelHello,
+        handler: any ExchangeHandler,
+        onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
+    ) async throws -> TunnelCloseReason
+}
+
+/// Serves one exchange on the client: reads the request body, writes the response parts.
+/// Throwing before writing a head makes the server answer 502; after, the public response is
+/// cut off (reset).
+public protocol ExchangeHandler: Sendable {
+    func handle(
+        _ head: ExchangeRequestHead,
+        requestBody: PartStream<ExchangeRequestPart>,
+        response: PartWriter<ExchangeResponsePart>
+    ) async throws
+}

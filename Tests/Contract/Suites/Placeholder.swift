@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderC() { #expect(1 == 1) }

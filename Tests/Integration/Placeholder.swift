@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderI() { #expect(1 == 1) }
