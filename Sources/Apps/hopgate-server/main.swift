@@ -1,2 +1,0 @@
-internal import ArgumentParser
-print("hopgate-server")
