@@ -1,0 +1,136 @@
+import HopGateDomain
+import HopGatePorts
+import HopGateTestSupport
+import Synchronization
+import Testing
+
+/// A tunnel connection that only records what the hub does to it.
+final class RecordingConnection: TunnelConnection {
+    let id: TunnelID
+    private let calls = Mutex<[String]>([])
+    init(id: TunnelID) { self.id = id }
+    var recorded: [String] { calls.withLock { $0 } }
+
+    func exchange<Result: Sendable>(
+        _ head: ExchangeRequestHead,
+        _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
+    ) async throws -> Result {
+        throw TunnelExchangeError(.tunnelUnavailable, "recording only")
+    }
+    func drain() async { calls.withLock { $0.append("drain") } }
+    func close() async { calls.withLock { $0.append("close") } }
+}
+
+@Suite("TunnelHub")
+struct TunnelHubTests {
+    let store = InMemoryDomainStore()
+    let logs = CapturedLogs()
+
+    func makeHub(policy: TunnelAdmissionPolicy = .default) -> (TunnelHub, DomainAdministration) {
+        let admin = DomainAdministration(store: store, logger: logs.logger())
+        let hub = TunnelHub(administration: admin, configuration: .init(policy: policy, serverVersion: "test"), logger: logs.logger())
+        return (hub, admin)
+    }
+
+    func hello(_ domain: String, _ key: String) -> TunnelHello {
+        TunnelHello(domain: domain, clientAPIKey: key, clientName: "test", clientVersion: "1")
+    }
+
+    func open(_ hub: TunnelHub, _ domain: String, _ key: String) async throws -> RecordingConnection {
+        let welcome = try await hub.admit(hello(domain, key), peer: "127.0.0.1:1")
+        let connection = RecordingConnection(id: welcome.tunnelID)
+        await hub.tunnelOpened(connection)
+        return connection
+    }
+
+    @Test func admitsTheRightKeyAndBindsTheDomain() async throws {
+        let (hub, admin) = makeHub()
+        let issued = try await admin.register(domain: "a.example.com", memo: nil)
+        _ = try await admin.register(domain: "b.example.com", memo: nil)
+        let connection = try await open(hub, "A.Example.com", issued.clientAPIKey.secret)
+        #expect(hub.connection(for: try DomainName(parsing: "a.example.com"))?.id == connection.id)
+        #expect(hub.connection(for: try DomainName(parsing: "b.example.com")) == nil)
+        #expect(hub.tunnelCount == 1)
+    }
+
+    @Test func refusals() async throws {
+        let (hub, admin) = makeHub()
+        let a = try await admin.register(domain: "a.example.com", memo: nil)
+        let b = try await admin.register(domain: "b.example.com", memo: nil)
+        let cases: [(TunnelHello, TunnelRefusal.Code)] = [
+            (hello("a.example.com", b.clientAPIKey.secret), .permissionDenied),
+            (hello("c.example.com", a.clientAPIKey.secret), .permissionDenied),
+            (hello("a.example.com", "short"), .unauthenticated),
+            (hello("not a domain", a.clientAPIKey.secret), .invalidHello),
+        ]
+        for (hello, code) in cases {
+            let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello, peer: "p") }
+            #expect(error?.code == code)
+        }
+        #expect(!logs.text.contains(a.clientAPIKey.secret))
+        #expect(!logs.text.contains(b.clientAPIKey.secret))
+        #expect(logs.lines.filter { $0.message == "tunnel refused" }.count == 4)
+    }
+
+    @Test func storeOutageIsUnavailable() async throws {
+        let (hub, admin) = makeHub()
+        let a = try await admin.register(domain: "a.example.com", memo: nil)
+        store.failEveryCall(with: DomainStoreError(.unavailable, "down"))
+        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: "p") }
+        #expect(error?.code == .unavailable)
+    }
+
+    @Test func poolBalancesAndFailsOver() async throws {
+        let (hub, admin) = makeHub(policy: .pool(maximum: 2))
+        let key = try await admin.register(domain: "a.example.com", memo: nil).clientAPIKey.secret
+        let one = try await open(hub, "a.example.com", key)
+        let two = try await open(hub, "a.example.com", key)
+        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", key), peer: "p") }
+        #expect(error?.code == .tooManyTunnels)
+        let domain = try DomainName(parsing: "a.example.com")
+        let picks = (0..<4).compactMap { _ in hub.connection(for: domain)?.id }
+        #expect(picks == [one.id, two.id, one.id, two.id])
+        await hub.tunnelClosed(one.id, reason: .transportClosed)
+        #expect(hub.connection(for: domain)?.id == two.id)
+        #expect(hub.tunnelCount == 1)
+    }
+
+    @Test func replacePolicyDrainsTheOlderTunnel() async throws {
+        let (hub, admin) = makeHub(policy: .replace)
+        let key = try await admin.register(domain: "a.example.com", memo: nil).clientAPIKey.secret
+        let old = try await open(hub, "a.example.com", key)
+        let new = try await open(hub, "a.example.com", key)
+        #expect(old.recorded == ["drain"])
+        #expect(hub.connection(for: try DomainName(parsing: "a.example.com"))?.id == new.id)
+    }
+
+    @Test func unregisterAndRotationCloseTunnels() async throws {
+        let (hub, admin) = makeHub()
+        let admin2 = DomainAdministration(store: store, observers: [hub], logger: logs.logger())
+        let issued = try await admin.register(domain: "a.example.com", memo: nil)
+        let connection = try await open(hub, "a.example.com", issued.clientAPIKey.secret)
+        let rotated = try await admin2.rotateKey(domain: "a.example.com")
+        #expect(connection.recorded == ["close"])
+        let again = try await open(hub, "a.example.com", rotated.clientAPIKey.secret)
+        try await admin2.unregister(domain: "a.example.com", clientAPIKey: rotated.clientAPIKey.secret)
+        #expect(again.recorded == ["close"])
+    }
+
+    @Test func drainAllStopsAdmissions() async throws {
+        let (hub, admin) = makeHub()
+        let key = try await admin.register(domain: "a.example.com", memo: nil).clientAPIKey.secret
+        let connection = try await open(hub, "a.example.com", key)
+        await hub.drainAll()
+        #expect(connection.recorded == ["drain"])
+        #expect(hub.connection(for: try DomainName(parsing: "a.example.com")) == nil)
+        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", key), peer: "p") }
+        #expect(error?.code == .unavailable)
+    }
+
+    @Test func openingAnUnknownTunnelClosesIt() async {
+        let (hub, _) = makeHub()
+        let stray = RecordingConnection(id: TunnelID())
+        await hub.tunnelOpened(stray)
+        #expect(stray.recorded == ["close"])
+    }
+}
