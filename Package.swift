@@ -159,6 +159,8 @@ let package = Package(
             dependencies: [
                 "HopGatePorts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -178,6 +180,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "HopGateConfiguration",
+            dependencies: ["HopGatePorts"],
+            path: "Sources/Adapters/Configuration",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Apps — composition roots.
         .executableTarget(
             name: "HopGateServer",
@@ -185,7 +194,7 @@ let package = Package(
                 "HopGateDomain", "HopGatePorts",
                 "HopGateSQLite", "HopGatePostgres", "HopGateAdminAPI",
                 "HopGateGRPCTransport", "HopGateSelfSignedCertificates", "HopGateEdge",
-                "HopGateObservability",
+                "HopGateObservability", "HopGateConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -197,7 +206,7 @@ let package = Package(
             name: "HopGateClient",
             dependencies: [
                 "HopGateDomain", "HopGatePorts",
-                "HopGateGRPCTransport", "HopGateLocalForwarder", "HopGateObservability",
+                "HopGateGRPCTransport", "HopGateLocalForwarder", "HopGateObservability", "HopGateConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -222,7 +231,7 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["HopGateDomain", "HopGatePorts", "HopGateTestSupport"],
+            dependencies: ["HopGateDomain", "HopGatePorts", "HopGateTestSupport", "HopGateConfiguration", "HopGateObservability"],
             path: "Tests/Unit",
             swiftSettings: swiftSettings
         ),

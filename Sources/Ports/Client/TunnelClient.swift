@@ -1,0 +1,80 @@
+public import HopGateDomain
+public import Logging
+
+/// Keeps one tunnel up: connects, serves exchanges, and after any failure reconnects with
+/// capped, jittered exponential backoff (``ReconnectBackoff``), until the task is cancelled.
+/// A refusal that retrying cannot fix (wrong key, unknown domain, malformed hello) ends it with
+/// that error.
+public struct TunnelClient: Sendable {
+    /// What the client is doing, for a status line.
+    public enum Status: Sendable {
+        case connecting(attempt: Int)
+        case connected(TunnelWelcome)
+        case disconnected(reason: String, retryIn: Duration)
+    }
+
+    private let connector: any TunnelConnector
+    private let hello: TunnelHello
+    private let handler: any ExchangeHandler
+    private let clock: any Clock<Duration>
+    private let backoffTemplate: ReconnectBackoff
+    private let onStatus: @Sendable (Status) -> Void
+    private let logger: Logger
+
+    public init(
+        connector: any TunnelConnector,
+        hello: TunnelHello,
+        handler: any ExchangeHandler,
+        backoff: ReconnectBackoff = ReconnectBackoff(),
+        clock: any Clock<Duration> = ContinuousClock(),
+        logger: Logger,
+        onStatus: @escaping @Sendable (Status) -> Void = { _ in }
+    ) {
+        self.connector = connector
+        self.hello = hello
+        self.handler = handler
+        self.backoffTemplate = backoff
+        self.clock = clock
+        self.onStatus = onStatus
+        var logger = logger
+        logger[metadataKey: "component"] = "tunnel_client"
+        self.logger = logger
+    }
+
+    /// Runs until cancelled. - Throws: a ``TunnelRefusal`` that retrying cannot fix.
+    public func run() async throws {
+        var backoff = backoffTemplate
+        var attempt = 0
+        while !Task.isCancelled {
+            attempt += 1
+            onStatus(.connecting(attempt: attempt))
+            let reason: String
+            do {
+                let closed = try await connector.run(hello: hello, handler: handler) { [logger, onStatus] welcome in
+                    logger.info("tunnel connected", metadata: ["tunnel_id": "\(welcome.tunnelID)", "domain": "\(welcome.domain)"])
+                    onStatus(.connected(welcome))
+                }
+                backoff.reset()
+                reason = "tunnel closed (\(closed))"
+            } catch let refusal as TunnelRefusal where Self.isFatal(refusal) {
+                logger.error("tunnel refused", metadata: ["code": "\(refusal.code.rawValue)", "reason": "\(refusal.reason)"])
+                throw refusal
+            } catch {
+                if Task.isCancelled { return }
+                reason = "\(error)"
+            }
+            let delay = backoff.nextDelay()
+            logger.warning("tunnel down, reconnecting", metadata: ["reason": "\(reason)", "retry_in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+            onStatus(.disconnected(reason: reason, retryIn: delay))
+            do { try await clock.sleep(for: delay) } catch { return }
+        }
+    }
+
+    /// Refusals that a retry would only repeat.
+    static func isFatal(_ refusal: TunnelRefusal) -> Bool {
+        switch refusal.code {
+        case .unauthenticated, .permissionDenied, .invalidHello: return true
+        case .tooManyTunnels, .unavailable: return false
+        }
+    }
+}

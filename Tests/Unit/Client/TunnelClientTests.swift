@@ -1,0 +1,75 @@
+import HopGateDomain
+import HopGatePorts
+import HopGateTestSupport
+import Synchronization
+import Testing
+
+/// A connector that plays a script: each call takes the next outcome.
+final class ScriptedConnector: TunnelConnector {
+    enum Outcome: Sendable { case welcomeThenClose, fail, refuse(TunnelRefusal.Code) }
+    private let script: Mutex<[Outcome]>
+    let calls = Mutex(0)
+    init(_ script: [Outcome]) { self.script = Mutex(script) }
+
+    func run(hello: TunnelHello, handler: any ExchangeHandler, onWelcome: @escaping @Sendable (TunnelWelcome) -> Void) async throws -> TunnelCloseReason {
+        calls.withLock { $0 += 1 }
+        let next = script.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        switch next {
+        case .welcomeThenClose:
+            onWelcome(TunnelWelcome(tunnelID: TunnelID(), domain: try DomainName(parsing: hello.domain), heartbeatInterval: .seconds(10), serverVersion: "t"))
+            return .drained
+        case .fail: throw TunnelExchangeError(.tunnelFailed, "connection refused")
+        case .refuse(let code): throw TunnelRefusal(code, "no")
+        case nil:
+            try await Task.sleep(for: .seconds(3600))
+            return .drained
+        }
+    }
+}
+
+struct NoHandler: ExchangeHandler {
+    func handle(_ head: ExchangeRequestHead, requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>) async throws {}
+}
+
+@Suite("TunnelClient reconnects")
+struct TunnelClientTests {
+    let hello = TunnelHello(domain: "a.example.com", clientAPIKey: String(repeating: "k", count: 64), clientName: "t", clientVersion: "1")
+
+    @Test func retriesWithBackoffUntilCancelled() async throws {
+        let connector = ScriptedConnector([.fail, .fail, .refuse(.unavailable), .welcomeThenClose])
+        let clock = ManualClock()
+        let statuses = Mutex<[String]>([])
+        let client = TunnelClient(
+            connector: connector, hello: hello, handler: NoHandler(),
+            backoff: ReconnectBackoff(base: .seconds(1), maximum: .seconds(8)), clock: clock, logger: CapturedLogs().logger()
+        ) { status in
+            statuses.withLock { list in
+                switch status {
+                case .connecting(let attempt): list.append("connecting \(attempt)")
+                case .connected: list.append("connected")
+                case .disconnected(_, let delay): list.append("retry \(delay <= .seconds(8))")
+                }
+            }
+        }
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            // Each failure sleeps on the manual clock; advance it until the fifth attempt is under way.
+            while connector.calls.withLock({ $0 }) < 5 {
+                if clock.sleeperCount > 0 { clock.advance(by: .seconds(8)) }
+                await Task.yield()
+            }
+            group.cancelAll()
+        }
+        let seen = statuses.withLock { $0 }
+        #expect(seen.prefix(8) == ["connecting 1", "retry true", "connecting 2", "retry true", "connecting 3", "retry true", "connecting 4", "connected"])
+    }
+
+    @Test(arguments: [TunnelRefusal.Code.unauthenticated, .permissionDenied, .invalidHello])
+    func stopsOnRefusalsThatRetryingCannotFix(_ code: TunnelRefusal.Code) async {
+        let connector = ScriptedConnector([.refuse(code)])
+        let client = TunnelClient(connector: connector, hello: hello, handler: NoHandler(), clock: ManualClock(), logger: CapturedLogs().logger())
+        let error = await #expect(throws: TunnelRefusal.self) { try await client.run() }
+        #expect(error?.code == code)
+        #expect(connector.calls.withLock { $0 } == 1)
+    }
+}
