@@ -1,0 +1,109 @@
+import ArgumentParser
+import HopGateConfiguration
+import HopGateDomain
+import HopGatePorts
+
+/// The client's flags. Each falls back to its `HOP_CLIENT_*` variable (environment, then `.env`).
+struct ClientOptions: ParsableArguments {
+    @Option(name: .long, help: "Server address HOST:PORT (HOP_CLIENT_SERVER_ADDR).")
+    var server: String?
+
+    @Option(name: .long, help: "The domain this client serves (HOP_CLIENT_DOMAIN).")
+    var domain: String?
+
+    @Option(name: .long, help: "The domain's 64-character client API key (HOP_CLIENT_API_KEY).")
+    var apiKey: String?
+
+    @Option(name: .long, help: "Default local service HOST:PORT, e.g. 127.0.0.1:8080 (HOP_CLIENT_LOCAL_TARGET).")
+    var localTarget: String?
+
+    @Option(name: .long, help: "Named service NAME=/PREFIX=HOST:PORT[=strip]; repeatable (HOP_CLIENT_SERVICES, comma-separated).")
+    var service: [String] = []
+
+    @Option(name: .long, help: "PEM file of the CA that signed the server's certificate (HOP_CLIENT_CA_FILE); default: system roots.")
+    var caFile: String?
+
+    @Option(name: .long, help: "TLS server name to verify, when it differs from the server host (HOP_CLIENT_SERVER_NAME).")
+    var serverName: String?
+
+    @Flag(name: .long, help: "Connect without TLS (tests and loopback only) (HOP_CLIENT_PLAINTEXT).")
+    var plaintext = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (HOP_LOG_LEVEL).")
+    var logLevel: String?
+
+    @Option(name: .long, help: "Log format: json or text (HOP_LOG_FORMAT).")
+    var logFormat: String?
+
+    @Option(name: .long, help: "Path of the .env file to read (default ./.env).")
+    var envFile: String = ".env"
+}
+
+/// Everything the client needs, validated.
+struct ClientConfiguration: Sendable {
+    var serverHost: String
+    var serverPort: Int
+    var domain: DomainName
+    var apiKey: ClientAPIKey
+    var services: [LocalService]
+    var caFile: String?
+    var serverName: String?
+    var plaintext: Bool
+    var logLevel: String
+    var logFormat: String
+
+    /// Reads flags, then environment, then `.env`. - Throws: one ``SettingsError`` naming the setting.
+    init(options: ClientOptions, settings: Settings) throws {
+        let server = try options.server ?? settings.required("HOP_CLIENT_SERVER_ADDR", "the server as HOST:PORT, e.g. hopgate.example.com:443")
+        let target: LocalTarget
+        do { target = try LocalTarget(parsing: server) } catch {
+            throw SettingsError(name: "HOP_CLIENT_SERVER_ADDR", message: "is '\(server)'; expected HOST:PORT, e.g. hopgate.example.com:443")
+        }
+        serverHost = target.host
+        serverPort = target.port
+
+        let rawDomain = try options.domain ?? settings.required("HOP_CLIENT_DOMAIN", "the registered domain this client serves")
+        do { domain = try DomainName(parsing: rawDomain) } catch {
+            throw SettingsError(name: "HOP_CLIENT_DOMAIN", message: "is invalid: \(error.message)")
+        }
+
+        let rawKey = try options.apiKey ?? settings.required("HOP_CLIENT_API_KEY", "the 64-character client API key issued at registration")
+        do { apiKey = try ClientAPIKey(parsing: rawKey) } catch {
+            throw SettingsError(name: "HOP_CLIENT_API_KEY", message: "is invalid: \(error.message)")
+        }
+
+        var services: [LocalService] = []
+        if let rawTarget = options.localTarget ?? settings.string("HOP_CLIENT_LOCAL_TARGET") {
+            do { services.append(LocalService(name: "default", prefix: .root, target: try LocalTarget(parsing: rawTarget))) } catch {
+                throw SettingsError(name: "HOP_CLIENT_LOCAL_TARGET", message: "is '\(rawTarget)': \(error.reason)")
+            }
+        }
+        let specs = options.service.isEmpty
+            ? (settings.string("HOP_CLIENT_SERVICES")?.split(separator: ",").map { String($0).trimmingCharacters(in: " ") } ?? [])
+            : options.service
+        for spec in specs {
+            do { services.append(try LocalService(parsing: spec)) } catch {
+                throw SettingsError(name: "HOP_CLIENT_SERVICES", message: error.description)
+            }
+        }
+        guard !services.isEmpty else {
+            throw SettingsError(name: "HOP_CLIENT_LOCAL_TARGET", message: "is not set; expected the local service as HOST:PORT, e.g. 127.0.0.1:8080 (or give --service)")
+        }
+        self.services = services
+
+        caFile = options.caFile ?? settings.string("HOP_CLIENT_CA_FILE")
+        serverName = options.serverName ?? settings.string("HOP_CLIENT_SERVER_NAME")
+        plaintext = try options.plaintext || (settings.boolean("HOP_CLIENT_PLAINTEXT") ?? false)
+        logLevel = options.logLevel ?? settings.string("HOP_LOG_LEVEL") ?? "info"
+        logFormat = options.logFormat ?? settings.string("HOP_LOG_FORMAT") ?? "text"
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let characters = Set(set)
+        guard let start = firstIndex(where: { !characters.contains($0) }),
+              let end = lastIndex(where: { !characters.contains($0) }) else { return "" }
+        return String(self[start...end])
+    }
+}

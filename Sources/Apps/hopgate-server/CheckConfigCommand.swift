@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import HopGateConfiguration
+import HopGateDomain
+
+/// `hopgate-server check-config`: validates the settings and prints the effective
+/// configuration with secrets masked; exits 1 with one line naming the first bad setting.
+struct CheckConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the settings and print the effective configuration (secrets masked)."
+    )
+
+    @Flag(name: .long, help: "Check the development defaults instead of production.")
+    var dev = false
+
+    @Option(name: .long, help: "Path of the .env file to read.")
+    var envFile: String = ".env"
+
+    func run() async throws {
+        let settings: Settings
+        let configuration: ServerConfiguration
+        do {
+            settings = try Settings(dotEnvPath: envFile)
+            configuration = try ServerConfiguration(mode: dev ? .development : .production, settings: settings)
+        } catch {
+            print("configuration error: \(error)")
+            throw ExitCode.failure
+        }
+        for (name, value) in configuration.summary {
+            print("\(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(value)")
+        }
+        print("configuration OK")
+    }
+}
+
+extension ServerConfiguration {
+    /// The effective settings as `(name, value)` pairs, secrets masked.
+    var summary: [(String, String)] {
+        let storeText: String
+        switch store {
+        case .postgres(let dsn): storeText = Self.maskPassword(inDSN: dsn)
+        case .sqlite(let path): storeText = "sqlite:\(path)"
+        }
+        let policyText: String
+        switch tunnelPolicy {
+        case .pool(let maximum): policyText = "pool (max \(maximum) per domain)"
+        case .replace: policyText = "replace"
+        }
+        return [
+            ("mode", mode.rawValue),
+            ("HOP_SERVER_DOMAIN", domain.value),
+            ("HOP_SERVER_HTTP_LISTEN", httpListen.description),
+            ("HOP_SERVER_HTTPS_LISTEN", httpsListen.description),
+            ("HOP_TUNNEL_LISTEN", tunnelListen?.description ?? "(shared with HTTPS)"),
+            ("HOP_ADMIN_LISTEN", adminListen?.description ?? "(under https://\(domain)/api/v1/admin only)"),
+            ("HOP_METRICS_LISTEN", metricsListen?.description ?? "(off)"),
+            ("HOP_ADMIN_API_KEY", adminKey.isEmpty ? "(generated at start)" : "\(adminKey.prefix(4))… (\(adminKey.count) characters)"),
+            ("HOP_DB_DSN", storeText),
+            ("HOP_DATA_DIR", dataDirectory),
+            ("HOP_PROXY_TIMEOUT", "\(proxyTimeout)"),
+            ("HOP_PROXY_MAX_BODY_BYTES", maximumBodyBytes == 0 ? "unlimited" : "\(maximumBodyBytes)"),
+            ("HOP_TUNNEL_POLICY", policyText),
+            ("HOP_LOG_LEVEL", logLevel),
+            ("HOP_LOG_FORMAT", logFormat),
+        ]
+    }
+
+    /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+    static func maskPassword(inDSN dsn: String) -> String {
+        guard let scheme = dsn.range(of: "://"), let at = dsn.range(of: "@", range: scheme.upperBound..<dsn.endIndex) else { return dsn }
+        let credentials = dsn[scheme.upperBound..<at.lowerBound]
+        guard let colon = credentials.firstIndex(of: ":") else { return dsn }
+        return String(dsn[..<colon]) + ":***" + String(dsn[at.lowerBound...])
+    }
+}
