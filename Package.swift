@@ -245,10 +245,12 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "HopGateDomain", "HopGatePorts", "HopGateTestSupport",
-                "HopGateAdminAPI", "HopGateSQLite", "HopGatePostgres", "HopGateEdge",
+                "HopGateAdminAPI", "HopGateSQLite", "HopGatePostgres", "HopGateEdge", "HopGateLocalForwarder",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/Integration",
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

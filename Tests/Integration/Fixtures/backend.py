@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""A small HTTP/1.1 backend for HopGate's integration tests and benchmarks.
+
+Usage: backend.py PORT   (binds 127.0.0.1; prints "ready PORT" when listening; PORT 0 = any)
+
+  GET  /bytes/N        N pseudo-random bytes (deterministic), Content-Length set
+  GET  /chunked/N      N chunks of "chunk i\\n", one every 50 ms, Transfer-Encoding: chunked
+  GET  /sse/N          N server-sent events, one every 50 ms
+  GET  /slow/MS        waits MS milliseconds, then answers "slow"
+  GET  /headers        the request's headers as JSON
+  POST /echo           the request body back (Content-Length or chunked in; Content-Length out)
+  POST /sha256         the SHA-256 hex of the request body, read in chunks
+  *    anything else   "hello from backend METHOD PATH"
+"""
+import hashlib
+import json
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def pattern(n):
+    block = bytes((i * 31 + 7) % 251 for i in range(65536))
+    full, rest = divmod(n, len(block))
+    for _ in range(full):
+        yield block
+    if rest:
+        yield block[:rest]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return
+                yield self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            remaining = int(self.headers.get("Content-Length", "0"))
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 65536))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                yield chunk
+
+    def send_plain(self, status, body, content_type="text/plain"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def stream(self, content_type, pieces, delay):
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        for piece in pieces:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.flush()
+            time.sleep(delay)
+        self.wfile.write(b"0\r\n\r\n")
+
+    def handle_any(self):
+        parts = self.path.split("?")[0].strip("/").split("/")
+        if parts[0] == "bytes" and len(parts) == 2:
+            n = int(parts[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            if self.command != "HEAD":
+                for block in pattern(n):
+                    self.wfile.write(block)
+        elif parts[0] == "chunked" and len(parts) == 2:
+            self.stream("text/plain", [b"chunk %d\n" % i for i in range(int(parts[1]))], 0.05)
+        elif parts[0] == "sse" and len(parts) == 2:
+            self.stream("text/event-stream", [b"data: event %d\n\n" % i for i in range(int(parts[1]))], 0.05)
+        elif parts[0] == "slow" and len(parts) == 2:
+            time.sleep(int(parts[1]) / 1000)
+            self.send_plain(200, b"slow")
+        elif parts[0] == "headers":
+            self.send_plain(200, json.dumps({k: v for k, v in self.headers.items()}).encode(), "application/json")
+        elif parts[0] == "echo":
+            body = b"".join(self.read_body())
+            self.send_plain(200, body, self.headers.get("Content-Type", "application/octet-stream"))
+        elif parts[0] == "sha256":
+            digest = hashlib.sha256()
+            for chunk in self.read_body():
+                digest.update(chunk)
+            self.send_plain(200, digest.hexdigest().encode())
+        else:
+            for _ in self.read_body():
+                pass
+            self.send_plain(200, ("hello from backend %s %s" % (self.command, self.path)).encode())
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
+    server.daemon_threads = True
+    print("ready %d" % server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
