@@ -86,9 +86,11 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         log[metadataKey: "client"] = "\(hello.clientName)/\(hello.clientVersion)"
         do {
             let welcome = try await check(hello)
+            HopGateMetrics.recordHandshake(outcome: "admitted")
             log.info("tunnel admitted", metadata: ["domain": "\(welcome.domain)", "tunnel_id": "\(welcome.tunnelID)"])
             return welcome
         } catch {
+            HopGateMetrics.recordHandshake(outcome: error.code.rawValue)
             log.warning("tunnel refused", metadata: ["domain": "\(hello.domain.prefix(253))", "code": "\(error.code.rawValue)", "reason": "\(error.reason)"])
             throw error
         }
@@ -124,21 +126,23 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
     }
 
     public func tunnelOpened(_ connection: any TunnelConnection) async {
-        let known = state.withLock { state -> Bool in
-            guard state.entries[connection.id] != nil else { return false }
+        let (known, count) = state.withLock { state -> (Bool, Int) in
+            guard state.entries[connection.id] != nil else { return (false, state.entries.count) }
             state.entries[connection.id]!.connection = connection
-            return true
+            return (true, state.entries.count)
         }
+        HopGateMetrics.setActiveTunnels(count)
         if !known { await connection.close() }
     }
 
     public func tunnelClosed(_ id: TunnelID, reason: TunnelCloseReason) async {
-        let domain = state.withLock { state -> DomainName? in
-            guard let entry = state.entries.removeValue(forKey: id) else { return nil }
+        let (domain, count) = state.withLock { state -> (DomainName?, Int) in
+            guard let entry = state.entries.removeValue(forKey: id) else { return (nil, state.entries.count) }
             state.byDomain[entry.domain]?.remove(id)
             if state.byDomain[entry.domain]?.isEmpty == true { state.byDomain[entry.domain] = nil }
-            return entry.domain
+            return (entry.domain, state.entries.count)
         }
+        HopGateMetrics.setActiveTunnels(count)
         if let domain {
             logger.info("tunnel closed", metadata: ["domain": "\(domain)", "tunnel_id": "\(id)", "reason": "\(reason)"])
         }

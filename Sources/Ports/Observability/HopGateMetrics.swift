@@ -1,0 +1,56 @@
+import Metrics
+
+/// Every metric HopGate exports, named in one place (the Grafana dashboard and its test use
+/// these names). Labels never carry a domain or a request id: their cardinality is bounded.
+public enum HopGateMetrics {
+    /// Counter: proxied requests, labels `method`, `status_class` (`2xx` … `5xx`).
+    public static let requests = "hopgate_http_requests_total"
+    /// Timer (histogram, seconds): time from request head to response end.
+    public static let requestDuration = "hopgate_http_request_duration_seconds"
+    /// Gauge: open tunnels.
+    public static let activeTunnels = "hopgate_tunnels_active"
+    /// Counter: tunnel handshakes, label `outcome` (`admitted` or a refusal code).
+    public static let handshakes = "hopgate_tunnel_handshakes_total"
+    /// Counter: body bytes through the proxy, label `direction` (`in` = from the public side, `out` = to it).
+    public static let bytes = "hopgate_proxy_bytes_total"
+    /// Counter: proxy failures, label `kind` (`no_tunnel`, `timeout`, `upstream`, `unknown_host`, `too_large`, …).
+    public static let proxyErrors = "hopgate_proxy_errors_total"
+    /// Gauge: seconds until the soonest certificate expiry.
+    public static let certificateExpiry = "hopgate_certificate_expiry_seconds_min"
+    /// Counter: certificate orders, label `outcome` (`issued`, `renewed`, `failed`).
+    public static let certificateOrders = "hopgate_certificate_orders_total"
+
+    /// All names, for the dashboard check.
+    public static let all = [requests, requestDuration, activeTunnels, handshakes, bytes, proxyErrors, certificateExpiry, certificateOrders]
+
+    /// Counts a finished proxied request and its duration.
+    public static func recordRequest(method: String, status: Int, duration: Duration) {
+        Counter(label: requests, dimensions: [("method", normalisedMethod(method)), ("status_class", "\(status / 100)xx")]).increment()
+        Metrics.Timer(label: requestDuration).record(duration: duration)
+    }
+
+    /// Counts a handshake outcome.
+    public static func recordHandshake(outcome: String) {
+        Counter(label: handshakes, dimensions: [("outcome", outcome)]).increment()
+    }
+
+    /// Sets the number of open tunnels.
+    public static func setActiveTunnels(_ count: Int) {
+        Gauge(label: activeTunnels).record(count)
+    }
+
+    /// Counts proxied body bytes.
+    public static func recordBytes(_ count: Int, direction: String) {
+        Counter(label: bytes, dimensions: [("direction", direction)]).increment(by: count)
+    }
+
+    /// Counts a proxy failure.
+    public static func recordProxyError(kind: String) {
+        Counter(label: proxyErrors, dimensions: [("kind", kind)]).increment()
+    }
+
+    /// Methods outside the standard set collapse to `OTHER`, so a scanner cannot grow the label set.
+    static func normalisedMethod(_ method: String) -> String {
+        ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"].contains(method) ? method : "OTHER"
+    }
+}
