@@ -26,12 +26,13 @@ public struct DomainName: Sendable, Hashable, Comparable, Codable, CustomStringC
         let colons = name.utf8.lazy.filter { $0 == UInt8(ascii: ":") }.count
         if colons > 1 { throw DomainNameError(.ipLiteral, input: input) }
         if colons == 1 {
-            let parts = name.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            let port = parts[1]
-            guard !port.isEmpty, port.count <= 5, port.utf8.allSatisfy(\.isASCIIDigit),
-                  let number = Int(port), number <= 65_535
+            // Split on the scalar, not the Character: a combining mark after ':' would hide it.
+            let colon = name.unicodeScalars.firstIndex(of: ":")!
+            let port = name.unicodeScalars[name.unicodeScalars.index(after: colon)...]
+            guard !port.isEmpty, port.count <= 5, port.allSatisfy({ ("0"..."9").contains($0) }),
+                  let number = Int(String(port)), number <= 65_535
             else { throw DomainNameError(.invalidPort, input: input) }
-            name = String(parts[0])
+            name = String(name.unicodeScalars[..<colon])
         }
 
         name = name.lowercased()

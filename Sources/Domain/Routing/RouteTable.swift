@@ -93,7 +93,7 @@ public struct RouteTable<Target: Sendable>: Sendable {
         guard route.stripPrefix, route.prefix != .root else { return original }
         let rest = original.dropFirst(route.prefix.value.count)
         if rest.isEmpty { return "/" }
-        if rest.hasPrefix("?") { return "/" + rest }
+        if rest.hasPrefix("?") || rest.hasPrefix("#") { return "/" + rest }
         return String(rest)
     }
 }

@@ -43,6 +43,7 @@ struct DomainNameTests {
         ("example.com:http", .invalidPort),
         ("example.com:", .invalidPort),
         ("example.com:70000", .invalidPort),
+        ("\u{FFFD}:\u{0746}     ", .invalidPort),  // found by scripts/fuzz: ':' + combining mark is one Character
     ])
     func refuses(_ input: String, _ code: DomainNameError.Code) {
         #expect(throws: DomainNameError.self) { try DomainName(parsing: input) }

@@ -34,7 +34,7 @@ struct RouteTableTests {
     }
 
     @Test(arguments: [
-        ("/api", "/"), ("/api/", "/"), ("/api/users", "/users"), ("/api?x=1", "/?x=1"), ("/api/users?x=1", "/users?x=1"),
+        ("/api", "/"), ("/api/", "/"), ("/api#In\\ty=0\n", "/#In\\ty=0\n"), ("/api/users", "/users"), ("/api?x=1", "/?x=1"), ("/api/users?x=1", "/users?x=1"),
     ])
     func stripsThePrefixWhenAsked(_ path: String, _ forwarded: String) throws {
         let table = try table([("/api", "api", true)])
