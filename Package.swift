@@ -226,6 +226,7 @@ let package = Package(
                 "HopGateSelfSignedCertificates",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/Contract/Support",
             swiftSettings: swiftSettings

@@ -43,7 +43,7 @@ public struct DomainAdministration: Sendable {
         let memo: Memo
         do { memo = try Memo(rawMemo ?? "") } catch { throw AdministrationError(.invalidMemo, error.description) }
         let key = ClientAPIKey.generate()
-        let now = clock.now()
+        let now = clock.now().truncatedToStorageResolution
         let record = DomainRecord(domain: domain, keyHash: key.hash, memo: memo, createdAt: now)
         do {
             try await store.create(record)
@@ -120,7 +120,7 @@ public struct DomainAdministration: Sendable {
         let domain = try parse(rawDomain)
         let key = ClientAPIKey.generate()
         let updated: DomainRecord?
-        do { updated = try await store.replaceKeyHash(of: domain, with: key.hash, at: clock.now()) } catch {
+        do { updated = try await store.replaceKeyHash(of: domain, with: key.hash, at: clock.now().truncatedToStorageResolution) } catch {
             audit("rotate_key", domain, outcome: "error")
             throw AdministrationError(storeError: error)
         }

@@ -1,0 +1,172 @@
+public import Foundation
+public import HopGateDomain
+public import HopGatePorts
+public import Logging
+import PostgresNIO
+public import ServiceLifecycle
+
+/// A ``DomainStore`` in PostgreSQL: the production store.
+///
+/// - A `PostgresClient` connection pool; it reconnects by itself when the server restarts (the
+///   calls made while it is down fail with ``DomainStoreError/Code/unavailable`` after at most
+///   ``operationTimeout``, and the next ones succeed once it is back).
+/// - ``run()`` keeps the pool alive (it is a `Service`); call ``migrate()`` once it runs.
+/// - Migrations take a transaction-scoped advisory lock, so servers starting together apply each
+///   step exactly once.
+/// - Timestamps travel as integer microseconds and are stored as `timestamptz`, so a stored date
+///   reads back exactly.
+public final class PostgresDomainStore: DomainStore, Service {
+    private let client: PostgresClient
+    private let logger: Logger
+    /// The address, for logs (password redacted).
+    public let dsn: PostgresDSN
+    /// The longest any one call waits (for a connection and its query) before it fails.
+    public let operationTimeout: Duration
+
+    public init(dsn: PostgresDSN, logger: Logger = Logger(label: "hopgate.postgres"), operationTimeout: Duration = .seconds(10)) throws(PostgresDSNError) {
+        self.dsn = dsn
+        self.logger = logger
+        self.operationTimeout = operationTimeout
+        self.client = PostgresClient(configuration: try dsn.clientConfiguration(), backgroundLogger: logger)
+    }
+
+    /// Runs the connection pool until the task is cancelled.
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// Brings the schema up to date; safe to call from several servers at once.
+    public func migrate() async throws(DomainStoreError) {
+        let logger = self.logger
+        try await bounded("migration") { client in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.advisoryLockKey))", logger: logger)
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                    logger: logger)
+                var current = 0
+                for try await version in try await connection.query(
+                    "SELECT COALESCE(MAX(version), 0)::integer FROM schema_migrations", logger: logger
+                ).decode(Int.self) {
+                    current = version
+                }
+                for step in PostgresMigrations.steps where step.version > current {
+                    for statement in step.statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(step.version))", logger: logger)
+                    logger.info("applied schema migration", metadata: ["version": "\(step.version)"])
+                }
+            }
+        }
+    }
+
+    // MARK: DomainStore
+
+    public func create(_ record: DomainRecord) async throws(DomainStoreError) {
+        let row = StoredDomainRow(record)
+        let id = record.id
+        try await bounded("insert of \(record.domain)") { client -> Void in
+            _ = try await client.query("""
+                INSERT INTO domains (id, domain, key_hash, memo, created_at, updated_at)
+                VALUES (\(id), \(row.domain), \(row.keyHash), \(row.memo),
+                        \(unescaped: Self.epoch) + \(row.createdAtMicroseconds) * interval '1 microsecond',
+                        \(unescaped: Self.epoch) + \(row.updatedAtMicroseconds) * interval '1 microsecond')
+                """)
+        }
+    }
+
+    public func find(_ domain: DomainName) async throws(DomainStoreError) -> DomainRecord? {
+        try await records("lookup of \(domain)",
+            "SELECT \(unescaped: Self.columns) FROM domains WHERE domain = \(domain.value)").first
+    }
+
+    public func delete(_ domain: DomainName, keyHash: ClientAPIKeyHash) async throws(DomainStoreError) -> Bool {
+        try await !records("delete of \(domain)", """
+            DELETE FROM domains WHERE domain = \(domain.value) AND key_hash = \(keyHash.hex)
+            RETURNING \(unescaped: Self.columns)
+            """).isEmpty
+    }
+
+    public func replaceKeyHash(of domain: DomainName, with keyHash: ClientAPIKeyHash, at updatedAt: Date) async throws(DomainStoreError) -> DomainRecord? {
+        try await records("key update of \(domain)", """
+            UPDATE domains SET key_hash = \(keyHash.hex),
+                   updated_at = \(unescaped: Self.epoch) + \(updatedAt.storageMicroseconds) * interval '1 microsecond'
+            WHERE domain = \(domain.value)
+            RETURNING \(unescaped: Self.columns)
+            """).first
+    }
+
+    public func list(after cursor: DomainName?, limit: Int) async throws(DomainStoreError) -> [DomainRecord] {
+        guard limit > 0 else { throw DomainStoreError(.invalidArgument, "limit must be positive") }
+        if let cursor {
+            return try await records("list", """
+                SELECT \(unescaped: Self.columns) FROM domains WHERE domain COLLATE "C" > \(cursor.value)
+                ORDER BY domain COLLATE "C" LIMIT \(limit)
+                """)
+        }
+        return try await records("list",
+            "SELECT \(unescaped: Self.columns) FROM domains ORDER BY domain COLLATE \"C\" LIMIT \(limit)")
+    }
+
+    public func count() async throws(DomainStoreError) -> Int {
+        try await bounded("count") { client in
+            var count = 0
+            for try await value in try await client.query("SELECT COUNT(*)::bigint FROM domains").decode(Int64.self) {
+                count = Int(value)
+            }
+            return count
+        }
+    }
+
+    // MARK: Internals
+
+    private static let epoch = "timestamptz '1970-01-01 00:00:00+00'"
+    private static let columns = """
+        id, domain, key_hash, memo,
+        (EXTRACT(EPOCH FROM created_at) * 1000000)::bigint,
+        (EXTRACT(EPOCH FROM updated_at) * 1000000)::bigint
+        """
+
+    private func records(_ operation: String, _ query: PostgresQuery) async throws(DomainStoreError) -> [DomainRecord] {
+        let rows = try await bounded(operation) { client in
+            var rows: [StoredDomainRow] = []
+            let sequence = try await client.query(query)
+            for try await (id, domain, keyHash, memo, created, updated) in sequence.decode((UUID, String, String, String, Int64, Int64).self) {
+                rows.append(StoredDomainRow(
+                    id: id.uuidString, domain: domain, keyHash: keyHash, memo: memo,
+                    createdAtMicroseconds: created, updatedAtMicroseconds: updated))
+            }
+            return rows
+        }
+        var result: [DomainRecord] = []
+        for row in rows { result.append(try row.record()) }
+        return result
+    }
+
+    /// Runs `body` against the pool, failing with `unavailable` after ``operationTimeout`` (a
+    /// pool waiting for a database that is down would otherwise hold the caller indefinitely).
+    private func bounded<Result: Sendable>(
+        _ operation: String,
+        _ body: @escaping @Sendable (PostgresClient) async throws -> Result
+    ) async throws(DomainStoreError) -> Result {
+        let client = self.client
+        let timeout = operationTimeout
+        do {
+            return try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask { try await body(client) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let result = first else {
+                    throw DomainStoreError(.unavailable, "PostgreSQL \(operation) timed out after \(timeout)")
+                }
+                return result
+            }
+        } catch {
+            throw DomainStoreError.postgres(error, while: operation)
+        }
+    }
+}

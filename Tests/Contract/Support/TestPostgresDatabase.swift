@@ -1,0 +1,67 @@
+import Foundation
+public import HopGatePostgres
+import Logging
+import PostgresNIO
+
+/// A database of its own for one test, in the throw-away cluster `scripts/test` starts.
+public struct TestPostgresDatabase: Sendable {
+    /// The DSN of the new database.
+    public let dsn: PostgresDSN
+    let name: String
+    let admin: PostgresDSN
+
+    /// The cluster's superuser DSN, or an error explaining how to get one.
+    public static func clusterDSN() throws -> PostgresDSN {
+        guard let value = ProcessInfo.processInfo.environment["HOP_TEST_POSTGRES_DSN"], !value.isEmpty else {
+            throw TestEnvironmentError(
+                "HOP_TEST_POSTGRES_DSN is not set: run the tests with ./scripts/test, which starts a throw-away PostgreSQL")
+        }
+        return try PostgresDSN(parsing: value)
+    }
+
+    /// Creates an empty database with a random name.
+    public static func create() async throws -> TestPostgresDatabase {
+        let admin = try clusterDSN()
+        let name = "hopgate_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
+        try await execute("CREATE DATABASE \(name)", on: admin)
+        let dsn = admin.withDatabase(name)
+        return TestPostgresDatabase(dsn: dsn, name: name, admin: admin)
+    }
+
+    /// Drops the database, closing any connection still open to it.
+    public func drop() async throws {
+        try await Self.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: admin)
+    }
+
+    /// Runs one statement on a short-lived connection to `dsn`.
+    public static func execute(_ sql: String, on dsn: PostgresDSN) async throws {
+        let client = PostgresClient(configuration: try dsn.clientConfiguration())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await client.query(PostgresQuery(unsafeSQL: sql))
+        }
+    }
+}
+
+/// The test environment lacks something a test needs; the message says what and how to fix it.
+public struct TestEnvironmentError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension TestPostgresDatabase {
+    /// The single integer `sql` returns, read on a short-lived connection to `dsn`.
+    public static func scalar(_ sql: String, on dsn: PostgresDSN) async throws -> Int64? {
+        let client = PostgresClient(configuration: try dsn.clientConfiguration())
+        return try await withThrowingTaskGroup(of: Int64?.self) { group in
+            group.addTask { await client.run(); return nil }
+            defer { group.cancelAll() }
+            var value: Int64?
+            for try await number in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int64.self) {
+                value = number
+            }
+            return value
+        }
+    }
+}
