@@ -8,6 +8,7 @@ struct HopGateServerCommand: AsyncParsableCommand {
         abstract: "HopGate's public edge: HTTPS for registered domains, the gRPC tunnel endpoint and the admin API.",
         discussion: "Settings come from HOP_* environment variables, an optional .env file and flags (flags win).",
         version: HopGateVersion.current,
-        subcommands: [CheckConfigCommand.self, DomainsCommand.self]
+        subcommands: [ServeCommand.self, DevCommand.self, CheckConfigCommand.self, DomainsCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }

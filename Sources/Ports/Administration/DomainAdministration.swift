@@ -41,7 +41,7 @@ public struct DomainAdministration: Sendable {
     public func register(domain rawDomain: String, memo rawMemo: String?) async throws(AdministrationError) -> Issued {
         let domain = try parse(rawDomain)
         let memo: Memo
-        do { memo = try Memo(rawMemo ?? "") } catch { throw AdministrationError(.invalidMemo, error.description) }
+        do { memo = try Memo(rawMemo ?? "") } catch { throw AdministrationError(.invalidMemo, "memo: \(error.description)") }
         let key = ClientAPIKey.generate()
         let now = clock.now().truncatedToStorageResolution
         let record = DomainRecord(domain: domain, keyHash: key.hash, memo: memo, createdAt: now)
@@ -65,7 +65,7 @@ public struct DomainAdministration: Sendable {
         let key: ClientAPIKey
         do { key = try ClientAPIKey(parsing: rawKey) } catch {
             audit("unregister", domain, outcome: "invalid_key")
-            throw AdministrationError(.invalidKey, error.message)
+            throw AdministrationError(.invalidKey, "client_api_key: \(error.message)")
         }
         let deleted: Bool
         do { deleted = try await store.delete(domain, keyHash: key.hash) } catch {

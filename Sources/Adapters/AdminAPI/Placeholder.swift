@@ -1,3 +1,0 @@
-internal import Hummingbird
-internal import OpenAPIHummingbird
-internal import OpenAPIAsyncHTTPClient

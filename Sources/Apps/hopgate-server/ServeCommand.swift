@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import HopGateConfiguration
+import HopGateDomain
+import HopGateObservability
+import Logging
+
+/// `hopgate-server serve` (the default): runs the server until SIGTERM or SIGINT.
+/// `hopgate-server dev` is the same with the development defaults (SQLite, loopback ports).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the server (production defaults: PostgreSQL, ports 80/443)."
+    )
+
+    @Flag(name: .long, help: "Use the development defaults (same as `hopgate-server dev`).")
+    var dev = false
+
+    @Option(name: .long, help: "Path of the .env file to read.")
+    var envFile: String = ".env"
+
+    @Option(name: .long, help: "Admin API address HOST:PORT (overrides HOP_ADMIN_LISTEN).")
+    var adminListen: String?
+
+    @Option(name: .long, help: "Domain store: postgres://… or sqlite:/path (overrides HOP_DB_DSN).")
+    var dbDSN: String?
+
+    func run() async throws {
+        try await Self.serve(mode: dev ? .development : .production, envFile: envFile, overrides: overrides)
+    }
+
+    var overrides: [String: String] {
+        var values: [String: String] = [:]
+        if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
+        if let dbDSN { values["HOP_DB_DSN"] = dbDSN }
+        return values
+    }
+
+    static func serve(mode: ServerConfiguration.Mode, envFile: String, overrides: [String: String]) async throws {
+        var configuration: ServerConfiguration
+        do {
+            let settings = try Settings(dotEnvPath: envFile)
+            configuration = try ServerConfiguration(mode: mode, settings: settings, overrides: overrides)
+        } catch {
+            FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        (LogFormat(rawValue: configuration.logFormat) ?? .json).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
+        let logger = Logger(label: "server")
+        if configuration.adminKey.isEmpty {
+            // Development without HOP_ADMIN_API_KEY: a key for this run, printed once.
+            configuration.adminKey = ClientAPIKey.generate().secret
+            logger.notice("generated an admin API key for this run (set HOP_ADMIN_API_KEY to keep one): \(configuration.adminKey)")
+        }
+        do {
+            try await ServerRuntime(configuration: configuration, logger: logger).run()
+        } catch let error as ServerStartupError {
+            logger.critical("\(error.message)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `hopgate-server dev`: the server with development defaults, one command, nothing to install.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run the server with development defaults (SQLite in ./.hopgate, loopback ports)."
+    )
+
+    @Option(name: .long, help: "Path of the .env file to read.")
+    var envFile: String = ".env"
+
+    @Option(name: .long, help: "Admin API address HOST:PORT (overrides HOP_ADMIN_LISTEN).")
+    var adminListen: String?
+
+    @Option(name: .long, help: "Domain store: postgres://… or sqlite:/path (overrides HOP_DB_DSN).")
+    var dbDSN: String?
+
+    func run() async throws {
+        var values: [String: String] = [:]
+        if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
+        if let dbDSN { values["HOP_DB_DSN"] = dbDSN }
+        try await ServeCommand.serve(mode: .development, envFile: envFile, overrides: values)
+    }
+}

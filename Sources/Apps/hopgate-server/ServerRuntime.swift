@@ -1,0 +1,80 @@
+import HopGateAdminAPI
+import HopGateDomain
+import HopGatePorts
+import HopGatePostgres
+import HopGateSQLite
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// The server's composition root: picks the adapters the configuration names, wires them to the
+/// use cases, and runs them as one service group that stops cleanly on SIGTERM/SIGINT.
+struct ServerRuntime {
+    let configuration: ServerConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        switch configuration.store {
+        case .sqlite(let path):
+            let store: SQLiteDomainStore
+            do { store = try await SQLiteDomainStore.open(path: path, logger: Logger(label: "store")) } catch {
+                throw ServerStartupError(message: "cannot open the SQLite store: \(error.message)")
+            }
+            logger.info("domain store ready", metadata: ["store": "sqlite", "path": "\(path)"])
+            do {
+                try await runServices(store: store)
+            } catch {
+                await store.close()
+                throw error
+            }
+            await store.close()
+        case .postgres(let raw):
+            let store: PostgresDomainStore
+            do { store = try PostgresDomainStore(dsn: try PostgresDSN(parsing: raw), logger: Logger(label: "store")) } catch {
+                throw ServerStartupError(message: "HOP_DB_DSN: \(error)")
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.run() }
+                defer { group.cancelAll() }
+                do { try await store.migrate() } catch {
+                    throw ServerStartupError(message: "cannot prepare the PostgreSQL store at \(store.dsn.redacted): \(error)")
+                }
+                logger.info("domain store ready", metadata: ["store": "postgres", "dsn": "\(store.dsn.redacted)"])
+                try await runServices(store: store)
+            }
+        }
+    }
+
+    private func runServices(store: any DomainStore) async throws {
+        let administration = DomainAdministration(store: store, logger: Logger(label: "admin"))
+        let credential: AdminCredential
+        do {
+            credential = try AdminCredential(
+                configuredKey: configuration.adminKey,
+                mode: configuration.mode == .development ? .development : .production)
+        } catch {
+            throw ServerStartupError(message: "HOP_ADMIN_API_KEY is refused: \(error.description)")
+        }
+        var services: [any Service] = []
+        if let admin = configuration.adminListen {
+            let logger = self.logger
+            services.append(try AdminAPIServer.service(
+                administration: administration, credential: credential,
+                host: admin.host, port: admin.port, logger: Logger(label: "admin"),
+                onListening: { port in
+                    logger.notice("admin API listening on http://\(ListenAddress(host: admin.host, port: port))\(AdminAPIServer.basePath)")
+                }))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        logger.notice("stopped")
+    }
+}
+
+/// A failure that stops start-up; its message names the setting or resource at fault.
+struct ServerStartupError: Error {
+    let message: String
+}
