@@ -37,6 +37,11 @@ struct AdminRequestGuard<Context: RequestContext>: RouterMiddleware {
                 if case .dataCorrupted(let context) = decoding, context.debugDescription.hasPrefix("Additional properties") {
                     return AdminErrorBody.response(.badRequest, unknownFields(in: body, operation: error.operationID))
                 }
+                if let parameter = document.integerQueryParameters(of: error.operationID).first(where: { name in
+                    request.uri.queryParameters[Substring(name)].map { Int($0) == nil } ?? false
+                }) {
+                    return AdminErrorBody.response(.badRequest, "\(parameter): must be an integer")
+                }
                 return AdminErrorBody.response(.badRequest, Self.describe(decoding))
             }
             if (400..<500).contains(error.httpStatus.code) {

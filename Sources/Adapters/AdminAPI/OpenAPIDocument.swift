@@ -53,7 +53,7 @@ enum OpenAPIDocument {
                 },
                 "example": {
                   "success": true,
-                  "client_api_key": "hg_4kR2v9XyQm1Lp8Zt0Wb3Nc6Hd5Fa7Je2Gk4Ms9Qu1Rx3Ty6Vz8Bw0Cn5Dp7Ef2"
+                  "client_api_key": "4kR2v9XyQm1Lp8Zt0Wb3Nc6Hd5Fa7Je2Gk4Ms9Qu1Rx3Ty6Vz8Bw0Cn5Dp7Ef2-_"
                 }
               }
             }
@@ -527,8 +527,7 @@ enum OpenAPIDocument {
           },
           "client_api_key": {
             "type": "string",
-            "minLength": 64,
-            "maxLength": 64,
+            "pattern": "^[A-Za-z0-9_-]{64}$",
             "description": "Shown once; store it safely."
           }
         }

@@ -1,17 +1,32 @@
 import Foundation
 
 /// What the admin API needs to look up in its own OpenAPI document at run time: the fields each
-/// operation's request body accepts (to name an unknown field in a 400). Read from the embedded
+/// operation's request body accepts and its integer query parameters (to name the culprit in a
+/// 400 when the generated decoder cannot). Read from the embedded
 /// document, so it cannot drift from it.
 struct OpenAPIDocumentIndex: Sendable {
     private let fieldsByOperation: [String: Set<String>]
+    private let integerQueryParameters: [String: [String]]
 
     init(json: String) {
         var fields: [String: Set<String>] = [:]
+        var integers: [String: [String]] = [:]
         let root = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
-        let schemas = ((root["components"] as? [String: Any])?["schemas"] as? [String: Any]) ?? [:]
+        let components = root["components"] as? [String: Any] ?? [:]
+        let schemas = (components["schemas"] as? [String: Any]) ?? [:]
+        let sharedParameters = (components["parameters"] as? [String: Any]) ?? [:]
         for case let (_, item as [String: Any]) in (root["paths"] as? [String: Any]) ?? [:] {
             for case let (_, operation as [String: Any]) in item {
+                if let id = operation["operationId"] as? String {
+                    for case var parameter as [String: Any] in (operation["parameters"] as? [Any]) ?? [] {
+                        if let reference = parameter["$ref"] as? String {
+                            parameter = sharedParameters[String(reference.split(separator: "/").last ?? "")] as? [String: Any] ?? [:]
+                        }
+                        if (parameter["schema"] as? [String: Any])?["type"] as? String == "integer", let name = parameter["name"] as? String {
+                            integers[id, default: []].append(name)
+                        }
+                    }
+                }
                 guard let id = operation["operationId"] as? String,
                       let body = operation["requestBody"] as? [String: Any],
                       let content = (body["content"] as? [String: Any])?["application/json"] as? [String: Any],
@@ -23,7 +38,11 @@ struct OpenAPIDocumentIndex: Sendable {
             }
         }
         self.fieldsByOperation = fields
+        self.integerQueryParameters = integers
     }
+
+    /// The query parameters of `operationID` the document declares as integers.
+    func integerQueryParameters(of operationID: String) -> [String] { integerQueryParameters[operationID] ?? [] }
 
     /// The JSON fields the request body of `operationID` may carry.
     func requestFields(of operationID: String) -> Set<String> { fieldsByOperation[operationID] ?? [] }

@@ -67,7 +67,7 @@ public struct StoreLocation: Sendable {
         case .memory(let store):
             return try await body(store)
         case .sqlite(let path):
-            let store = try await SQLiteDomainStore.open(path: path, logger: Logger(label: "test.sqlite"))
+            let store = try await SQLiteDomainStore.open(path: path, logger: quietLogger("test.sqlite"))
             do {
                 let result = try await body(store)
                 await store.close()
@@ -77,7 +77,7 @@ public struct StoreLocation: Sendable {
                 throw error
             }
         case .postgres(let dsn):
-            let store = try PostgresDomainStore(dsn: dsn, logger: Logger(label: "test.postgres"))
+            let store = try PostgresDomainStore(dsn: dsn, logger: quietLogger("test.postgres"))
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await store.run() }
                 defer { group.cancelAll() }

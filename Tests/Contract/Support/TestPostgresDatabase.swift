@@ -1,6 +1,6 @@
 import Foundation
 public import HopGatePostgres
-import Logging
+public import Logging
 import PostgresNIO
 
 /// A database of its own for one test, in the throw-away cluster `scripts/test` starts.
@@ -9,6 +9,8 @@ public struct TestPostgresDatabase: Sendable {
     public let dsn: PostgresDSN
     let name: String
     let admin: PostgresDSN
+    /// The database's DSN as text, password included (to hand to a server process).
+    public let url: String
 
     /// The cluster's superuser DSN, or an error explaining how to get one.
     public static func clusterDSN() throws -> PostgresDSN {
@@ -25,7 +27,9 @@ public struct TestPostgresDatabase: Sendable {
         let name = "hopgate_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
         try await execute("CREATE DATABASE \(name)", on: admin)
         let dsn = admin.withDatabase(name)
-        return TestPostgresDatabase(dsn: dsn, name: name, admin: admin)
+        var components = URLComponents(string: ProcessInfo.processInfo.environment["HOP_TEST_POSTGRES_DSN"] ?? "")
+        components?.path = "/\(name)"
+        return TestPostgresDatabase(dsn: dsn, name: name, admin: admin, url: components?.string ?? "")
     }
 
     /// Drops the database, closing any connection still open to it.
@@ -64,4 +68,12 @@ extension TestPostgresDatabase {
             return value
         }
     }
+}
+
+/// A logger that shows only warnings and errors: PostgresNIO logs every failed connection
+/// attempt at info, which buries test output while a test takes the server away on purpose.
+public func quietLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    return logger
 }

@@ -22,7 +22,7 @@ struct PostgresStoreTests {
     }
 
     private func migrateTogether(_ database: TestPostgresDatabase) async throws {
-        let stores = try (0..<4).map { _ in try PostgresDomainStore(dsn: database.dsn) }
+        let stores = try (0..<4).map { _ in try PostgresDomainStore(dsn: database.dsn, logger: quietLogger("test.postgres")) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for store in stores { group.addTask { try await store.run() } }
             try await withThrowingTaskGroup(of: Void.self) { migrations in
@@ -43,7 +43,7 @@ struct PostgresStoreTests {
     @Test("the store reconnects by itself after the server restarts, and reports it unavailable meanwhile")
     func reconnectsAfterRestart() async throws {
         try await withTestPostgresCluster { cluster in
-            let store = try PostgresDomainStore(dsn: cluster.dsn, operationTimeout: .seconds(2))
+            let store = try PostgresDomainStore(dsn: cluster.dsn, logger: quietLogger("test.postgres"), operationTimeout: .seconds(2))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await store.run() }
                 defer { group.cancelAll() }
@@ -81,7 +81,7 @@ struct PostgresStoreTests {
     func wrongPassword() async throws {
         let cluster = try TestPostgresDatabase.clusterDSN()
         let wrong = try PostgresDSN(parsing: "postgres://postgres:not-the-password-42@\(cluster.host):\(cluster.port)/postgres?sslmode=disable")
-        let store = try PostgresDomainStore(dsn: wrong, operationTimeout: .seconds(3))
+        let store = try PostgresDomainStore(dsn: wrong, logger: quietLogger("test.postgres"), operationTimeout: .seconds(3))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.run() }
             defer { group.cancelAll() }
