@@ -114,6 +114,7 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             path: "Sources/Adapters/GRPCTransport",
             swiftSettings: swiftSettings
@@ -249,7 +250,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "HopGateDomain", "HopGatePorts", "HopGateTestSupport",
-                "HopGateAdminAPI", "HopGateSQLite", "HopGatePostgres", "HopGateEdge", "HopGateLocalForwarder",
+                "HopGateAdminAPI", "HopGateSQLite", "HopGatePostgres", "HopGateEdge", "HopGateLocalForwarder", "HopGateGRPCTransport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,0 +1,230 @@
+import AsyncAlgorithms
+import Foundation
+package import GRPCCore
+import GRPCNIOTransportHTTP2
+public import HopGateDomain
+public import HopGatePorts
+public import Logging
+import NIOCore
+import SwiftProtobuf
+import Synchronization
+
+/// The client side of the tunnel protocol: one Control stream, plus a pool of pre-opened
+/// Exchange streams that it tops up as requests take them, each served concurrently.
+public struct GRPCTunnelConnector: TunnelConnector {
+    /// Misbehaviour to inject, for tests of the server's fault handling only.
+    public struct Faults: Sendable {
+        /// The client sends no heartbeats (the server must notice).
+        public var stopsAnsweringHeartbeats: Bool
+        public init(stopsAnsweringHeartbeats: Bool = false) { self.stopsAnsweringHeartbeats = stopsAnsweringHeartbeats }
+    }
+
+    public let host: String
+    public let port: Int
+    private let logger: Logger
+    private let faults: Faults
+
+    public init(host: String, port: Int, logger: Logger, faults: Faults = .init()) {
+        self.host = host
+        self.port = port
+        self.logger = logger
+        self.faults = faults
+    }
+
+    public func run(hello: TunnelHello, handler: any ExchangeHandler, onWelcome: @escaping @Sendable (TunnelWelcome) -> Void) async throws -> TunnelCloseReason {
+        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext)
+        let (outgoing, control) = AsyncStream.makeStream(of: Hopgate_Tunnel_V1_ControlFromClient.self)
+        var message = Hopgate_Tunnel_V1_ControlFromClient()
+        message.hello = Hopgate_Tunnel_V1_Hello.with {
+            $0.domain = hello.domain
+            $0.clientApiKey = hello.clientAPIKey
+            $0.clientName = hello.clientName
+            $0.clientVersion = hello.clientVersion
+            $0.services = hello.services.map { service in .with { $0.name = service.name; $0.pathPrefix = service.pathPrefix } }
+        }
+        let helloMessage = message
+        let session = ClientSession(handler: handler, control: control, logger: logger, faults: faults)
+        do {
+            return try await withGRPCClient(transport: transport) { client in
+                let tunnel = Hopgate_Tunnel_V1_Tunnel.Client(wrapping: client)
+                return try await tunnel.control(
+                    requestProducer: { writer in
+                        try await writer.write(helloMessage)
+                        for await message in outgoing { try await writer.write(message) }
+                    },
+                    onResponse: { response in
+                        try await session.serve(response, tunnel: tunnel, onWelcome: onWelcome)
+                    })
+            }
+        } catch let error as RPCError {
+            switch error.code {
+            case .unauthenticated: throw TunnelRefusal(.unauthenticated, error.message)
+            case .permissionDenied: throw TunnelRefusal(.permissionDenied, error.message)
+            case .invalidArgument: throw TunnelRefusal(.invalidHello, error.message)
+            case .resourceExhausted: throw TunnelRefusal(.tooManyTunnels, error.message)
+            default: throw error
+            }
+        }
+    }
+}
+
+/// The tunnel ended because the server stopped answering heartbeats.
+public struct TunnelHeartbeatTimeout: Error, CustomStringConvertible {
+    public var description: String { "the server stopped answering heartbeats" }
+}
+
+/// The running client side of one tunnel.
+private struct ClientSession: Sendable {
+    let handler: any ExchangeHandler
+    let control: AsyncStream<Hopgate_Tunnel_V1_ControlFromClient>.Continuation
+    let logger: Logger
+    let faults: GRPCTunnelConnector.Faults
+
+    enum PoolEvent: Sendable { case consumed, drain }
+
+    func serve(
+        _ response: StreamingClientResponse<Hopgate_Tunnel_V1_ControlFromServer>,
+        tunnel: Hopgate_Tunnel_V1_Tunnel.Client<HTTP2ClientTransport.Posix>,
+        onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
+    ) async throws -> TunnelCloseReason {
+        let messages = OneTaskIterator(response.messages.makeAsyncIterator())
+        guard case .welcome(let welcome)? = try await messages.next()?.kind,
+              let id = UUID(uuidString: welcome.tunnelID),
+              let domain = try? DomainName(parsing: welcome.domain)
+        else { throw RPCError(code: .internalError, message: "the server's first control message is not a valid welcome") }
+        let interval = Duration.milliseconds(max(Int(welcome.heartbeatIntervalMs), 10))
+        onWelcome(TunnelWelcome(tunnelID: TunnelID(id), domain: domain, heartbeatInterval: interval, serverVersion: welcome.serverVersion))
+
+        let attach = Hopgate_Tunnel_V1_Attach.with {
+            $0.tunnelID = welcome.tunnelID
+            $0.exchangeToken = welcome.exchangeToken
+        }
+        let poolSize = max(1, Int(welcome.exchangePoolSize))
+        let (events, eventSink) = AsyncStream.makeStream(of: PoolEvent.self)
+        let lastHeard = LastHeard()
+        let draining = DrainFlag()
+        let control = self.control
+        let faults = self.faults
+
+        return try await withThrowingTaskGroup(of: TunnelCloseReason?.self) { group in
+            group.addTask {  // the server's control messages
+                while let message = try await messages.next() {
+                    lastHeard.touch()
+                    if case .drain? = message.kind {
+                        draining.set()
+                        eventSink.yield(.drain)
+                    }
+                }
+                if draining.isSet { return nil }
+                throw RPCError(code: .unavailable, message: "the server ended the tunnel")
+            }
+            group.addTask {  // heartbeats and liveness
+                var sequence: UInt64 = 0
+                while true {
+                    try await Task.sleep(for: interval)
+                    if lastHeard.silence > interval * 3 { throw TunnelHeartbeatTimeout() }
+                    if faults.stopsAnsweringHeartbeats { continue }
+                    sequence += 1
+                    var message = Hopgate_Tunnel_V1_ControlFromClient()
+                    message.heartbeat = Hopgate_Tunnel_V1_Heartbeat.with { [sequence] in $0.sequence = sequence }
+                    control.yield(message)
+                }
+            }
+            group.addTask {  // the exchange pool
+                await withDiscardingTaskGroup { exchanges in
+                    for _ in 0..<poolSize {
+                        exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
+                    }
+                    for await event in events {
+                        if case .drain = event { break }
+                        exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
+                    }
+                }
+                var done = Hopgate_Tunnel_V1_ControlFromClient()
+                done.drainComplete = Hopgate_Tunnel_V1_DrainComplete()
+                control.yield(done)
+                control.finish()
+                return .drained
+            }
+            defer {
+                group.cancelAll()
+                eventSink.finish()
+                control.finish()
+            }
+            while let result = try await group.next() {
+                if let reason = result { return reason }
+            }
+            return .transportClosed
+        }
+    }
+
+    /// One pre-opened Exchange stream: waits for a request, then serves it with the handler.
+    private func runExchange(
+        tunnel: Hopgate_Tunnel_V1_Tunnel.Client<HTTP2ClientTransport.Posix>,
+        attach: Hopgate_Tunnel_V1_Attach,
+        events: AsyncStream<PoolEvent>.Continuation
+    ) async {
+        let (heads, headSink) = AsyncStream.makeStream(of: ExchangeRequestHead.self)
+        let inbound = AsyncThrowingChannel<ExchangeRequestPart, any Error>()
+        let handler = self.handler
+        do {
+            try await tunnel.exchange(
+                requestProducer: { writer in
+                    var first = Hopgate_Tunnel_V1_ExchangeFromClient()
+                    first.attach = attach
+                    try await writer.write(first)
+                    var iterator = heads.makeAsyncIterator()
+                    guard let head = await iterator.next() else { return }
+                    events.yield(.consumed)
+                    do {
+                        try await handler.handle(head, requestBody: PartStream(inbound), response: PartWriter { part in
+                            var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+                            switch part {
+                            case .head(let response): message.head = ProtoConversions.responseHead(response)
+                            case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
+                            case .end(let trailers): message.end = ProtoConversions.end(trailers)
+                            }
+                            try await writer.write(message)
+                        })
+                    } catch where !Task.isCancelled {
+                        var failure = Hopgate_Tunnel_V1_ExchangeFromClient()
+                        failure.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = "\(error)" }
+                        try? await writer.write(failure)
+                    }
+                },
+                onResponse: { response in
+                    do {
+                        for try await message in response.messages {
+                            switch message.kind {
+                            case .head(let head):
+                                headSink.yield(try ProtoConversions.requestHead(head))
+                                headSink.finish()
+                            case .body(let chunk):
+                                await inbound.send(.body(ByteBuffer(bytes: chunk.data)))
+                            case .end(let end):
+                                await inbound.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
+                                inbound.finish()
+                            case nil:
+                                break
+                            }
+                        }
+                        headSink.finish()
+                        inbound.finish()
+                    } catch {
+                        headSink.finish()
+                        inbound.fail(error)
+                        throw error
+                    }
+                })
+        } catch {
+            logger.debug("exchange stream ended", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Set once when the server asks the client to drain.
+private final class DrainFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}

@@ -1,3 +1,0 @@
-internal import GRPCCore
-internal import GRPCNIOTransportHTTP2
-internal import GRPCProtobuf
