@@ -213,6 +213,7 @@ let package = Package(
                 "HopGateGRPCTransport", "HopGateLocalForwarder", "HopGateObservability", "HopGateConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Apps/hopgate-client",

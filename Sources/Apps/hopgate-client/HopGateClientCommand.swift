@@ -1,4 +1,15 @@
 import ArgumentParser
+import Foundation
+import HopGateConfiguration
+import HopGateDomain
+import HopGateGRPCTransport
+import HopGateLocalForwarder
+import HopGateObservability
+import HopGatePorts
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
 
 /// `hopgate-client`: keeps a tunnel to a HopGate server and forwards its requests to a local service.
 @main
@@ -6,6 +17,73 @@ struct HopGateClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hopgate-client",
         abstract: "Keeps a tunnel to a HopGate server and forwards its requests to a local service.",
+        discussion: "Settings come from flags, then HOP_CLIENT_* environment variables, then .env.",
         version: "0.1.0"
     )
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let configuration: ClientConfiguration
+        do {
+            configuration = try ClientConfiguration(options: options, settings: try Settings(dotEnvPath: options.envFile))
+        } catch {
+            FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        (LogFormat(rawValue: configuration.logFormat) ?? .text).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
+        let logger = Logger(label: "client")
+        guard configuration.plaintext else {
+            logger.critical("TLS tunnels are not available yet in this build; run the server's tunnel listener in plaintext and pass --plaintext (HOP_CLIENT_PLAINTEXT=true)")
+            throw ExitCode.failure
+        }
+        let forwarder = HTTPClientLocalForwarder()
+        let router = try LocalServiceRouter(
+            domain: configuration.domain, services: configuration.services, forwarder: forwarder, logger: Logger(label: "requests"))
+        let connector = GRPCTunnelConnector(host: configuration.serverHost, port: configuration.serverPort, logger: Logger(label: "tunnel"))
+        let hello = TunnelHello(
+            domain: configuration.domain.value, clientAPIKey: configuration.apiKey.secret,
+            clientName: "hopgate-client", clientVersion: Self.configuration.version,
+            services: configuration.services.map { TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.prefix.description) })
+        let client = TunnelClient(connector: connector, hello: hello, handler: router, logger: logger) { status in
+            switch status {
+            case .connecting(let attempt):
+                logger.notice("connecting to \(configuration.serverHost):\(configuration.serverPort) (attempt \(attempt))")
+            case .connected(let welcome):
+                logger.notice("tunnel up for \(welcome.domain) (tunnel \(welcome.tunnelID), server \(welcome.serverVersion))")
+            case .disconnected(let reason, let retryIn):
+                logger.notice("tunnel down: \(reason); retrying in \(retryIn)")
+            }
+        }
+        let refused = RefusalFlag()
+        let service = ClosureService {
+            do { try await client.run() } catch let refusal as TunnelRefusal {
+                logger.critical("the server refused the tunnel: \(refusal.reason)")
+                refused.set()
+            }
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let outcome: Result<Void, any Error>
+        do { try await group.run(); outcome = .success(()) } catch { outcome = .failure(error) }
+        try? await forwarder.shutdown()
+        if refused.isSet { throw ExitCode.failure }
+        if case .failure(let error) = outcome {
+            logger.critical("stopped: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// A service whose work is a closure, cancelled on graceful shutdown.
+struct ClosureService: Service {
+    let body: @Sendable () async throws -> Void
+    func run() async throws { try await cancelWhenGracefulShutdown { try await body() } }
+}
+
+/// Set when the server refused the tunnel for good (wrong key, unknown domain).
+final class RefusalFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

@@ -25,6 +25,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Domain store: postgres://… or sqlite:/path (overrides HOP_DB_DSN).")
     var dbDSN: String?
 
+    @Option(name: .long, help: "Public HTTP address HOST:PORT (overrides HOP_SERVER_HTTP_LISTEN).")
+    var httpListen: String?
+
+    @Option(name: .long, help: "gRPC tunnel address HOST:PORT (overrides HOP_TUNNEL_LISTEN).")
+    var tunnelListen: String?
+
     func run() async throws {
         try await Self.serve(mode: dev ? .development : .production, envFile: envFile, overrides: overrides)
     }
@@ -33,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
         var values: [String: String] = [:]
         if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
         if let dbDSN { values["HOP_DB_DSN"] = dbDSN }
+        if let httpListen { values["HOP_SERVER_HTTP_LISTEN"] = httpListen }
+        if let tunnelListen { values["HOP_TUNNEL_LISTEN"] = tunnelListen }
         return values
     }
 
@@ -77,10 +85,18 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Domain store: postgres://… or sqlite:/path (overrides HOP_DB_DSN).")
     var dbDSN: String?
 
+    @Option(name: .long, help: "Public HTTP address HOST:PORT (overrides HOP_SERVER_HTTP_LISTEN).")
+    var httpListen: String?
+
+    @Option(name: .long, help: "gRPC tunnel address HOST:PORT (overrides HOP_TUNNEL_LISTEN).")
+    var tunnelListen: String?
+
     func run() async throws {
         var values: [String: String] = [:]
         if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
         if let dbDSN { values["HOP_DB_DSN"] = dbDSN }
+        if let httpListen { values["HOP_SERVER_HTTP_LISTEN"] = httpListen }
+        if let tunnelListen { values["HOP_TUNNEL_LISTEN"] = tunnelListen }
         try await ServeCommand.serve(mode: .development, envFile: envFile, overrides: values)
     }
 }

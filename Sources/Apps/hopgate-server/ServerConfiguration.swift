@@ -49,7 +49,7 @@ struct ServerConfiguration: Sendable {
         httpsListen = try listen("HOP_SERVER_HTTPS_LISTEN", default: development ? "127.0.0.1:8443" : ":443")!
         adminListen = try listen("HOP_ADMIN_LISTEN", default: "127.0.0.1:9090")
         metricsListen = try listen("HOP_METRICS_LISTEN", default: "127.0.0.1:9100")
-        tunnelListen = try listen("HOP_TUNNEL_LISTEN", default: nil)
+        tunnelListen = try listen("HOP_TUNNEL_LISTEN", default: development ? "127.0.0.1:8444" : ":8444")
 
         dataDirectory = value("HOP_DATA_DIR") ?? (development ? "./.hopgate" : "/var/lib/hopgate")
 

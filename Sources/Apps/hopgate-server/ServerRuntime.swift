@@ -1,5 +1,7 @@
 import HopGateAdminAPI
 import HopGateDomain
+import HopGateEdge
+import HopGateGRPCTransport
 import HopGatePorts
 import HopGatePostgres
 import HopGateSQLite
@@ -46,7 +48,13 @@ struct ServerRuntime {
     }
 
     private func runServices(store: any DomainStore) async throws {
-        let administration = DomainAdministration(store: store, logger: Logger(label: "admin"))
+        // The hub verifies hellos through an administration of its own; the admin API's one
+        // tells the hub when a domain is unregistered or its key rotated (its tunnels close).
+        let hub = TunnelHub(
+            administration: DomainAdministration(store: store, logger: Logger(label: "admin")),
+            configuration: .init(policy: configuration.tunnelPolicy, serverVersion: HopGateVersion.current),
+            logger: Logger(label: "tunnels"))
+        let administration = DomainAdministration(store: store, observers: [hub], logger: Logger(label: "admin"))
         let credential: AdminCredential
         do {
             credential = try AdminCredential(
@@ -65,6 +73,22 @@ struct ServerRuntime {
                     logger.notice("admin API listening on http://\(ListenAddress(host: admin.host, port: port))\(AdminAPIServer.basePath)")
                 }))
         }
+        let logger = self.logger
+        if let tunnel = configuration.tunnelListen {
+            let listener = GRPCTunnelListener(host: tunnel.host, port: tunnel.port, logger: Logger(label: "tunnels"), onListening: { port in
+                logger.notice("tunnel endpoint (gRPC, plaintext) listening on \(ListenAddress(host: tunnel.host, port: port))")
+            })
+            services.append(ClosureService { try await listener.run(acceptor: hub) })
+        }
+        let router = PublicRequestRouter(
+            hub: hub, administration: administration,
+            configuration: .init(responseTimeout: configuration.proxyTimeout, maximumBodyBytes: configuration.maximumBodyBytes),
+            logger: Logger(label: "proxy"))
+        let http = configuration.httpListen
+        let edge = PublicHTTPServer(host: http.host, port: http.port, router: router, logger: Logger(label: "edge"), onListening: { port in
+            logger.notice("public HTTP listening on http://\(ListenAddress(host: http.host, port: port))")
+        })
+        services.append(ClosureService { try await edge.run() })
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -77,4 +101,10 @@ struct ServerRuntime {
 /// A failure that stops start-up; its message names the setting or resource at fault.
 struct ServerStartupError: Error {
     let message: String
+}
+
+/// A service whose work is a closure, cancelled on graceful shutdown.
+struct ClosureService: Service {
+    let body: @Sendable () async throws -> Void
+    func run() async throws { try await cancelWhenGracefulShutdown { try await body() } }
 }

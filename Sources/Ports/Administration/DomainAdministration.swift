@@ -83,6 +83,12 @@ public struct DomainAdministration: Sendable {
         for observer in observers { await observer.domainUnregistered(domain) }
     }
 
+    /// Whether `domain` is registered, without an audit line (the edge asks on every request for
+    /// a host without a tunnel). A store failure counts as "unknown" (false).
+    public func isRegistered(_ domain: DomainName) async -> Bool {
+        (try? await store.find(domain)) != nil
+    }
+
     /// Whether `domain` is registered.
     public func exists(domain rawDomain: String) async throws(AdministrationError) -> Bool {
         let domain = try parse(rawDomain)

@@ -1,4 +1,0 @@
-internal import NIOHTTP2
-internal import NIOSSL
-internal import NIOHTTPTypesHTTP2
-internal import NIOHTTPTypesHTTP1

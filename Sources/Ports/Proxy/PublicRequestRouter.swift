@@ -1,0 +1,189 @@
+public import HTTPTypes
+public import HopGateDomain
+public import Logging
+import NIOCore
+import Synchronization
+
+/// The reverse-proxy core: sends a public request through the tunnel bound to its `Host` and
+/// streams the answer back, with back-pressure both ways (nothing holds a whole body).
+///
+/// Unknown host → 404; registered but no tunnel → 502; the client's service failed before
+/// answering → 502; no response head within ``Configuration/responseTimeout`` → 504; a body
+/// over ``Configuration/maximumBodyBytes`` → 413. Once the response head has gone out, a failure
+/// can only cut the response off: ``handle(_:peer:scheme:requestBody:response:)`` then throws
+/// and the edge resets the stream.
+public struct PublicRequestRouter: Sendable {
+    public struct Configuration: Sendable {
+        /// How long to wait for the service's response head.
+        public var responseTimeout: Duration
+        /// The largest request body accepted, in bytes; 0 means no limit.
+        public var maximumBodyBytes: Int
+        public init(responseTimeout: Duration = .seconds(60), maximumBodyBytes: Int = 0) {
+            self.responseTimeout = responseTimeout
+            self.maximumBodyBytes = maximumBodyBytes
+        }
+    }
+
+    private let hub: TunnelHub
+    private let administration: DomainAdministration
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(hub: TunnelHub, administration: DomainAdministration, configuration: Configuration, logger: Logger) {
+        self.hub = hub
+        self.administration = administration
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Serves one public request.
+    /// - Parameters:
+    ///   - peer: the public client's address (for `X-Forwarded-For`).
+    ///   - scheme: `https` or `http` as the public client used it.
+    public func handle(
+        _ request: HTTPRequest, peer: String, scheme: String,
+        requestBody: PartStream<ExchangeRequestPart>,
+        response: PartWriter<ExchangeResponsePart>
+    ) async throws {
+        let requestID = request.headerFields[HTTPField.Name("X-Request-Id")!].flatMap { $0.count <= 128 ? $0 : nil }
+            ?? Self.newRequestID()
+        let started = ContinuousClock.now
+        var log = logger
+        log[metadataKey: "request_id"] = "\(requestID)"
+        guard let authority = request.authority, let host = try? DomainName(parsing: authority) else {
+            try await send(.badRequest, for: request, requestID: requestID, to: response)
+            return
+        }
+        log[metadataKey: "domain"] = "\(host)"
+        guard let connection = hub.connection(for: host) else {
+            let page: ErrorPage = await administration.isRegistered(host) ? .noTunnel : .unknownHost
+            try await send(page, for: request, requestID: requestID, to: response)
+            log.info("request", metadata: ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)"])
+            return
+        }
+
+        let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
+        let progress = ExchangeProgress()
+        let timeout = configuration.responseTimeout
+        let limit = configuration.maximumBodyBytes
+        let body = HandedOffStream(requestBody)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    if !progress.headSent { throw ProxyFailure.timeout }
+                }
+                group.addTask {
+                    try await connection.exchange(head) { upstreamBody, upstreamResponse in
+                        try await withThrowingTaskGroup(of: Void.self) { pump in
+                            pump.addTask {
+                                var received = 0
+                                for try await part in body.stream {
+                                    if case .body(let buffer) = part {
+                                        received += buffer.readableBytes
+                                        if limit > 0 && received > limit { throw ProxyFailure.tooLarge }
+                                    }
+                                    try await upstreamBody.write(part)
+                                }
+                            }
+                            for try await part in upstreamResponse {
+                                switch part {
+                                case .head(var answer):
+                                    answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
+                                    if answer.status.code >= 200 { progress.markHeadSent(answer.status.code) }
+                                    try await response.write(.head(answer))
+                                case .body, .end:
+                                    try await response.write(part)
+                                }
+                            }
+                            pump.cancelAll()
+                        }
+                    }
+                    progress.markFinished()
+                }
+                while !progress.finished, (try await group.next()) != nil {}
+                group.cancelAll()
+            }
+        } catch {
+            guard !progress.headSent else {
+                log.warning("response cut off", metadata: ["error": "\(error)"])
+                throw error
+            }
+            let page: ErrorPage
+            switch error {
+            case ProxyFailure.timeout: page = .timeout
+            case ProxyFailure.tooLarge: page = .tooLarge
+            case let failure as TunnelExchangeError where failure.code == .upstreamFailed: page = .upstreamFailed
+            default: page = .noTunnel
+            }
+            log.info("request", metadata: [
+                "method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)", "error": "\(error)",
+            ])
+            try await send(page, for: request, requestID: requestID, to: response)
+            return
+        }
+        log.info("request", metadata: [
+            "method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)",
+            "duration_ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
+        ])
+    }
+
+    /// The request as the tunnel client sees it: hop-by-hop fields gone, `X-Forwarded-*` set.
+    func forwarded(_ request: HTTPRequest, peer: String, scheme: String, requestID: String) -> HTTPRequest {
+        var fields = HopByHopFields.removing(from: request.headerFields)
+        let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+        let address = Self.address(of: peer)
+        fields[forwardedFor] = fields[forwardedFor].map { "\($0), \(address)" } ?? address
+        fields[HTTPField.Name("X-Forwarded-Proto")!] = scheme
+        fields[HTTPField.Name("X-Forwarded-Host")!] = request.authority ?? ""
+        fields[HTTPField.Name("X-Request-Id")!] = requestID
+        var forwarded = request
+        forwarded.headerFields = fields
+        return forwarded
+    }
+
+    private func send(_ page: ErrorPage, for request: HTTPRequest, requestID: String, to response: PartWriter<ExchangeResponsePart>) async throws {
+        let (head, body) = page.response(for: request.headerFields, requestID: requestID)
+        try await response.write(.head(head))
+        if request.method != .head { try await response.write(.body(body)) }
+        try await response.write(.end(nil))
+    }
+
+    /// "ipv4:1.2.3.4:5678" or "1.2.3.4:5678" → "1.2.3.4"; "[::1]:80" → "::1".
+    static func address(of peer: String) -> String {
+        var text = peer
+        for prefix in ["ipv4:", "ipv6:"] where text.hasPrefix(prefix) { text.removeFirst(prefix.count) }
+        if text.hasPrefix("["), let end = text.firstIndex(of: "]") { return String(text[text.index(after: text.startIndex)..<end]) }
+        if text.filter({ $0 == ":" }).count == 1, let colon = text.lastIndex(of: ":") { return String(text[..<colon]) }
+        return text
+    }
+
+    static func newRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(UInt8.random(in: 0...15, using: &generator), radix: 16) }.joined()
+    }
+}
+
+/// Why the router answered instead of the service.
+enum ProxyFailure: Error { case timeout, tooLarge }
+
+/// How far an exchange got: whether the final response head went out (after which the router
+/// can no longer answer with its own page) and whether it finished.
+final class ExchangeProgress: Sendable {
+    private struct State { var status = 0; var finished = false }
+    private let state = Mutex(State())
+    var headSent: Bool { state.withLock { $0.status != 0 } }
+    var status: Int { state.withLock { $0.status } }
+    var finished: Bool { state.withLock { $0.finished } }
+    func markHeadSent(_ status: Int) { state.withLock { $0.status = status } }
+    func markFinished() { state.withLock { $0.finished = true } }
+}
+
+/// Moves the public request's body stream into the one task that reads it.
+///
+/// `@unchecked Sendable` is safe because the router never reads `stream` itself: after wrapping
+/// it, only the request-body pump task iterates it, so it is used by one task at a time.
+private final class HandedOffStream<Part: Sendable>: @unchecked Sendable {
+    let stream: PartStream<Part>
+    init(_ stream: PartStream<Part>) { self.stream = stream }
+}
