@@ -243,7 +243,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ContractTests",
-            dependencies: ["HopGateDomain", "HopGatePorts", "HopGateTestSupport"],
+            dependencies: [
+                "HopGateDomain", "HopGatePorts", "HopGateTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/Contract/Suites",
             swiftSettings: swiftSettings
         ),

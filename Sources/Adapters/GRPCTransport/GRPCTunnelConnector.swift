@@ -122,8 +122,9 @@ private struct ClientSession: Sendable {
                 var sequence: UInt64 = 0
                 while true {
                     try await Task.sleep(for: interval)
-                    if lastHeard.silence > interval * 3 { throw TunnelHeartbeatTimeout() }
+                    // A client told to play dead neither sends heartbeats nor checks the server's.
                     if faults.stopsAnsweringHeartbeats { continue }
+                    if lastHeard.silence > interval * 3 { throw TunnelHeartbeatTimeout() }
                     sequence += 1
                     var message = Hopgate_Tunnel_V1_ControlFromClient()
                     message.heartbeat = Hopgate_Tunnel_V1_Heartbeat.with { [sequence] in $0.sequence = sequence }

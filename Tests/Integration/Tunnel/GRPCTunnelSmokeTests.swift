@@ -27,7 +27,7 @@ struct GRPCTunnelSmokeTests {
     func exchanges() async throws {
         let store = InMemoryDomainStore()
         let administration = DomainAdministration(store: store, logger: quietLogger("admin"))
-        let hub = TunnelHub(administration: administration, configuration: .init(heartbeatInterval: .milliseconds(200), serverVersion: "test"), logger: quietLogger("hub"))
+        let hub = TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: quietLogger("hub"))
         let key = try await administration.register(domain: "grpc.example.com", memo: nil).clientAPIKey
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let listener = GRPCTunnelListener(host: "127.0.0.1", port: 0, logger: quietLogger("listener"), onListening: { portSink.yield($0) })
