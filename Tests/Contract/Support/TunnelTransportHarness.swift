@@ -1,5 +1,6 @@
 public import HopGateDomain
 import HopGateGRPCTransport
+import HopGateLoopbackTransport
 public import HopGatePorts
 import Logging
 import Synchronization
@@ -8,6 +9,7 @@ import Synchronization
 /// (`@Test(arguments: TunnelTransportKind.allCases)`). Adding a transport means adding a case
 /// and a branch in ``withTunnelTransport(_:heartbeatInterval:_:)``.
 public enum TunnelTransportKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case loopback
     case grpc
     public var description: String { rawValue }
 }
@@ -62,6 +64,18 @@ public func withTunnelTransport<Result: Sendable>(
         logger: quietLogger("hub"))
     let recorder = TunnelCloseRecorder(hub: hub)
     switch kind {
+    case .loopback:
+        let network = LoopbackTunnelNetwork()
+        let listener = LoopbackTunnelListener(network: network)
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await listener.run(acceptor: recorder); return nil }
+            defer { group.cancelAll() }
+            for _ in 0..<100 { try await Task.sleep(for: .milliseconds(5)); if network.isListening { break } }
+            let harness = TunnelTransportHarness(hub: hub, administration: administration, closes: recorder) { faults in
+                LoopbackTunnelConnector(network: network, faults: .init(stopsAnsweringHeartbeats: faults.stopsAnsweringHeartbeats))
+            }
+            return try await body(harness)
+        }
     case .grpc:
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let listener = GRPCTunnelListener(host: "127.0.0.1", port: 0, logger: quietLogger("listener"), onListening: { portSink.yield($0) })
