@@ -3,11 +3,16 @@
 download on the same tunnel (head-of-line blocking check).
 
 usage: latency.py PUBLIC_URL HOST [REQUESTS] [DOWNLOAD_BYTES]
-  PUBLIC_URL  the server's public HTTP address, e.g. http://127.0.0.1:18000
+  PUBLIC_URL  the server's public address, e.g. https://127.0.0.1:8443 (HTTPS: set HOP_BENCH_CA to
+              the dev CA, e.g. .hopgate/ca/ca.pem; HOST is sent as SNI and Host) or http://… with
+              HOP_SERVER_HTTP_MODE=proxy
   HOST        the registered domain whose client forwards to Tests/Integration/Fixtures/backend.py
 Prints p50/p99 in milliseconds for both runs and their ratio.
 """
 import http.client
+import os
+import socket
+import ssl
 import statistics
 import sys
 import threading
@@ -20,8 +25,25 @@ count = int(sys.argv[3]) if len(sys.argv) > 3 else 300
 download = int(sys.argv[4]) if len(sys.argv) > 4 else 1 << 30
 
 
+class SNIConnection(http.client.HTTPSConnection):
+    """HTTPS to PUBLIC_URL's address, with HOST as the TLS server name (like curl --resolve)."""
+
+    def connect(self):
+        context = ssl.create_default_context(cafile=os.environ.get("HOP_BENCH_CA"))
+        context.set_alpn_protocols(["http/1.1"])
+        raw = socket.create_connection((url.hostname, url.port), self.timeout)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = context.wrap_socket(raw, server_hostname=host)
+
+
+def open_connection(timeout):
+    if url.scheme == "https":
+        return SNIConnection(url.hostname, url.port, timeout=timeout)
+    return http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+
+
 def measure(label):
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection = open_connection(30)
     samples = []
     for index in range(count):
         started = time.perf_counter()
@@ -38,7 +60,7 @@ def measure(label):
 
 
 def slow_reader(stop, progress):
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+    connection = open_connection(120)
     connection.request("GET", "/bytes/%d" % download, headers={"Host": host})
     response = connection.getresponse()
     while not stop.is_set():

@@ -19,20 +19,46 @@ public struct GRPCTunnelConnector: TunnelConnector {
         public init(stopsAnsweringHeartbeats: Bool = false) { self.stopsAnsweringHeartbeats = stopsAnsweringHeartbeats }
     }
 
+    /// How the connection to the server is secured.
+    public enum Security: Sendable {
+        /// No TLS (a separate plaintext tunnel port, or tests).
+        case plaintext
+        /// TLS, offering ALPN `grpc-exp` so the server's shared HTTPS port routes the connection to
+        /// the tunnel. `serverName` is sent as SNI and must match the server's certificate, which
+        /// is verified against the PEM roots in `caFile`, or the system's roots when nil.
+        case tls(serverName: String, caFile: String?)
+    }
+
     public let host: String
     public let port: Int
+    private let security: Security
     private let logger: Logger
     private let faults: Faults
 
-    public init(host: String, port: Int, logger: Logger, faults: Faults = .init()) {
+    public init(host: String, port: Int, security: Security = .plaintext, logger: Logger, faults: Faults = .init()) {
         self.host = host
         self.port = port
+        self.security = security
         self.logger = logger
         self.faults = faults
     }
 
+    private func makeTransport() throws -> HTTP2ClientTransport.Posix {
+        switch security {
+        case .plaintext:
+            return try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port), transportSecurity: .plaintext)
+        case .tls(let serverName, let caFile):
+            return try HTTP2ClientTransport.Posix(
+                target: .dns(host: host, port: port),
+                transportSecurity: .tls { tls in
+                    if let caFile { tls.trustRoots = .certificates([.file(path: caFile, format: .pem)]) }
+                },
+                config: .defaults { $0.http2.authority = serverName })
+        }
+    }
+
     public func run(hello: TunnelHello, handler: any ExchangeHandler, onWelcome: @escaping @Sendable (TunnelWelcome) -> Void) async throws -> TunnelCloseReason {
-        let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext)
+        let transport = try makeTransport()
         let (outgoing, control) = AsyncStream.makeStream(of: Hopgate_Tunnel_V1_ControlFromClient.self)
         var message = Hopgate_Tunnel_V1_ControlFromClient()
         message.hello = Hopgate_Tunnel_V1_Hello.with {

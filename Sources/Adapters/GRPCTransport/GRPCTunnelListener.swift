@@ -1,31 +1,62 @@
 package import GRPCCore
-import GRPCNIOTransportHTTP2
+public import GRPCNIOTransportHTTP2
 public import HopGatePorts
 public import Logging
 
-/// A ``TunnelListener`` that serves the tunnel protocol on a gRPC port of its own
-/// (`HOP_TUNNEL_LISTEN`). The default deployment shares the public HTTPS port instead, mounting
-/// ``GRPCTunnelService`` behind the edge's ALPN split; this listener is for that option and for
-/// tests. Plaintext only for now: TLS comes from the edge.
+/// A ``TunnelListener`` serving the tunnel protocol over gRPC, either on the public HTTPS port
+/// (connections handed over by the edge after ALPN chose `grpc-exp`; the default) or on a port of
+/// its own (`HOP_TUNNEL_LISTEN`; plaintext, for a TLS-terminating proxy in front, and tests).
 public struct GRPCTunnelListener: TunnelListener {
-    public let host: String
-    public let port: Int
+    private enum Endpoint: Sendable {
+        case port(host: String, port: Int)
+        case shared(any HTTP2ServerTransport.ListenerFactory)
+    }
+
+    private let endpoint: Endpoint
     private let logger: Logger
-    private let heartbeatPoolSize: Int
+    private let exchangePoolSize: Int
     private let onListening: @Sendable (Int) async -> Void
 
+    /// A plaintext gRPC listener on a port of its own.
     /// - Parameter onListening: told the bound port (useful with port 0).
     public init(host: String, port: Int, logger: Logger, exchangePoolSize: Int = 16, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
-        self.host = host
-        self.port = port
+        self.endpoint = .port(host: host, port: port)
         self.logger = logger
-        self.heartbeatPoolSize = exchangePoolSize
+        self.exchangePoolSize = exchangePoolSize
         self.onListening = onListening
     }
 
+    /// A listener whose connections come from `listenerFactory` (the edge's shared-port
+    /// handoff, which has already done TLS).
+    public init(sharing listenerFactory: some HTTP2ServerTransport.ListenerFactory, logger: Logger, exchangePoolSize: Int = 16) {
+        self.endpoint = .shared(listenerFactory)
+        self.logger = logger
+        self.exchangePoolSize = exchangePoolSize
+        self.onListening = { _ in }
+    }
+
     public func run(acceptor: any TunnelAcceptor) async throws {
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext)
-        let service = GRPCTunnelService(acceptor: acceptor, logger: logger, exchangePoolSize: heartbeatPoolSize)
+        let service = GRPCTunnelService(acceptor: acceptor, logger: logger, exchangePoolSize: exchangePoolSize)
+        switch endpoint {
+        case .port(let host, let port):
+            let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext)
+            try await serve(transport, service: service) {
+                let address = try await transport.listeningAddress
+                await onListening(address.ipv4?.port ?? port)
+            }
+        case .shared(let factory):
+            try await serveShared(factory, service: service)
+        }
+    }
+
+    /// Opens the existential: `Custom` is generic over its factory's concrete type.
+    private func serveShared<Factory: HTTP2ServerTransport.ListenerFactory>(_ factory: Factory, service: GRPCTunnelService) async throws {
+        try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory), service: service) {}
+    }
+
+    private func serve<Transport: ServerTransport>(
+        _ transport: Transport, service: GRPCTunnelService, whenListening: () async throws -> Void
+    ) async throws {
         let server = GRPCServer(transport: transport, services: [service])
         // Cancelling `serve()` directly can trap in NIO ("Deinited NIOAsyncWriter without calling
         // finish()", apple/swift-nio#3481) when a connection is accepted at that moment. So the
@@ -33,8 +64,7 @@ public struct GRPCTunnelListener: TunnelListener {
         // turned into a graceful shutdown: stop accepting, close every tunnel, let RPCs end.
         let serving = Task { try await server.serve() }
         try await withTaskCancellationHandler {
-            let address = try await transport.listeningAddress
-            await onListening(address.ipv4?.port ?? port)
+            try await whenListening()
             try await serving.value
         } onCancel: {
             server.beginGracefulShutdown()

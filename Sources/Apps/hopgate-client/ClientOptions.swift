@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HopGateConfiguration
 import HopGateDomain
 import HopGatePorts
@@ -92,10 +93,27 @@ struct ClientConfiguration: Sendable {
         self.services = services
 
         caFile = options.caFile ?? settings.string("HOP_CLIENT_CA_FILE")
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw SettingsError(name: "HOP_CLIENT_CA_FILE", message: "is '\(caFile)', which is not a readable file; expected the PEM certificate of the CA that signed the server's certificate")
+        }
         serverName = options.serverName ?? settings.string("HOP_CLIENT_SERVER_NAME")
         plaintext = try options.plaintext || (settings.boolean("HOP_CLIENT_PLAINTEXT") ?? false)
+        if !plaintext && serverName == nil && Self.isIPAddress(serverHost) {
+            throw SettingsError(
+                name: "HOP_CLIENT_SERVER_NAME",
+                message: "is not set and the server is given as the address \(serverHost); expected the name on the server's certificate, e.g. hopgate.example.com")
+        }
         logLevel = options.logLevel ?? settings.string("HOP_LOG_LEVEL") ?? "info"
         logFormat = options.logFormat ?? settings.string("HOP_LOG_FORMAT") ?? "text"
+    }
+}
+
+extension ClientConfiguration {
+    /// The name sent as SNI and checked against the server's certificate.
+    var tlsServerName: String { serverName ?? serverHost }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        host.contains(":") || host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
     }
 }
 

@@ -33,14 +33,14 @@ struct HopGateClientCommand: AsyncParsableCommand {
         }
         (LogFormat(rawValue: configuration.logFormat) ?? .text).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
         let logger = Logger(label: "client")
-        guard configuration.plaintext else {
-            logger.critical("TLS tunnels are not available yet in this build; run the server's tunnel listener in plaintext and pass --plaintext (HOP_CLIENT_PLAINTEXT=true)")
-            throw ExitCode.failure
-        }
         let forwarder = HTTPClientLocalForwarder()
         let router = try LocalServiceRouter(
             domain: configuration.domain, services: configuration.services, forwarder: forwarder, logger: Logger(label: "requests"))
-        let connector = GRPCTunnelConnector(host: configuration.serverHost, port: configuration.serverPort, logger: Logger(label: "tunnel"))
+        let security: GRPCTunnelConnector.Security = configuration.plaintext
+            ? .plaintext
+            : .tls(serverName: configuration.tlsServerName, caFile: configuration.caFile)
+        let connector = GRPCTunnelConnector(
+            host: configuration.serverHost, port: configuration.serverPort, security: security, logger: Logger(label: "tunnel"))
         let hello = TunnelHello(
             domain: configuration.domain.value, clientAPIKey: configuration.apiKey.secret,
             clientName: "hopgate-client", clientVersion: Self.configuration.version,

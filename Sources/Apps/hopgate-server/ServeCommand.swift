@@ -28,7 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Public HTTP address HOST:PORT (overrides HOP_SERVER_HTTP_LISTEN).")
     var httpListen: String?
 
-    @Option(name: .long, help: "gRPC tunnel address HOST:PORT (overrides HOP_TUNNEL_LISTEN).")
+    @Option(name: .long, help: "Public HTTPS address HOST:PORT (overrides HOP_SERVER_HTTPS_LISTEN).")
+    var httpsListen: String?
+
+    @Option(name: .long, help: "A plaintext gRPC tunnel port of its own, HOST:PORT (overrides HOP_TUNNEL_LISTEN; default: the tunnel shares the HTTPS port).")
     var tunnelListen: String?
 
     func run() async throws {
@@ -40,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
         if let dbDSN { values["HOP_DB_DSN"] = dbDSN }
         if let httpListen { values["HOP_SERVER_HTTP_LISTEN"] = httpListen }
+        if let httpsListen { values["HOP_SERVER_HTTPS_LISTEN"] = httpsListen }
         if let tunnelListen { values["HOP_TUNNEL_LISTEN"] = tunnelListen }
         return values
     }
@@ -88,7 +92,10 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Public HTTP address HOST:PORT (overrides HOP_SERVER_HTTP_LISTEN).")
     var httpListen: String?
 
-    @Option(name: .long, help: "gRPC tunnel address HOST:PORT (overrides HOP_TUNNEL_LISTEN).")
+    @Option(name: .long, help: "Public HTTPS address HOST:PORT (overrides HOP_SERVER_HTTPS_LISTEN).")
+    var httpsListen: String?
+
+    @Option(name: .long, help: "A plaintext gRPC tunnel port of its own, HOST:PORT (overrides HOP_TUNNEL_LISTEN; default: the tunnel shares the HTTPS port).")
     var tunnelListen: String?
 
     func run() async throws {
@@ -96,6 +103,7 @@ struct DevCommand: AsyncParsableCommand {
         if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
         if let dbDSN { values["HOP_DB_DSN"] = dbDSN }
         if let httpListen { values["HOP_SERVER_HTTP_LISTEN"] = httpListen }
+        if let httpsListen { values["HOP_SERVER_HTTPS_LISTEN"] = httpsListen }
         if let tunnelListen { values["HOP_TUNNEL_LISTEN"] = tunnelListen }
         try await ServeCommand.serve(mode: .development, envFile: envFile, overrides: values)
     }

@@ -16,6 +16,10 @@ struct ServerConfiguration: Sendable {
     var domain: DomainName
     var httpListen: ListenAddress
     var httpsListen: ListenAddress
+    /// The plain-HTTP listener redirects to HTTPS (default) or proxies (behind a TLS-terminating balancer).
+    var httpRedirectsToHTTPS: Bool
+    /// The HTTPS port public clients use, for redirects (default: the HTTPS listener's port).
+    var publicHTTPSPort: Int?
     var adminListen: ListenAddress?
     var metricsListen: ListenAddress?
     var tunnelListen: ListenAddress?
@@ -47,9 +51,16 @@ struct ServerConfiguration: Sendable {
 
         httpListen = try listen("HOP_SERVER_HTTP_LISTEN", default: development ? "127.0.0.1:8080" : ":80")!
         httpsListen = try listen("HOP_SERVER_HTTPS_LISTEN", default: development ? "127.0.0.1:8443" : ":443")!
+        switch value("HOP_SERVER_HTTP_MODE") ?? "redirect" {
+        case "redirect": httpRedirectsToHTTPS = true
+        case "proxy": httpRedirectsToHTTPS = false
+        case let other: throw SettingsError(name: "HOP_SERVER_HTTP_MODE", message: "is '\(other)'; expected redirect or proxy")
+        }
+        publicHTTPSPort = try settings.integer("HOP_SERVER_PUBLIC_HTTPS_PORT", in: 1...65_535)
         adminListen = try listen("HOP_ADMIN_LISTEN", default: "127.0.0.1:9090")
         metricsListen = try listen("HOP_METRICS_LISTEN", default: "127.0.0.1:9100")
-        tunnelListen = try listen("HOP_TUNNEL_LISTEN", default: development ? "127.0.0.1:8444" : ":8444")
+        // Unset: the tunnel shares the HTTPS port (ALPN grpc-exp); set: a plaintext gRPC port of its own.
+        tunnelListen = try listen("HOP_TUNNEL_LISTEN", default: nil)
 
         dataDirectory = value("HOP_DATA_DIR") ?? (development ? "./.hopgate" : "/var/lib/hopgate")
 

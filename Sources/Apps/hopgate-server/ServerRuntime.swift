@@ -1,3 +1,4 @@
+import Foundation
 import HopGateAdminAPI
 import HopGateDomain
 import HopGateEdge
@@ -5,6 +6,7 @@ import HopGateGRPCTransport
 import HopGatePorts
 import HopGatePostgres
 import HopGateSQLite
+import HopGateSelfSignedCertificates
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -74,6 +76,19 @@ struct ServerRuntime {
                 }))
         }
         let logger = self.logger
+        let certificates: SelfSignedCertificateSource
+        do {
+            certificates = try SelfSignedCertificateSource(directory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("ca"))
+        } catch {
+            throw ServerStartupError(message: "HOP_DATA_DIR: the self-signed certificate authority is unusable: \(error)")
+        }
+        logger.notice("TLS certificates are self-signed by the CA at \(certificates.caCertificatePath) (trust it with curl --cacert, or add it to your system's trust store)")
+        // The tunnel shares the HTTPS port unless HOP_TUNNEL_LISTEN names a port of its own.
+        let tunnelHandoff = configuration.tunnelListen == nil ? SharedPortTunnelHandoff() : nil
+        if let tunnelHandoff {
+            let listener = GRPCTunnelListener(sharing: tunnelHandoff, logger: Logger(label: "tunnels"))
+            services.append(ClosureService { try await listener.run(acceptor: hub) })
+        }
         if let tunnel = configuration.tunnelListen {
             let listener = GRPCTunnelListener(host: tunnel.host, port: tunnel.port, logger: Logger(label: "tunnels"), onListening: { port in
                 logger.notice("tunnel endpoint (gRPC, plaintext) listening on \(ListenAddress(host: tunnel.host, port: port))")
@@ -84,10 +99,29 @@ struct ServerRuntime {
             hub: hub, administration: administration,
             configuration: .init(responseTimeout: configuration.proxyTimeout, maximumBodyBytes: configuration.maximumBodyBytes),
             logger: Logger(label: "proxy"))
+        let https = configuration.httpsListen
+        let httpsPort = BoundPort(configured: https.port)
+        let secureEdge = PublicHTTPSServer(
+            host: https.host, port: https.port, certificates: certificates, defaultName: configuration.domain,
+            router: router, tunnels: tunnelHandoff, logger: Logger(label: "edge"),
+            onListening: { port in
+                httpsPort.bound(port)
+                logger.notice("public HTTPS listening on https://\(ListenAddress(host: https.host, port: port))")
+                if tunnelHandoff != nil {
+                    logger.notice("tunnel endpoint (gRPC over TLS, ALPN grpc-exp) shares the HTTPS port \(port)")
+                }
+            })
+        services.append(ClosureService { try await secureEdge.run() })
         let http = configuration.httpListen
-        let edge = PublicHTTPServer(host: http.host, port: http.port, router: router, logger: Logger(label: "edge"), onListening: { port in
-            logger.notice("public HTTP listening on http://\(ListenAddress(host: http.host, port: port))")
-        })
+        let publicHTTPSPort = configuration.publicHTTPSPort
+        let edge = PublicHTTPServer(
+            host: http.host, port: http.port, router: router,
+            policy: configuration.httpRedirectsToHTTPS ? .redirectToHTTPS(httpsPort: { publicHTTPSPort ?? httpsPort.value }) : .proxy,
+            challenges: nil, logger: Logger(label: "edge"),
+            onListening: { port in
+                let what = configuration.httpRedirectsToHTTPS ? "redirects to HTTPS" : "proxies"
+                logger.notice("public HTTP listening on http://\(ListenAddress(host: http.host, port: port)) (\(what); answers ACME HTTP-01)")
+            })
         services.append(ClosureService { try await edge.run() })
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },

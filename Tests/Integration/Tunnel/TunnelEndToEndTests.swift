@@ -4,129 +4,157 @@ import HopGateTestSupport
 import Testing
 
 /// Real `hopgate-server` and `hopgate-client` processes, a local backend, and curl through the
-/// tunnel (plain HTTP on the public side until the TLS edge lands).
+/// tunnel over HTTPS (the server's self-signed development CA), with the tunnel sharing the
+/// HTTPS port.
 @Suite("Tunnel end to end", .serialized)
 struct TunnelEndToEndTests {
-    static let adminKey = "e2e-admin-key-0123456789abcdef0123456789"
+    typealias Gateway = GatewayProcesses
 
-    /// The running server's addresses, read from its log.
-    struct Server {
-        let process: ChildProcess
-        let http: String
-        let tunnelPort: Int
-        let admin: String
-    }
+    /// Bytes sent each way in the large-body test.
+    static let largeBodySize = 256 << 20
 
-    func withServer<R>(dataDirectory: String, tunnelPort: Int = 0, _ body: (Server) async throws -> R) async throws -> R {
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOP_ADMIN_API_KEY"] = Self.adminKey
-        environment["HOP_DATA_DIR"] = dataDirectory
-        environment["HOP_LOG_FORMAT"] = "text"
-        return try await withChildProcess(binary("hopgate-server"), [
-            "dev", "--env-file", "/nonexistent", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-            "--tunnel-listen", "127.0.0.1:\(tunnelPort)",
-        ], environment: environment) { process in
-            let output = try await process.waitForOutput(containing: "admin API listening")
-            _ = try await process.waitForOutput(containing: "tunnel endpoint")
-            _ = try await process.waitForOutput(containing: "public HTTP listening on")
-            let log = process.output
-            let http = try #require(log.firstMatch(of: /public HTTP listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
-            let tunnel = try #require(log.firstMatch(of: /tunnel endpoint \(gRPC, plaintext\) listening on 127\.0\.0\.1:(\d+)/)?.1).description
-            let admin = try #require(output.firstMatch(of: /admin API listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
-            return try await body(Server(process: process, http: http, tunnelPort: Int(tunnel)!, admin: admin))
+    @Test("every method over HTTP/1.1 and HTTP/2, HEAD, forwarded headers, unknown hosts")
+    func methodsAndHeaders() async throws {
+        try await withTunnel(domain: "app.example.com") { server, _, _ in
+            for version in Gateway.HTTPVersion.allCases {
+                for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+                    let reply = try await Gateway.curl(server, "app.example.com", version, ["-X", method, "URL/some/path?q=1"])
+                    #expect(reply == "hello from backend \(method) /some/path?q=1", "\(version) \(method)")
+                }
+                let head = try await Gateway.curl(server, "app.example.com", version, ["-I", "URL/bytes/1234"])
+                #expect(head.hasPrefix(version == .http2 ? "HTTP/2 200" : "HTTP/1.1 200"), "\(head)")
+                #expect(head.lowercased().contains("content-length: 1234"))
+
+                let headers = try await Gateway.curl(server, "app.example.com", version, ["URL/headers"])
+                // X-Forwarded-Host is the Host the client sent, port included (as Caddy and Traefik do).
+                #expect(headers.contains(#""X-Forwarded-Proto": "https""#), "\(headers)")
+                #expect(headers.contains(#""X-Forwarded-Host": "app.example.com:\#(server.httpsPort)""#), "\(headers)")
+                #expect(headers.contains(#""X-Forwarded-For": "127.0.0.1""#), "\(headers)")
+
+                let unknown = try await Gateway.curl(server, "nobody.example.com", version, ["-H", "Accept: application/json", "-w", "%{http_code}", "URL/"])
+                #expect(unknown.hasSuffix("404") && unknown.contains(#""success":false"#))
+            }
+            // Plain HTTP redirects to the same URL on HTTPS (308 keeps the method and body) ...
+            let redirect = try await runCommand(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                "-H", "Host: app.example.com", "-X", "POST", "-d", "x", server.http + "/plain?q=1"])
+            #expect(redirect == "308 https://app.example.com:\(server.httpsPort)/plain?q=1")
+            // ... and curl following it ends at the local service.
+            let followed = try await runCommand(["curl", "-sS", "-L", "--cacert", server.caFile,
+                "--resolve", "app.example.com:\(server.httpsPort):127.0.0.1", "--connect-to", "app.example.com:80:127.0.0.1:\(server.http.split(separator: ":").last!)",
+                "http://app.example.com/followed"])
+            #expect(followed == "hello from backend GET /followed")
+            // ACME HTTP-01 paths are answered by the challenge responder (none here: 404), never proxied.
+            let challenge = try await runCommand(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                "-H", "Host: app.example.com", server.http + "/.well-known/acme-challenge/abc_DEF-123"])
+            #expect(challenge == "404")
         }
     }
 
-    func register(_ domain: String, on server: Server) async throws -> String {
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOP_ADMIN_API_KEY"] = Self.adminKey
-        environment["HOP_ADMIN_URL"] = server.admin
-        let output = try await runCommand([binary("hopgate-server"), "domains", "register", domain, "--env-file", "/nonexistent"], environment: environment)
-        return try #require(output.firstMatch(of: /shown once\): ([A-Za-z0-9_-]{64})/)?.1).description
+    @Test("a 256 MiB upload and download through the tunnel, checksums compared")
+    func largeBodies() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withTunnel(domain: "big.example.com") { server, backend, _ in
+                let upload = directory + "/up.bin"
+                _ = try await runCommand(["sh", "-c", "head -c \(Self.largeBodySize) /dev/urandom > \(upload)"])
+                let expected = try await runCommand(["sh", "-c", "sha256sum < \(upload) | cut -d' ' -f1"])
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                let uploaded = try await Gateway.curl(server, "big.example.com", .http2, ["--data-binary", "@\(upload)", "URL/sha256"])
+                #expect(uploaded == expected)
+
+                let download = directory + "/down.bin", direct = directory + "/direct.bin"
+                _ = try await Gateway.curl(server, "big.example.com", .http1, ["-o", download, "URL/bytes/\(Self.largeBodySize)"])
+                _ = try await runCommand(["curl", "-sS", "-o", direct, "http://127.0.0.1:\(backend)/bytes/\(Self.largeBodySize)"])
+                let sums = try await runCommand(["sha256sum", download, direct]).split(separator: "\n").map { $0.prefix(64) }
+                #expect(sums.count == 2 && sums[0] == sums[1])
+                #expect(try FileManager.default.attributesOfItem(atPath: download)[.size] as? Int == Self.largeBodySize)
+            }
+        }
     }
 
-    func withClient<R>(domain: String, key: String, tunnelPort: Int, backend: Int, _ body: (ChildProcess) async throws -> R) async throws -> R {
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOP_CLIENT_API_KEY"] = key
-        return try await withChildProcess(binary("hopgate-client"), [
-            "--server", "127.0.0.1:\(tunnelPort)", "--domain", domain, "--local-target", "127.0.0.1:\(backend)",
-            "--plaintext", "--env-file", "/nonexistent", "--log-format", "text",
-        ], environment: environment, body)
+    @Test("chunked and server-sent-event responses arrive incrementally")
+    func streaming() async throws {
+        try await withTunnel(domain: "stream.example.com") { server, _, _ in
+            for version in Gateway.HTTPVersion.allCases {
+                for (path, marker) in [("sse/10", "data: event"), ("chunked/10", "chunk ")] {
+                    let reply = try await Gateway.curl(server, "stream.example.com", version, ["-N", "-w", "\\n%{time_starttransfer} %{time_total}", "URL/\(path)"])
+                    #expect(reply.components(separatedBy: marker).count == 11)
+                    let times = reply.split(separator: "\n").last!.split(separator: " ").compactMap { Double($0) }
+                    #expect(times.count == 2 && times[1] - times[0] > 0.3, "\(version) \(path): the first piece came with the last: \(times)")
+                }
+            }
+        }
     }
 
-    func curl(_ server: Server, _ host: String, _ arguments: String...) async throws -> String {
-        try await runCommand(["curl", "-sS", "--max-time", "60", "-H", "Host: \(host)"] + arguments.map { $0.replacingOccurrences(of: "URL", with: server.http) })
+    @Test("200 concurrent requests over HTTP/1.1 connections and multiplexed HTTP/2 streams")
+    func concurrency() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withTunnel(domain: "busy.example.com") { server, _, _ in
+                for version in Gateway.HTTPVersion.allCases {
+                    let output = directory + "/\(version)"
+                    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+                    _ = try await Gateway.curl(server, "busy.example.com", version,
+                        ["--parallel", "--parallel-immediate", "--parallel-max", "200", "--remote-name-all", "--output-dir", output]
+                            + (0..<200).map { "URL/n/\($0)" })
+                    for index in 0..<200 {
+                        let body = try String(contentsOfFile: output + "/\(index)", encoding: .utf8)
+                        #expect(body == "hello from backend GET /n/\(index)", "\(version) #\(index)")
+                    }
+                }
+            }
+        }
     }
 
-    @Test("requests of every method, large bodies both ways, streaming, concurrency, and failures")
-    func throughTheTunnel() async throws {
+    @Test("a browser-like HTTP/2 client and the tunnel client share the HTTPS port")
+    func browserAndTunnelOnOnePort() async throws {
+        try await withTunnel(domain: "web.example.com") { server, _, client in
+            // h2load: one TLS connection, ALPN h2, 100 multiplexed streams, like a browser page load.
+            let report = try await runCommand([
+                "h2load", "-n", "400", "-c", "2", "-m", "100",
+                "--connect-to", "127.0.0.1:\(server.httpsPort)", "https://web.example.com:\(server.httpsPort)/asset",
+            ])
+            #expect(report.contains("400 succeeded"), "\(report)")
+            #expect(report.contains("status codes: 400 2xx"), "\(report)")
+            #expect(report.contains("h2"), "\(report)")
+            // curl --http2 negotiates real HTTP/2 web responses on the tunnel's port, never gRPC's 415.
+            let version = try await Gateway.curl(server, "web.example.com", .http2, ["-o", "/dev/null", "-w", "%{http_version} %{http_code}", "URL/"])
+            #expect(version == "2 200")
+            #expect(client.output.contains("tunnel up for web.example.com"))
+            #expect(!client.output.contains("tunnel down"))
+        }
+    }
+
+    @Test("the client killed mid-request gives 502 within a second; a wrong key is refused while others are served")
+    func failures() async throws {
         try await withTemporaryDirectory { directory in
             try await withTestBackend { backend in
-                try await withServer(dataDirectory: directory) { server in
-                    let key = try await register("app.example.com", on: server)
-                    try await withClient(domain: "app.example.com", key: key, tunnelPort: server.tunnelPort, backend: backend) { client in
-                        _ = try await client.waitForOutput(containing: "tunnel up for app.example.com")
-
-                        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
-                            let reply = try await curl(server, "app.example.com", "-X", method, "URL/some/path?q=1")
-                            #expect(reply == "hello from backend \(method) /some/path?q=1")
+                try await Gateway.withServer(dataDirectory: directory) { server in
+                    let key = try await Gateway.register("app.example.com", on: server)
+                    let otherKey = try await Gateway.register("other.example.com", on: server)
+                    try await Gateway.withClient(domain: "other.example.com", key: otherKey, server: server, backend: backend) { other in
+                        _ = try await other.waitForOutput(containing: "tunnel up for other.example.com")
+                        try await Gateway.withClient(domain: "app.example.com", key: key, server: server, backend: backend) { client in
+                            _ = try await client.waitForOutput(containing: "tunnel up for app.example.com")
+                            async let slow = Gateway.curl(server, "app.example.com", .http2, ["-w", "%{http_code}", "-o", "/dev/null", "URL/slow/5000"])
+                            try await Task.sleep(for: .milliseconds(500))
+                            client.send(SIGKILL)
+                            let started = ContinuousClock.now
+                            #expect(try await slow == "502")
+                            #expect(ContinuousClock.now - started < .seconds(1))
                         }
-                        let head = try await curl(server, "app.example.com", "-I", "URL/bytes/1234")
-                        #expect(head.contains("200") && head.lowercased().contains("content-length: 1234"))
+                        let noTunnel = try await Gateway.curl(server, "app.example.com", .http1, ["-o", "/dev/null", "-w", "%{http_code}", "URL/"])
+                        #expect(noTunnel == "502")
 
-                        let headers = try await curl(server, "app.example.com", "URL/headers")
-                        #expect(headers.contains(#""X-Forwarded-Proto": "http""#) && headers.contains(#""X-Forwarded-Host": "app.example.com""#))
-
-                        // 32 MiB each way, checksums compared.
-                        let upload = directory + "/up.bin"
-                        var generator = SystemRandomNumberGenerator()
-                        try Data((0..<(32 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: upload))
-                        let expected = SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: upload))).map { String(format: "%02x", $0) }.joined()
-                        #expect(try await curl(server, "app.example.com", "--data-binary", "@\(upload)", "URL/sha256") == expected)
-                        let download = directory + "/down.bin"
-                        _ = try await curl(server, "app.example.com", "-o", download, "URL/bytes/\(32 << 20)")
-                        let direct = directory + "/direct.bin"
-                        _ = try await runCommand(["curl", "-sS", "-o", direct, "http://127.0.0.1:\(backend)/bytes/\(32 << 20)"])
-                        #expect(try Data(contentsOf: URL(fileURLWithPath: download)) == Data(contentsOf: URL(fileURLWithPath: direct)))
-
-                        // Server-sent events arrive one by one, not at the end.
-                        let events = try await curl(server, "app.example.com", "-N", "-w", "\\n%{time_starttransfer} %{time_total}", "URL/sse/10")
-                        #expect(events.components(separatedBy: "data: event").count == 11)
-                        let times = events.split(separator: "\n").last!.split(separator: " ").compactMap { Double($0) }
-                        #expect(times.count == 2 && times[1] - times[0] > 0.3, "the first event came with the last: \(times)")
-
-                        // 100 concurrent requests.
-                        let replies = try await withThrowingTaskGroup(of: String.self) { group in
-                            for index in 0..<100 {
-                                group.addTask { try await self.curl(server, "app.example.com", "URL/n/\(index)") }
-                            }
-                            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+                        // A wrong key: refused, exit 1, logged without the key; the other domain keeps working.
+                        let wrongKey = String(repeating: "x", count: 64)
+                        try await Gateway.withClient(domain: "app.example.com", key: wrongKey, server: server, backend: backend) { client in
+                            _ = try await client.waitForOutput(containing: "refused", timeout: .seconds(10))
+                            for _ in 0..<100 where client.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+                            #expect(!client.process.isRunning && client.process.terminationStatus == 1)
                         }
-                        #expect(replies == Set((0..<100).map { "hello from backend GET /n/\($0)" }))
-
-                        // Unknown host → 404; JSON when asked.
-                        let unknown = try await curl(server, "nobody.example.com", "-H", "Accept: application/json", "-w", "%{http_code}", "URL/")
-                        #expect(unknown.hasSuffix("404") && unknown.contains(#""success":false"#))
-
-                        // The client killed while a slow request runs → the public side gets 502 quickly.
-                        async let slow = curl(server, "app.example.com", "-w", "%{http_code}", "-o", "/dev/null", "URL/slow/5000")
-                        try await Task.sleep(for: .milliseconds(500))
-                        client.send(SIGKILL)
-                        let started = ContinuousClock.now
-                        #expect(try await slow == "502")
-                        #expect(ContinuousClock.now - started < .seconds(1))
+                        #expect(server.process.output.contains("tunnel refused"))
+                        #expect(!server.process.output.contains(key) && !server.process.output.contains(wrongKey))
+                        #expect(try await Gateway.curl(server, "other.example.com", .http2, ["URL/still"]) == "hello from backend GET /still")
                     }
-                    let noTunnel = try await curl(server, "app.example.com", "-o", "/dev/null", "-w", "%{http_code}", "URL/")
-                    #expect(noTunnel == "502")
-
-                    // A wrong key: the client is refused and exits 1; the server logs it and keeps serving.
-                    try await withClient(domain: "app.example.com", key: String(repeating: "x", count: 64), tunnelPort: server.tunnelPort, backend: backend) { client in
-                        _ = try await client.waitForOutput(containing: "refused", timeout: .seconds(10))
-                        for _ in 0..<100 where client.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-                        #expect(!client.process.isRunning && client.process.terminationStatus == 1)
-                    }
-                    #expect(server.process.output.contains("tunnel refused"))
-                    #expect(!server.process.output.contains(key))
                 }
             }
         }
@@ -136,27 +164,48 @@ struct TunnelEndToEndTests {
     func reconnectsAfterServerRestart() async throws {
         try await withTemporaryDirectory { directory in
             try await withTestBackend { backend in
-                let port = Int(try await runCommand(["/usr/bin/python3", "-c",
-                    "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
-                    .trimmingCharacters(in: .whitespacesAndNewlines))!
-                let key = try await withServer(dataDirectory: directory, tunnelPort: port) { server in
-                    try await register("back.example.com", on: server)
+                let port = try await freePort()
+                let key = try await Gateway.withServer(dataDirectory: directory, httpsPort: port) { server in
+                    try await Gateway.register("back.example.com", on: server)
                 }
-                try await withClient(domain: "back.example.com", key: key, tunnelPort: port, backend: backend) { client in
-                    try await withServer(dataDirectory: directory, tunnelPort: port) { server in
+                try await Gateway.withClient(domain: "back.example.com", key: key, httpsPort: port, caFile: directory + "/ca/ca.pem", backend: backend) { client in
+                    try await Gateway.withServer(dataDirectory: directory, httpsPort: port) { server in
                         _ = try await client.waitForOutput(containing: "tunnel up", timeout: .seconds(30))
-                        #expect(try await curl(server, "back.example.com", "URL/one") == "hello from backend GET /one")
+                        #expect(try await Gateway.curl(server, "back.example.com", .http2, ["URL/one"]) == "hello from backend GET /one")
                     }
                     let upBefore = client.output.components(separatedBy: "tunnel up").count - 1
-                    try await withServer(dataDirectory: directory, tunnelPort: port) { server in
+                    try await Gateway.withServer(dataDirectory: directory, httpsPort: port) { server in
                         for _ in 0..<300 where client.output.components(separatedBy: "tunnel up").count - 1 == upBefore {
                             try await Task.sleep(for: .milliseconds(100))
                         }
                         #expect(client.output.components(separatedBy: "tunnel up").count - 1 == upBefore + 1)
-                        #expect(try await curl(server, "back.example.com", "URL/two") == "hello from backend GET /two")
+                        #expect(try await Gateway.curl(server, "back.example.com", .http1, ["URL/two"]) == "hello from backend GET /two")
                     }
                 }
             }
         }
+    }
+
+    /// A server, a registered `domain`, a backend and a connected client.
+    func withTunnel(
+        domain: String, _ body: (GatewayProcesses.Server, _ backend: Int, _ client: ChildProcess) async throws -> Void
+    ) async throws {
+        try await withTemporaryDirectory { directory in
+            try await withTestBackend { backend in
+                try await Gateway.withServer(dataDirectory: directory) { server in
+                    let key = try await Gateway.register(domain, on: server)
+                    try await Gateway.withClient(domain: domain, key: key, server: server, backend: backend) { client in
+                        _ = try await client.waitForOutput(containing: "tunnel up for \(domain)")
+                        try await body(server, backend, client)
+                    }
+                }
+            }
+        }
+    }
+
+    func freePort() async throws -> Int {
+        Int(try await runCommand(["/usr/bin/python3", "-c",
+            "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
+            .trimmingCharacters(in: .whitespacesAndNewlines))!
     }
 }

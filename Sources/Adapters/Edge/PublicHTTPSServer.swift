@@ -1,0 +1,199 @@
+public import HopGateDomain
+public import HopGatePorts
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOHTTPTypesHTTP2
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+/// The public HTTPS listener: TLS 1.2+ with a certificate per SNI name, ALPN `h2` and `http/1.1`
+/// for web traffic and — when a ``SharedPortTunnelHandoff`` is given — `grpc-exp` for tunnel
+/// clients on the same port. Browsers and curl never offer `grpc-exp`, so they always get web
+/// responses (HTTP/2 or HTTP/1.1), never gRPC.
+public struct PublicHTTPSServer: Sendable {
+    public let host: String
+    public let port: Int
+    private let certificates: EdgeCertificates
+    private let defaultName: DomainName
+    private let router: PublicRequestRouter
+    private let tunnels: SharedPortTunnelHandoff?
+    private let handshakeTimeout: TimeAmount
+    private let logger: Logger
+    private let onListening: @Sendable (Int) async -> Void
+
+    /// - Parameters:
+    ///   - defaultName: whose certificate is served to clients that send no server name.
+    ///   - tunnels: hands `grpc-exp` connections to the tunnel's gRPC server; nil serves web only.
+    ///   - handshakeTimeout: a connection that has not finished TLS by then is closed.
+    public init(
+        host: String, port: Int, certificates: any CertificateSource, defaultName: DomainName,
+        router: PublicRequestRouter, tunnels: SharedPortTunnelHandoff?, handshakeTimeout: Duration = .seconds(10),
+        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.host = host
+        self.port = port
+        self.certificates = EdgeCertificates(source: certificates)
+        self.defaultName = defaultName
+        self.router = router
+        self.tunnels = tunnels
+        self.handshakeTimeout = .nanoseconds(Int64(handshakeTimeout.components.seconds) * 1_000_000_000 + handshakeTimeout.components.attoseconds / 1_000_000_000)
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    /// Serves until the task is cancelled.
+    public func run() async throws {
+        let context: NIOSSLContext
+        let server: any Channel
+        let (connections, sink) = AsyncStream.makeStream(of: WebConnection.self)
+        do {
+            context = try await makeTLSContext()
+            let routing = ConnectionRouting(tunnels: tunnels, web: sink, logger: logger)
+            let handshakeTimeout = self.handshakeTimeout
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.backlog, value: 256)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    // Handlers only: deciding here (before the handshake) would deadlock.
+                    channel.eventLoop.makeCompletedFuture {
+                        let tls = NIOSSLServerHandler(context: context)
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                        try channel.pipeline.syncOperations.addHandler(HandshakeDeadline(timeout: handshakeTimeout))
+                        try channel.pipeline.syncOperations.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
+                            routing.route(channel, negotiated: result)
+                        })
+                    }
+                }
+                .bind(host: host, port: port).get()
+        } catch {
+            sink.finish()
+            tunnels?.listenerFailed(error)
+            throw error
+        }
+        tunnels?.listenerBound(server)
+        let boundPort = server.localAddress?.port ?? port
+        await onListening(boundPort)
+        logger.notice("public HTTPS listening", metadata: ["address": "\(host):\(boundPort)", "tunnels_on_this_port": "\(tunnels != nil)"])
+        let router = self.router
+        let logger = self.logger
+        let handler: WebConnectionServing.RequestHandler = { request, peer, body, response in
+            try await router.handle(request, peer: peer, scheme: "https", requestBody: body, response: response)
+        }
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                for await connection in connections {
+                    group.addTask { await WebConnectionServing.serve(connection, handler: handler, logger: logger) }
+                }
+            }
+        } onCancel: {
+            server.close(promise: nil)
+            sink.finish()
+        }
+    }
+
+    private func makeTLSContext() async throws -> NIOSSLContext {
+        let fallback: EdgeCertificates.Parsed
+        do {
+            fallback = try await certificates.certificate(for: defaultName)
+        } catch EdgeTLSError.unrecognizedName {
+            throw EdgeTLSError.noDefaultCertificate(defaultName.value)
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: fallback.override.certificateChain ?? [],
+            privateKey: fallback.override.privateKey!)
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.applicationProtocols = (tunnels == nil ? [] : [ALPN.tunnel]) + [ALPN.http2, ALPN.http1]
+        let certificates = self.certificates
+        configuration.sslContextCallback = { values, promise in
+            certificates.select(serverName: values.serverHostname, promise: promise)
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+}
+
+/// ALPN protocol identifiers the edge offers.
+enum ALPN {
+    static let tunnel = "grpc-exp"
+    static let http2 = "h2"
+    static let http1 = "http/1.1"
+}
+
+/// Decides what a connection is once TLS is done, by the protocol ALPN chose.
+struct ConnectionRouting: Sendable {
+    let tunnels: SharedPortTunnelHandoff?
+    let web: AsyncStream<WebConnection>.Continuation
+    let logger: Logger
+
+    func route(_ channel: any Channel, negotiated: ALPNResult) -> EventLoopFuture<Void> {
+        let peer = WebConnectionServing.peer(of: channel)
+        switch negotiated {
+        case .negotiated(ALPN.tunnel) where tunnels != nil:
+            return tunnels!.handOver(channel)
+        case .negotiated(ALPN.http2):
+            return channel.configureAsyncHTTP2Pipeline(mode: .server) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
+                    return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: stream)
+                }
+            }.flatMapThrowing { multiplexer in
+                try deliver(.http2(multiplexer, connection: channel, peer: peer), closing: channel)
+            }
+        default:
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: true))
+                let connection = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: channel)
+                try deliver(.http1(connection, peer: peer), closing: channel)
+            }
+        }
+    }
+
+    private func deliver(_ connection: WebConnection, closing channel: any Channel) throws {
+        if case .terminated = web.yield(connection) {
+            channel.close(promise: nil)  // the edge is stopping
+        }
+    }
+}
+
+/// Closes a connection whose TLS handshake has not completed in time (a slow or silent client
+/// must not hold a socket forever), then steps out of the pipeline.
+final class HandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(timeout: TimeAmount) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Pass the event on first: once removed, this context no longer forwards anything.
+        context.fireUserInboundEventTriggered(event)
+        if case TLSUserEvent.handshakeCompleted = event {
+            timer?.cancel()
+            timer = nil
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        guard timer == nil else { return }
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+}

@@ -1,0 +1,112 @@
+import HTTPTypes
+import HopGatePorts
+import Logging
+import NIOCore
+import NIOHTTP2
+import NIOHTTPTypes
+
+/// One accepted web connection, after the protocol was chosen (by ALPN on TLS, or plain HTTP/1.1).
+enum WebConnection: Sendable {
+    /// HTTP/1.1: requests one after another on the connection.
+    case http1(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, peer: String)
+    /// HTTP/2: one request per stream, streams served concurrently.
+    case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>>, connection: any Channel, peer: String)
+
+    /// Closes the connection (used when the edge stops).
+    func close() {
+        switch self {
+        case .http1(let channel, _): channel.channel.close(promise: nil)
+        case .http2(_, let connection, _): connection.close(promise: nil)
+        }
+    }
+}
+
+/// Serves web connections through the ``PublicRequestRouter``: each request's body is streamed in
+/// and its response streamed out under the connection's (or the HTTP/2 stream's) back-pressure.
+enum WebConnectionServing {
+    /// Serves one request: its head, the peer's address, its body, and where the response goes.
+    typealias RequestHandler = @Sendable (
+        _ request: HTTPRequest, _ peer: String,
+        _ body: PartStream<ExchangeRequestPart>, _ response: PartWriter<ExchangeResponsePart>
+    ) async throws -> Void
+
+    static func serve(_ connection: WebConnection, handler: @escaping RequestHandler, logger: Logger) async {
+        switch connection {
+        case .http1(let channel, let peer):
+            await serveRequests(on: channel, handler: handler, peer: peer, logger: logger)
+        case .http2(let multiplexer, let channel, let peer):
+            do {
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await stream in multiplexer.inbound {
+                        group.addTask { await serveRequests(on: stream, handler: handler, peer: peer, logger: logger) }
+                    }
+                }
+            } catch {
+                logger.debug("HTTP/2 connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            }
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Requests one after another on an HTTP/1.1 connection, or the single request of an HTTP/2
+    /// stream (its inbound ends after the request).
+    static func serveRequests(
+        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, handler: RequestHandler, peer: String, logger: Logger
+    ) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                let reader = RequestReader(inbound.makeAsyncIterator())
+                while let part = try await reader.next() {
+                    guard case .head(let head) = part else { continue }
+                    reader.startBody()
+                    let body = PartStream<ExchangeRequestPart> { try await reader.nextBodyPart() }
+                    let writer = PartWriter<ExchangeResponsePart> { part in
+                        switch part {
+                        case .head(let response): try await outbound.write(.head(response))
+                        case .body(let buffer): try await outbound.write(.body(buffer))
+                        case .end(let trailers): try await outbound.write(.end(trailers))
+                        }
+                    }
+                    try await handler(head, peer, body, writer)
+                    // Read what the router left of the body before the next request.
+                    while try await reader.nextBodyPart() != nil {}
+                    if head.headerFields[.connection]?.lowercased().contains("close") == true { return }
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        }
+    }
+
+    /// `address:port` of a channel's peer, for logs and `X-Forwarded-For`.
+    static func peer(of channel: any Channel) -> String {
+        channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+    }
+}
+
+/// Reads one connection's request parts; a body stream reads through it up to the request's end.
+///
+/// Not Sendable: the connection task and the router's body pump use it one after the other
+/// (the connection task waits for the router to return before reading again).
+private final class RequestReader {
+    private var iterator: NIOAsyncChannelInboundStream<HTTPRequestPart>.AsyncIterator
+    private var inBody = false
+
+    init(_ iterator: NIOAsyncChannelInboundStream<HTTPRequestPart>.AsyncIterator) { self.iterator = iterator }
+
+    func next() async throws -> HTTPRequestPart? { try await iterator.next() }
+
+    func startBody() { inBody = true }
+
+    /// The next body part of the current request, `.end` once, then nil.
+    func nextBodyPart() async throws -> ExchangeRequestPart? {
+        guard inBody, let part = try await iterator.next() else { return nil }
+        switch part {
+        case .head: throw ChannelError.inappropriateOperationForState
+        case .body(let buffer): return .body(buffer)
+        case .end(let trailers):
+            inBody = false
+            return .end(trailers)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+public import Foundation
+public import HopGateDomain
+public import HopGatePorts
+import HopGateSelfSignedCertificates
+import Synchronization
+
+/// Every `CertificateSource`; the certificate contract suite runs unchanged against each
+/// (`@Test(arguments: CertificateSourceKind.allCases)`). The ACME adapter joins as a case whose
+/// harness starts Pebble.
+public enum CertificateSourceKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case selfSigned
+    public var description: String { rawValue }
+}
+
+/// One source under test, with what the contract needs to drive it in adapter-neutral words.
+public struct CertificateSourceHarness: Sendable {
+    /// The source, opened over the harness's state directory.
+    public let source: any CertificateSource
+    /// Opens a second source over the same state (as a restarted server would).
+    public let reopen: @Sendable () async throws -> any CertificateSource
+    /// Lets time pass until a certificate issued now is due for renewal (a manual clock for the
+    /// self-signed source; real waiting with short lifetimes for ACME).
+    public let passRenewalTime: @Sendable () async throws -> Void
+}
+
+/// Runs `body` with a fresh source of `kind` in a temporary directory, removed afterwards.
+public func withCertificateSource<Result>(
+    _ kind: CertificateSourceKind,
+    _ body: (CertificateSourceHarness) async throws -> Result
+) async throws -> Result {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hopgate-certs-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    switch kind {
+    case .selfSigned:
+        let validity: TimeInterval = 90 * 86_400
+        let clock = WallClockOffset()
+        let open: @Sendable () throws -> any CertificateSource = {
+            try SelfSignedCertificateSource(directory: directory, leafValidity: validity, now: { clock.now })
+        }
+        return try await body(CertificateSourceHarness(
+            source: try open(),
+            reopen: { try open() },
+            passRenewalTime: { clock.advance(by: validity * 0.7) }))
+    }
+}
+
+/// The real time plus an offset a test moves forward.
+final class WallClockOffset: Sendable {
+    private let offset = Mutex<TimeInterval>(0)
+    var now: Date { Date().addingTimeInterval(offset.withLock { $0 }) }
+    func advance(by seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+}
+
+/// Checks a certificate chain with openssl, a verifier independent of the code under test.
+public enum CertificateCheck {
+    /// Whether `key`'s chain verifies against `roots` for `name` at `time`, with the key
+    /// matching the leaf. - Returns: nil when it does, else openssl's complaint.
+    public static func problems(of key: CertifiedKey, for name: String, roots: [String], at time: Date = Date()) async throws -> String? {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hopgate-check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func write(_ name: String, _ text: String) throws -> String {
+            let url = directory.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        guard let leafPEM = key.chainPEM.first else { return "the chain is empty" }
+        let leaf = try write("leaf.pem", leafPEM)
+        let chain = try write("chain.pem", key.chainPEM.dropFirst().joined(separator: "\n"))
+        let root = try write("roots.pem", roots.joined(separator: "\n"))
+        let privateKey = try write("key.pem", key.privateKeyPEM)
+        var verify = ["openssl", "verify", "-CAfile", root, "-verify_hostname", name, "-purpose", "sslserver",
+                      "-attime", "\(Int(time.timeIntervalSince1970))"]
+        if key.chainPEM.count > 1 { verify += ["-untrusted", chain] }
+        do {
+            _ = try await runCommand(verify + [leaf])
+        } catch {
+            return "\(error)"
+        }
+        let leafKey = try await runCommand(["openssl", "x509", "-in", leaf, "-noout", "-pubkey"])
+        let privateKeyPublic = try await runCommand(["openssl", "pkey", "-in", privateKey, "-pubout"])
+        return leafKey == privateKeyPublic ? nil : "the private key does not belong to the leaf"
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import HopGateTestSupport
+import Testing
+
+/// Starts real `hopgate-server` and `hopgate-client` processes for the end-to-end suites and
+/// talks to them with curl, over HTTPS with the server's self-signed development CA.
+enum GatewayProcesses {
+    static let adminKey = "e2e-admin-key-0123456789abcdef0123456789"
+
+    /// The running server's addresses, read from its log.
+    struct Server {
+        let process: ChildProcess
+        /// `http://127.0.0.1:N`, the plain-HTTP edge.
+        let http: String
+        /// The HTTPS port, shared by web traffic and the tunnel (ALPN `grpc-exp`).
+        let httpsPort: Int
+        /// `http://127.0.0.1:N`, the admin API.
+        let admin: String
+        /// The development CA that signs the server's certificates.
+        let caFile: String
+    }
+
+    /// Runs `hopgate-server dev` with its data in `dataDirectory`; `httpsPort` 0 picks a free port.
+    static func withServer<R>(dataDirectory: String, httpsPort: Int = 0, _ body: (Server) async throws -> R) async throws -> R {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOP_ADMIN_API_KEY"] = adminKey
+        environment["HOP_DATA_DIR"] = dataDirectory
+        environment["HOP_LOG_FORMAT"] = "text"
+        environment["HOP_TUNNEL_LISTEN"] = nil
+        return try await withChildProcess(binary("hopgate-server"), [
+            "dev", "--env-file", "/nonexistent", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+            "--https-listen", "127.0.0.1:\(httpsPort)",
+        ], environment: environment) { process in
+            _ = try await process.waitForOutput(containing: "admin API listening")
+            _ = try await process.waitForOutput(containing: "shares the HTTPS port")
+            _ = try await process.waitForOutput(containing: "public HTTP listening on")
+            let log = process.output
+            let http = try #require(log.firstMatch(of: /public HTTP listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
+            let https = try #require(log.firstMatch(of: /public HTTPS listening on https:\/\/127\.0\.0\.1:(\d+)/)?.1).description
+            let admin = try #require(log.firstMatch(of: /admin API listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
+            return try await body(Server(
+                process: process, http: http, httpsPort: Int(https)!, admin: admin, caFile: dataDirectory + "/ca/ca.pem"))
+        }
+    }
+
+    /// Registers `domain` through the admin CLI and returns its client API key.
+    static func register(_ domain: String, on server: Server) async throws -> String {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOP_ADMIN_API_KEY"] = adminKey
+        environment["HOP_ADMIN_URL"] = server.admin
+        let output = try await runCommand(
+            [binary("hopgate-server"), "domains", "register", domain, "--env-file", "/nonexistent"], environment: environment)
+        return try #require(output.firstMatch(of: /shown once\): ([A-Za-z0-9_-]{64})/)?.1).description
+    }
+
+    /// Runs `hopgate-client` against the server's HTTPS port, trusting its development CA.
+    static func withClient<R>(
+        domain: String, key: String, server: Server, backend: Int, extraArguments: [String] = [],
+        _ body: (ChildProcess) async throws -> R
+    ) async throws -> R {
+        try await withClient(domain: domain, key: key, httpsPort: server.httpsPort, caFile: server.caFile, backend: backend, extraArguments: extraArguments, body)
+    }
+
+    /// Runs `hopgate-client` against `127.0.0.1:httpsPort` (the server may not be running yet).
+    static func withClient<R>(
+        domain: String, key: String, httpsPort: Int, caFile: String, backend: Int, extraArguments: [String] = [],
+        _ body: (ChildProcess) async throws -> R
+    ) async throws -> R {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOP_CLIENT_API_KEY"] = key
+        return try await withChildProcess(binary("hopgate-client"), [
+            "--server", "127.0.0.1:\(httpsPort)", "--server-name", "hopgate.localhost", "--ca-file", caFile,
+            "--domain", domain, "--local-target", "127.0.0.1:\(backend)",
+            "--env-file", "/nonexistent", "--log-format", "text",
+        ] + extraArguments, environment: environment, body)
+    }
+
+    /// Which HTTP version curl speaks to the public edge.
+    enum HTTPVersion: String, CaseIterable, Sendable {
+        case http1 = "--http1.1"
+        case http2 = "--http2"
+    }
+
+    /// curl against `https://host:port/…` (resolved to 127.0.0.1, trusting the dev CA); `URL` in an
+    /// argument is replaced by `https://host:port`.
+    static func curl(_ server: Server, _ host: String, _ version: HTTPVersion = .http1, _ arguments: [String]) async throws -> String {
+        let base = "https://\(host):\(server.httpsPort)"
+        return try await runCommand(
+            ["curl", "-sS", "--max-time", "120", version.rawValue, "--cacert", server.caFile,
+             "--resolve", "\(host):\(server.httpsPort):127.0.0.1"]
+                + arguments.map { $0.replacingOccurrences(of: "URL", with: base) })
+    }
+}
