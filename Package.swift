@@ -198,7 +198,7 @@ let package = Package(
             dependencies: [
                 "HopGateDomain", "HopGatePorts",
                 "HopGateSQLite", "HopGatePostgres", "HopGateAdminAPI",
-                "HopGateGRPCTransport", "HopGateSelfSignedCertificates", "HopGateEdge",
+                "HopGateGRPCTransport", "HopGateSelfSignedCertificates", "HopGateEdge", "HopGateLocalForwarder",
                 "HopGateObservability", "HopGateConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

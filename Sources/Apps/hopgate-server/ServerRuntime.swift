@@ -3,6 +3,7 @@ import HopGateAdminAPI
 import HopGateDomain
 import HopGateEdge
 import HopGateGRPCTransport
+import HopGateLocalForwarder
 import HopGatePorts
 import HopGatePostgres
 import HopGateSQLite
@@ -66,14 +67,28 @@ struct ServerRuntime {
             throw ServerStartupError(message: "HOP_ADMIN_API_KEY is refused: \(error.description)")
         }
         var services: [any Service] = []
+        var site: ServerSiteRoute?
         if let admin = configuration.adminListen {
             let logger = self.logger
+            let adminPort = BoundPort(configured: admin.port)
+            let domain = configuration.domain
             services.append(try AdminAPIServer.service(
                 administration: administration, credential: credential,
                 host: admin.host, port: admin.port, logger: Logger(label: "admin"),
                 onListening: { port in
-                    logger.notice("admin API listening on http://\(ListenAddress(host: admin.host, port: port))\(AdminAPIServer.basePath)")
+                    adminPort.bound(port)
+                    logger.notice("admin API listening on http://\(ListenAddress(host: admin.host, port: port))\(AdminAPIServer.basePath) and https://\(domain)\(AdminAPIServer.basePath)")
                 }))
+            // The edge serves the admin API on the server's own domain by forwarding to it.
+            let forwarder = HTTPClientLocalForwarder()
+            let adminHost = ["0.0.0.0", "::", ""].contains(admin.host) ? "127.0.0.1" : admin.host
+            site = ServerSiteRoute(domain: domain, pathPrefix: AdminAPIServer.basePath, forwarder: forwarder) {
+                LocalTarget(host: adminHost, port: adminPort.value)
+            }
+            services.append(ClosureService {
+                try? await gracefulShutdown()
+                try await forwarder.shutdown()
+            })
         }
         let logger = self.logger
         let certificates: SelfSignedCertificateSource
@@ -98,7 +113,7 @@ struct ServerRuntime {
         let router = PublicRequestRouter(
             hub: hub, administration: administration,
             configuration: .init(responseTimeout: configuration.proxyTimeout, maximumBodyBytes: configuration.maximumBodyBytes),
-            logger: Logger(label: "proxy"))
+            site: site, logger: Logger(label: "proxy"))
         let https = configuration.httpsListen
         let httpsPort = BoundPort(configured: https.port)
         let secureEdge = PublicHTTPSServer(

@@ -27,12 +27,15 @@ public struct PublicRequestRouter: Sendable {
     private let hub: TunnelHub
     private let administration: DomainAdministration
     private let configuration: Configuration
+    private let site: ServerSiteRoute?
     private let logger: Logger
 
-    public init(hub: TunnelHub, administration: DomainAdministration, configuration: Configuration, logger: Logger) {
+    /// - Parameter site: requests the server answers itself (the admin API on its own domain).
+    public init(hub: TunnelHub, administration: DomainAdministration, configuration: Configuration, site: ServerSiteRoute? = nil, logger: Logger) {
         self.hub = hub
         self.administration = administration
         self.configuration = configuration
+        self.site = site
         self.logger = logger
     }
 
@@ -55,6 +58,10 @@ public struct PublicRequestRouter: Sendable {
             return
         }
         log[metadataKey: "domain"] = "\(host)"
+        if let site, host == site.domain, site.matches(path: request.path ?? "/") {
+            try await serve(request, on: site, peer: peer, scheme: scheme, requestID: requestID, requestBody: requestBody, response: response, log: log)
+            return
+        }
         guard let connection = hub.connection(for: host) else {
             let page: ErrorPage = await administration.isRegistered(host) ? .noTunnel : .unknownHost
             try await send(page, for: request, requestID: requestID, to: response)
@@ -126,6 +133,29 @@ public struct PublicRequestRouter: Sendable {
             "method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)",
             "duration_ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
         ])
+    }
+
+    /// Hands a request for the server's own site to its local service; 502 when that fails
+    /// before answering.
+    private func serve(
+        _ request: HTTPRequest, on site: ServerSiteRoute, peer: String, scheme: String, requestID: String,
+        requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>, log: Logger
+    ) async throws {
+        let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
+        let progress = ExchangeProgress()
+        let watched = PartWriter<ExchangeResponsePart> { part in
+            if case .head(let answer) = part, answer.status.code >= 200 { progress.markHeadSent(answer.status.code) }
+            try await response.write(part)
+        }
+        do {
+            try await site.forwarder.forward(head, to: site.target(), requestBody: requestBody, response: watched)
+        } catch {
+            guard !progress.headSent else { throw error }
+            log.warning("server site unreachable", metadata: ["path": "\(request.path ?? "")", "error": "\(error)"])
+            try await send(.upstreamFailed, for: request, requestID: requestID, to: response)
+            return
+        }
+        log.info("request", metadata: ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)"])
     }
 
     /// The request as the tunnel client sees it: hop-by-hop fields gone, `X-Forwarded-*` set.

@@ -50,6 +50,31 @@ struct TunnelEndToEndTests {
         }
     }
 
+    @Test("the admin API is served at https://<server domain>/api/v1/admin, and only there")
+    func adminAPIOnTheServerDomain() async throws {
+        try await withTunnel(domain: "app.example.com") { server, _, _ in
+            let auth = "Authorization: Bearer \(Gateway.adminKey)"
+            for version in Gateway.HTTPVersion.allCases {
+                let domain = "site-\(version == .http2 ? "h2" : "h1").example.com"
+                let registered = try await Gateway.curl(server, "hopgate.localhost", version, [
+                    "-H", auth, "-H", "Content-Type: application/json", "-d", #"{"domain":"\#(domain)"}"#, "URL/api/v1/admin/domains/register"])
+                let key = try #require(registered.firstMatch(of: /"client_api_key" : "([A-Za-z0-9_-]{64})"/)?.1, "\(registered)")
+                #expect(!server.process.output.contains(key), "the key shows in the server's log")
+                let exists = try await Gateway.curl(server, "hopgate.localhost", version, ["-H", auth, "URL/api/v1/admin/domains/exists?domain=\(domain)"])
+                #expect(exists.filter { !$0.isWhitespace }.contains(#""exists":true"#), "\(exists)")
+            }
+            let unauthorized = try await Gateway.curl(server, "hopgate.localhost", .http2, ["-o", "/dev/null", "-w", "%{http_code}", "URL/api/v1/admin/domains"])
+            #expect(unauthorized == "401")
+            let document = try await Gateway.curl(server, "hopgate.localhost", .http1, ["URL/api/v1/admin/openapi.json"])
+            #expect(document.contains(#""openapi""#))
+            // Other paths of the server's domain are not the admin API; other domains' admin-looking paths go to their tunnel.
+            let elsewhere = try await Gateway.curl(server, "hopgate.localhost", .http1, ["-o", "/dev/null", "-w", "%{http_code}", "URL/api/v1/administrator"])
+            #expect(elsewhere == "404")
+            #expect(try await Gateway.curl(server, "app.example.com", .http1, ["-H", auth, "URL/api/v1/admin/domains"]) == "hello from backend GET /api/v1/admin/domains")
+            #expect(!server.process.output.contains(Gateway.adminKey))
+        }
+    }
+
     @Test("a 256 MiB upload and download through the tunnel, checksums compared")
     func largeBodies() async throws {
         try await withTemporaryDirectory { directory in
