@@ -146,9 +146,7 @@ struct ConnectionRouting: Sendable {
             }
         default:
             return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: true))
-                let connection = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: channel)
+                let connection = try HTTP1Pipeline.configure(channel, secure: true)
                 try deliver(.http1(connection, peer: peer), closing: channel)
             }
         }

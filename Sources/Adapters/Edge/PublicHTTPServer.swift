@@ -39,11 +39,7 @@ public struct PublicHTTPServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                    return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: channel)
-                }
+                channel.eventLoop.makeCompletedFuture { try HTTP1Pipeline.configure(channel, secure: false) }
             }
         await onListening(server.channel.localAddress?.port ?? port)
         logger.notice("public HTTP listening", metadata: ["address": "\(host):\(server.channel.localAddress?.port ?? port)"])

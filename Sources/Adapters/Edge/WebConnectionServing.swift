@@ -58,7 +58,15 @@ enum WebConnectionServing {
                 let reader = RequestReader(inbound.makeAsyncIterator())
                 while let part = try await reader.next() {
                     guard case .head(let head) = part else { continue }
-                    reader.startBody()
+                    let upgrading = HTTP1Pipeline.isUpgrade(head)
+                    // `Expect: 100-continue`: the client waits for a go-ahead before sending the
+                    // body; the edge gives it when the body is first read (so not for a request
+                    // refused before that), as nginx does.
+                    var goAhead: (@Sendable () async throws -> Void)?
+                    if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                        goAhead = { try await outbound.write(HTTPResponsePart.head(HTTPResponse(status: .continue))) }
+                    }
+                    reader.startBody(upgrading: upgrading, goAhead: goAhead)
                     let body = PartStream<ExchangeRequestPart> { try await reader.nextBodyPart() }
                     let writer = PartWriter<ExchangeResponsePart> { part in
                         switch part {
@@ -68,6 +76,12 @@ enum WebConnectionServing {
                         }
                     }
                     try await handler(head, peer, body, writer)
+                    // After an upgrade request the connection is done: switched and finished, or
+                    // declined (the HTTP decoder parses nothing after an upgrade request).
+                    if upgrading { return }
+                    // Refused before its body was asked for: the client may or may not send it,
+                    // so the connection cannot be reused.
+                    if reader.goAheadPending { return }
                     // Read what the router left of the body before the next request.
                     while try await reader.nextBodyPart() != nil {}
                     if head.headerFields[.connection]?.lowercased().contains("close") == true { return }
@@ -91,22 +105,47 @@ enum WebConnectionServing {
 private final class RequestReader {
     private var iterator: NIOAsyncChannelInboundStream<HTTPRequestPart>.AsyncIterator
     private var inBody = false
+    private var upgrading = false
+    private var goAhead: (@Sendable () async throws -> Void)?
 
     init(_ iterator: NIOAsyncChannelInboundStream<HTTPRequestPart>.AsyncIterator) { self.iterator = iterator }
 
     func next() async throws -> HTTPRequestPart? { try await iterator.next() }
 
-    func startBody() { inBody = true }
+    /// - Parameters:
+    ///   - upgrading: an upgrade request: its HTTP end is not the end of the stream; the bytes
+    ///     after a protocol switch follow as body parts, and the connection's end ends it.
+    ///   - goAhead: sends `100 Continue`; called before the body is first read.
+    func startBody(upgrading: Bool, goAhead: (@Sendable () async throws -> Void)?) {
+        inBody = true
+        self.upgrading = upgrading
+        self.goAhead = goAhead
+    }
+
+    /// The request expected `100 Continue` and its body was never asked for.
+    var goAheadPending: Bool { goAhead != nil }
 
     /// The next body part of the current request, `.end` once, then nil.
     func nextBodyPart() async throws -> ExchangeRequestPart? {
-        guard inBody, let part = try await iterator.next() else { return nil }
-        switch part {
-        case .head: throw ChannelError.inappropriateOperationForState
-        case .body(let buffer): return .body(buffer)
-        case .end(let trailers):
-            inBody = false
-            return .end(trailers)
+        guard inBody else { return nil }
+        if let goAhead {
+            self.goAhead = nil
+            try await goAhead()
+        }
+        while true {
+            guard let part = try await iterator.next() else {
+                guard upgrading else { return nil }
+                inBody = false
+                return .end(nil)  // the public peer closed the upgraded connection
+            }
+            switch part {
+            case .head: throw ChannelError.inappropriateOperationForState
+            case .body(let buffer): return .body(buffer)
+            case .end where upgrading: continue
+            case .end(let trailers):
+                inBody = false
+                return .end(trailers)
+            }
         }
     }
 }

@@ -10,6 +10,8 @@ import Synchronization
 /// connections, request and response bodies streamed with back-pressure, no redirects followed,
 /// no decompression (bytes pass through as the service sent them).
 ///
+/// Upgrade requests (WebSocket …) go through ``UpgradeForwarder`` on a connection of their own.
+///
 /// Not passed through: 1xx informational responses other than the final head, and response
 /// trailers (AsyncHTTPClient does not surface them without its unstable API).
 public final class HTTPClientLocalForwarder: LocalForwarder {
@@ -23,6 +25,7 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
     }
 
     private let client: HTTPClient
+    private let connectTimeout: TimeAmount
 
     public init(configuration: Configuration = .init()) {
         var config = HTTPClient.Configuration()
@@ -32,6 +35,7 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnectionsPerTarget)
         config.httpVersion = .http1Only
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        self.connectTimeout = .nanoseconds(Self.nanoseconds(configuration.connectTimeout))
     }
 
     /// Closes pooled connections. Call once, when the client stops.
@@ -43,6 +47,10 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>
     ) async throws {
+        if HopByHopFields.isUpgradeRequest(head.request.headerFields) {
+            try await UpgradeForwarder.forward(head, to: target, connectTimeout: connectTimeout, requestBody: requestBody, response: response)
+            return
+        }
         var request = HTTPClientRequest(url: "\(target.scheme)://\(Self.hostForURL(target.host)):\(target.port)\(head.request.path ?? "/")")
         request.method = HTTPMethod(rawValue: head.request.method.rawValue)
         for field in head.request.headerFields where !HopByHop.isHopByHop(field.name) {

@@ -35,7 +35,8 @@ public struct LocalServiceRouter: ExchangeHandler {
         let path = head.request.path ?? "/"
         let status = Mutex<Int?>(nil)
         let tracked = PartWriter<ExchangeResponsePart> { part in
-            if case .head(let responseHead) = part, responseHead.status.kind != .informational {
+            if case .head(let responseHead) = part,
+                responseHead.status.kind != .informational || responseHead.status == .switchingProtocols {
                 status.withLock { $0 = responseHead.status.code }
             }
             try await response.write(part)

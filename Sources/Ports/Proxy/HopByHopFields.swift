@@ -11,16 +11,28 @@ public enum HopByHopFields {
 
     /// `fields` without hop-by-hop fields.
     public static func removing(from fields: HTTPFields) -> HTTPFields {
-        var named = names
-        for value in fields[values: .connection] {
-            for token in value.split(separator: ",") {
-                named.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
-            }
-        }
+        let named = names.union(connectionTokens(fields))
         var result = HTTPFields()
         for field in fields where !named.contains(field.name.canonicalName) {
             result.append(field)
         }
         return result
+    }
+
+    /// Whether a request asks to switch protocols: an `Upgrade` field, and `upgrade` among the
+    /// `Connection` tokens (RFC 9110 §7.8).
+    public static func isUpgradeRequest(_ fields: HTTPFields) -> Bool {
+        fields[.upgrade] != nil && connectionTokens(fields).contains("upgrade")
+    }
+
+    /// The lower-cased tokens of the `Connection` fields.
+    static func connectionTokens(_ fields: HTTPFields) -> Set<String> {
+        var tokens = Set<String>()
+        for value in fields[values: .connection] {
+            for token in value.split(separator: ",") {
+                tokens.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
+            }
+        }
+        return tokens
     }
 }

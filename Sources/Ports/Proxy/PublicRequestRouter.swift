@@ -69,10 +69,13 @@ public struct PublicRequestRouter: Sendable {
             return
         }
 
+        // An upgrade (WebSocket …) keeps `Upgrade` across the tunnel; after a 101 the body parts
+        // both ways are the switched protocol's bytes, not counted against the body limit.
+        let upgrading = HopByHopFields.isUpgradeRequest(request.headerFields)
         let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
         let progress = ExchangeProgress()
         let timeout = configuration.responseTimeout
-        let limit = configuration.maximumBodyBytes
+        let limit = upgrading ? 0 : configuration.maximumBodyBytes
         let body = HandedOffStream(requestBody)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -82,7 +85,11 @@ public struct PublicRequestRouter: Sendable {
                 }
                 group.addTask {
                     try await connection.exchange(head) { upstreamBody, upstreamResponse in
-                        try await withThrowingTaskGroup(of: Void.self) { pump in
+                        // Request and response flow in tasks of their own: the response's end
+                        // ends the exchange, and a failure on either side (the public peer gone,
+                        // a body over the limit) ends it too instead of waiting on the other.
+                        let answer = HandedOffStream(upstreamResponse)
+                        try await withThrowingTaskGroup(of: Bool.self) { pump in
                             pump.addTask {
                                 var received = 0
                                 for try await part in body.stream {
@@ -92,18 +99,34 @@ public struct PublicRequestRouter: Sendable {
                                     }
                                     try await upstreamBody.write(part)
                                 }
+                                return false
                             }
-                            for try await part in upstreamResponse {
-                                switch part {
-                                case .head(var answer):
-                                    answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
-                                    if answer.status.code >= 200 { progress.markHeadSent(answer.status.code) }
-                                    try await response.write(.head(answer))
-                                case .body, .end:
-                                    try await response.write(part)
+                            pump.addTask {
+                                for try await part in answer.stream {
+                                    switch part {
+                                    case .head(var answer) where answer.status == .switchingProtocols:
+                                        guard upgrading, let upgrade = answer.headerFields[.upgrade] else { throw ProxyFailure.unexpectedSwitch }
+                                        answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
+                                        answer.headerFields[.upgrade] = upgrade
+                                        answer.headerFields[.connection] = "upgrade"
+                                        progress.markHeadSent(answer.status.code)
+                                        try await response.write(.head(answer))
+                                    case .head(var answer):
+                                        answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
+                                        if answer.status.code >= 200 { progress.markHeadSent(answer.status.code) }
+                                        try await response.write(.head(answer))
+                                    case .body, .end:
+                                        try await response.write(part)
+                                    }
+                                }
+                                return true
+                            }
+                            while let responseEnded = try await pump.next() {
+                                if responseEnded {
+                                    pump.cancelAll()  // what is left of the request is not wanted
+                                    return
                                 }
                             }
-                            pump.cancelAll()
                         }
                     }
                     progress.markFinished()
@@ -121,6 +144,7 @@ public struct PublicRequestRouter: Sendable {
             case ProxyFailure.timeout: page = .timeout
             case ProxyFailure.tooLarge: page = .tooLarge
             case let failure as TunnelExchangeError where failure.code == .upstreamFailed: page = .upstreamFailed
+            case ProxyFailure.unexpectedSwitch: page = .upstreamFailed
             default: page = .noTunnel
             }
             log.info("request", metadata: [
@@ -167,6 +191,11 @@ public struct PublicRequestRouter: Sendable {
         fields[HTTPField.Name("X-Forwarded-Proto")!] = scheme
         fields[HTTPField.Name("X-Forwarded-Host")!] = request.authority ?? ""
         fields[HTTPField.Name("X-Request-Id")!] = requestID
+        fields[.expect] = nil  // answered by the edge, which sends 100 Continue when it reads the body
+        if HopByHopFields.isUpgradeRequest(request.headerFields) {
+            fields[.upgrade] = request.headerFields[.upgrade]
+            fields[.connection] = "upgrade"
+        }
         var forwarded = request
         forwarded.headerFields = fields
         return forwarded
@@ -195,7 +224,11 @@ public struct PublicRequestRouter: Sendable {
 }
 
 /// Why the router answered instead of the service.
-enum ProxyFailure: Error { case timeout, tooLarge }
+enum ProxyFailure: Error {
+    case timeout, tooLarge
+    /// A `101 Switching Protocols` for a request that asked for no upgrade, or without `Upgrade`.
+    case unexpectedSwitch
+}
 
 /// How far an exchange got: whether the final response head went out (after which the router
 /// can no longer answer with its own page) and whether it finished.
@@ -209,10 +242,11 @@ final class ExchangeProgress: Sendable {
     func markFinished() { state.withLock { $0.finished = true } }
 }
 
-/// Moves the public request's body stream into the one task that reads it.
+/// Moves a body stream (the public request's, or the tunnel's response) into the one task that
+/// reads it.
 ///
 /// `@unchecked Sendable` is safe because the router never reads `stream` itself: after wrapping
-/// it, only the request-body pump task iterates it, so it is used by one task at a time.
+/// it, only one pump task iterates it, so it is used by one task at a time.
 private final class HandedOffStream<Part: Sendable>: @unchecked Sendable {
     let stream: PartStream<Part>
     init(_ stream: PartStream<Part>) { self.stream = stream }

@@ -10,13 +10,18 @@ Usage: backend.py PORT   (binds 127.0.0.1; prints "ready PORT" when listening; P
   GET  /headers        the request's headers as JSON
   POST /echo           the request body back (Content-Length or chunked in; Content-Length out)
   POST /sha256         the SHA-256 hex of the request body, read in chunks
+  GET  /ws             a WebSocket (Upgrade) that echoes every message and answers close
   *    anything else   "hello from backend METHOD PATH"
 """
 import hashlib
 import json
+import os
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import websocket  # noqa: E402
 
 
 def pattern(n):
@@ -76,9 +81,32 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         self.wfile.write(b"0\r\n\r\n")
 
+    def websocket_echo(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", websocket.accept_value(key))
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            while True:
+                _, opcode, payload = websocket.read_frame(self.rfile)
+                if opcode == 8:  # close: answer it, then close the connection
+                    self.wfile.write(websocket.frame(8, payload, masked=False))
+                    self.wfile.flush()
+                    return
+                self.wfile.write(websocket.frame(opcode, payload, masked=False))
+                self.wfile.flush()
+        except EOFError:
+            return
+
     def handle_any(self):
         parts = self.path.split("?")[0].strip("/").split("/")
-        if parts[0] == "bytes" and len(parts) == 2:
+        if parts[0] == "ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            self.websocket_echo()
+        elif parts[0] == "bytes" and len(parts) == 2:
             n = int(parts[1])
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")

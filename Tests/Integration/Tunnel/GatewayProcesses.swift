@@ -21,7 +21,10 @@ enum GatewayProcesses {
     }
 
     /// Runs `hopgate-server dev` with its data in `dataDirectory`; `httpsPort` 0 picks a free port.
-    static func withServer<R>(dataDirectory: String, httpsPort: Int = 0, _ body: (Server) async throws -> R) async throws -> R {
+    /// `extraArguments` go to `hopgate-server dev` (e.g. `--tunnel-listen`).
+    static func withServer<R>(
+        dataDirectory: String, httpsPort: Int = 0, extraArguments: [String] = [], _ body: (Server) async throws -> R
+    ) async throws -> R {
         var environment = ProcessInfo.processInfo.environment
         environment["HOP_ADMIN_API_KEY"] = adminKey
         environment["HOP_DATA_DIR"] = dataDirectory
@@ -30,9 +33,9 @@ enum GatewayProcesses {
         return try await withChildProcess(binary("hopgate-server"), [
             "dev", "--env-file", "/nonexistent", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
             "--https-listen", "127.0.0.1:\(httpsPort)",
-        ], environment: environment) { process in
+        ] + extraArguments, environment: environment) { process in
             _ = try await process.waitForOutput(containing: "admin API listening")
-            _ = try await process.waitForOutput(containing: "shares the HTTPS port")
+            _ = try await process.waitForOutput(containing: "tunnel endpoint")
             _ = try await process.waitForOutput(containing: "public HTTP listening on")
             let log = process.output
             let http = try #require(log.firstMatch(of: /public HTTP listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description

@@ -31,6 +31,11 @@ struct TunnelEndToEndTests {
                 #expect(headers.contains(#""X-Forwarded-Host": "app.example.com:\#(server.httpsPort)""#), "\(headers)")
                 #expect(headers.contains(#""X-Forwarded-For": "127.0.0.1""#), "\(headers)")
 
+                // Expect: 100-continue gets its go-ahead from the edge, then the body goes through.
+                let continued = try await Gateway.curl(server, "app.example.com", version, [
+                    "-D", "-", "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary", "payload", "URL/echo"])
+                #expect(continued.contains(" 100") && continued.hasSuffix("\r\n\r\npayload"), "\(continued)")
+
                 let unknown = try await Gateway.curl(server, "nobody.example.com", version, ["-H", "Accept: application/json", "-w", "%{http_code}", "URL/"])
                 #expect(unknown.hasSuffix("404") && unknown.contains(#""success":false"#))
             }
@@ -107,6 +112,37 @@ struct TunnelEndToEndTests {
                     #expect(times.count == 2 && times[1] - times[0] > 0.3, "\(version) \(path): the first piece came with the last: \(times)")
                 }
             }
+        }
+    }
+
+    @Test("a WebSocket echo through the tunnel; a client that vanishes mid-session leaves nothing open")
+    func webSocket() async throws {
+        let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/ws_check.py").path
+        try await withTunnel(domain: "ws.example.com") { server, backend, client in
+            let url = "wss://ws.example.com:\(server.httpsPort)/ws"
+            let report = try await runCommand(["/usr/bin/python3", checker, url, server.caFile])
+            #expect(report.hasPrefix("ok text, 1 MiB binary, 200 pipelined, close"), "\(report)")
+            #expect(client.output.contains("status=101"))
+
+            // Three clients disappear without a closing handshake: the edge notices, the tunnel
+            // exchange ends, and the client closes its connections to the service.
+            for _ in 0..<3 {
+                #expect(try await runCommand(["/usr/bin/python3", checker, url, server.caFile, "--vanish"]).hasPrefix("ok vanished"))
+            }
+            var open = -1
+            for _ in 0..<100 {
+                open = try await runCommand(["ss", "-Htn", "state", "established", "( dport = :\(backend) )"])
+                    .split(separator: "\n").count
+                if open == 0 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(open == 0, "connections to the backend still open after the WebSocket clients vanished")
+
+            // A declined upgrade is an ordinary response; the next connection works as usual.
+            let declined = try await Gateway.curl(server, "ws.example.com", .http1, ["-H", "Upgrade: websocket", "-H", "Connection: Upgrade", "URL/plain"])
+            #expect(declined == "hello from backend GET /plain")
+            #expect(try await Gateway.curl(server, "ws.example.com", .http2, ["URL/after"]) == "hello from backend GET /after")
         }
     }
 
@@ -205,6 +241,28 @@ struct TunnelEndToEndTests {
                         }
                         #expect(client.output.components(separatedBy: "tunnel up").count - 1 == upBefore + 1)
                         #expect(try await Gateway.curl(server, "back.example.com", .http1, ["URL/two"]) == "hello from backend GET /two")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a separate plaintext tunnel port is a setting: the tunnel moves there, the HTTPS port serves web only")
+    func separateTunnelPort() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withTestBackend { backend in
+                try await Gateway.withServer(dataDirectory: directory, extraArguments: ["--tunnel-listen", "127.0.0.1:0"]) { server in
+                    let tunnelPort = try #require(server.process.output.firstMatch(of: /tunnel endpoint \(gRPC, plaintext\) listening on 127\.0\.0\.1:(\d+)/)?.1)
+                    #expect(!server.process.output.contains("shares the HTTPS port"))
+                    let key = try await Gateway.register("apart.example.com", on: server)
+                    var environment = ProcessInfo.processInfo.environment
+                    environment["HOP_CLIENT_API_KEY"] = key
+                    try await withChildProcess(binary("hopgate-client"), [
+                        "--server", "127.0.0.1:\(tunnelPort)", "--plaintext", "--domain", "apart.example.com",
+                        "--local-target", "127.0.0.1:\(backend)", "--env-file", "/nonexistent", "--log-format", "text",
+                    ], environment: environment) { client in
+                        _ = try await client.waitForOutput(containing: "tunnel up for apart.example.com")
+                        #expect(try await Gateway.curl(server, "apart.example.com", .http2, ["URL/apart"]) == "hello from backend GET /apart")
                     }
                 }
             }
