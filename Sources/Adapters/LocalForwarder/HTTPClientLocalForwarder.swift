@@ -10,10 +10,10 @@ import Synchronization
 /// connections, request and response bodies streamed with back-pressure, no redirects followed,
 /// no decompression (bytes pass through as the service sent them).
 ///
-/// Upgrade requests (WebSocket …) go through ``UpgradeForwarder`` on a connection of their own.
+/// Upgrade requests (WebSocket …) and requests that accept trailers (`TE: trailers`) go through
+/// ``DirectHTTP1Forwarder`` on a connection of their own.
 ///
-/// Not passed through: 1xx informational responses other than the final head, and response
-/// trailers (AsyncHTTPClient does not surface them without its unstable API).
+/// Not passed through here: 1xx informational responses other than the final head, and trailers (AsyncHTTPClient does not surface them without its unstable API).
 public final class HTTPClientLocalForwarder: LocalForwarder {
     /// Settings of the forwarder.
     public struct Configuration: Sendable {
@@ -47,8 +47,8 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>
     ) async throws {
-        if HopByHopFields.isUpgradeRequest(head.request.headerFields) {
-            try await UpgradeForwarder.forward(head, to: target, connectTimeout: connectTimeout, requestBody: requestBody, response: response)
+        if DirectHTTP1Forwarder.isNeeded(for: head.request) {
+            try await DirectHTTP1Forwarder.forward(head, to: target, connectTimeout: connectTimeout, requestBody: requestBody, response: response)
             return
         }
         var request = HTTPClientRequest(url: "\(target.scheme)://\(Self.hostForURL(target.host)):\(target.port)\(head.request.path ?? "/")")

@@ -1,7 +1,7 @@
 /// The hop-by-hop header fields (RFC 9110 §7.6.1) that never cross a proxy.
 enum HopByHop {
     static let names: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
         "proxy-authenticate", "proxy-authorization",
     ]
 

@@ -5,28 +5,31 @@ public import NIOCore
 /// (English/Korean) HTML page, or JSON when the client asks for JSON.
 public struct ErrorPage: Sendable {
     public let status: HTTPResponse.Status
+    /// What went wrong, for the `kind` label of ``HopGateMetrics/proxyErrors``.
+    public let kind: String
     public let english: String
     public let korean: String
 
-    public init(status: HTTPResponse.Status, english: String, korean: String) {
+    public init(status: HTTPResponse.Status, kind: String, english: String, korean: String) {
         self.status = status
+        self.kind = kind
         self.english = english
         self.korean = korean
     }
 
     public static let unknownHost = ErrorPage(
-        status: .notFound, english: "No service is published under this name.", korean: "이 이름으로 공개된 서비스가 없습니다.")
+        status: .notFound, kind: "unknown_host", english: "No service is published under this name.", korean: "이 이름으로 공개된 서비스가 없습니다.")
     public static let noTunnel = ErrorPage(
-        status: .badGateway, english: "The service is registered, but its tunnel client is not connected.",
+        status: .badGateway, kind: "no_tunnel", english: "The service is registered, but its tunnel client is not connected.",
         korean: "서비스는 등록되어 있지만 터널 클라이언트가 연결되어 있지 않습니다.")
     public static let upstreamFailed = ErrorPage(
-        status: .badGateway, english: "The service behind the tunnel failed to answer.", korean: "터널 뒤의 서비스가 응답하지 못했습니다.")
+        status: .badGateway, kind: "upstream", english: "The service behind the tunnel failed to answer.", korean: "터널 뒤의 서비스가 응답하지 못했습니다.")
     public static let timeout = ErrorPage(
-        status: .gatewayTimeout, english: "The service behind the tunnel took too long to answer.", korean: "터널 뒤의 서비스가 너무 오래 응답하지 않았습니다.")
+        status: .gatewayTimeout, kind: "timeout", english: "The service behind the tunnel took too long to answer.", korean: "터널 뒤의 서비스가 너무 오래 응답하지 않았습니다.")
     public static let badRequest = ErrorPage(
-        status: .badRequest, english: "The request is malformed.", korean: "요청 형식이 잘못되었습니다.")
+        status: .badRequest, kind: "bad_request", english: "The request is malformed.", korean: "요청 형식이 잘못되었습니다.")
     public static let tooLarge = ErrorPage(
-        status: .contentTooLarge, english: "The request body is too large.", korean: "요청 본문이 너무 큽니다.")
+        status: .contentTooLarge, kind: "too_large", english: "The request body is too large.", korean: "요청 본문이 너무 큽니다.")
 
     /// The response head and body for a request with these header fields.
     public func response(for requestFields: HTTPFields, requestID: String) -> (HTTPResponse, ByteBuffer) {

@@ -5,7 +5,7 @@ public import HTTPTypes
 /// `Connection` header names.
 public enum HopByHopFields {
     static let names: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
         "proxy-authenticate", "proxy-authorization",
     ]
 
@@ -23,6 +23,13 @@ public enum HopByHopFields {
     /// `Connection` tokens (RFC 9110 §7.8).
     public static func isUpgradeRequest(_ fields: HTTPFields) -> Bool {
         fields[.upgrade] != nil && connectionTokens(fields).contains("upgrade")
+    }
+
+    /// Whether a request says it accepts trailers (`TE: trailers`, RFC 9110 §10.1.4).
+    public static func acceptsTrailers(_ fields: HTTPFields) -> Bool {
+        fields[values: .te].contains { value in
+            value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("trailers") }
+        }
     }
 
     /// The lower-cased tokens of the `Connection` fields.

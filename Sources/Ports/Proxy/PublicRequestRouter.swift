@@ -54,17 +54,17 @@ public struct PublicRequestRouter: Sendable {
         var log = logger
         log[metadataKey: "request_id"] = "\(requestID)"
         guard let authority = request.authority, let host = try? DomainName(parsing: authority) else {
-            try await send(.badRequest, for: request, requestID: requestID, to: response)
+            try await send(.badRequest, for: request, requestID: requestID, started: started, to: response)
             return
         }
         log[metadataKey: "domain"] = "\(host)"
         if let site, host == site.domain, site.matches(path: request.path ?? "/") {
-            try await serve(request, on: site, peer: peer, scheme: scheme, requestID: requestID, requestBody: requestBody, response: response, log: log)
+            try await serve(request, on: site, peer: peer, scheme: scheme, requestID: requestID, started: started, requestBody: requestBody, response: response, log: log)
             return
         }
         guard let connection = hub.connection(for: host) else {
             let page: ErrorPage = await administration.isRegistered(host) ? .noTunnel : .unknownHost
-            try await send(page, for: request, requestID: requestID, to: response)
+            try await send(page, for: request, requestID: requestID, started: started, to: response)
             log.info("request", metadata: ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)"])
             return
         }
@@ -94,6 +94,7 @@ public struct PublicRequestRouter: Sendable {
                                 var received = 0
                                 for try await part in body.stream {
                                     if case .body(let buffer) = part {
+                                        HopGateMetrics.recordBytes(buffer.readableBytes, direction: "in")
                                         received += buffer.readableBytes
                                         if limit > 0 && received > limit { throw ProxyFailure.tooLarge }
                                     }
@@ -115,7 +116,10 @@ public struct PublicRequestRouter: Sendable {
                                         answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
                                         if answer.status.code >= 200 { progress.markHeadSent(answer.status.code) }
                                         try await response.write(.head(answer))
-                                    case .body, .end:
+                                    case .body(let buffer):
+                                        HopGateMetrics.recordBytes(buffer.readableBytes, direction: "out")
+                                        try await response.write(part)
+                                    case .end:
                                         try await response.write(part)
                                     }
                                 }
@@ -136,6 +140,8 @@ public struct PublicRequestRouter: Sendable {
             }
         } catch {
             guard !progress.headSent else {
+                HopGateMetrics.recordProxyError(kind: "cut_off")
+                HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: .now - started)
                 log.warning("response cut off", metadata: ["error": "\(error)"])
                 throw error
             }
@@ -150,9 +156,10 @@ public struct PublicRequestRouter: Sendable {
             log.info("request", metadata: [
                 "method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)", "error": "\(error)",
             ])
-            try await send(page, for: request, requestID: requestID, to: response)
+            try await send(page, for: request, requestID: requestID, started: started, to: response)
             return
         }
+        HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: .now - started)
         log.info("request", metadata: [
             "method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)",
             "duration_ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
@@ -162,7 +169,7 @@ public struct PublicRequestRouter: Sendable {
     /// Hands a request for the server's own site to its local service; 502 when that fails
     /// before answering.
     private func serve(
-        _ request: HTTPRequest, on site: ServerSiteRoute, peer: String, scheme: String, requestID: String,
+        _ request: HTTPRequest, on site: ServerSiteRoute, peer: String, scheme: String, requestID: String, started: ContinuousClock.Instant,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>, log: Logger
     ) async throws {
         let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
@@ -176,9 +183,10 @@ public struct PublicRequestRouter: Sendable {
         } catch {
             guard !progress.headSent else { throw error }
             log.warning("server site unreachable", metadata: ["path": "\(request.path ?? "")", "error": "\(error)"])
-            try await send(.upstreamFailed, for: request, requestID: requestID, to: response)
+            try await send(.upstreamFailed, for: request, requestID: requestID, started: started, to: response)
             return
         }
+        HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: .now - started)
         log.info("request", metadata: ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)"])
     }
 
@@ -192,6 +200,10 @@ public struct PublicRequestRouter: Sendable {
         fields[HTTPField.Name("X-Forwarded-Host")!] = request.authority ?? ""
         fields[HTTPField.Name("X-Request-Id")!] = requestID
         fields[.expect] = nil  // answered by the edge, which sends 100 Continue when it reads the body
+        // `TE: trailers` is hop-by-hop, but the edge passes trailers back, so the next hop may send them.
+        if HopByHopFields.acceptsTrailers(request.headerFields) {
+            fields[.te] = "trailers"
+        }
         if HopByHopFields.isUpgradeRequest(request.headerFields) {
             fields[.upgrade] = request.headerFields[.upgrade]
             fields[.connection] = "upgrade"
@@ -201,7 +213,13 @@ public struct PublicRequestRouter: Sendable {
         return forwarded
     }
 
-    private func send(_ page: ErrorPage, for request: HTTPRequest, requestID: String, to response: PartWriter<ExchangeResponsePart>) async throws {
+    /// Answers with one of the edge's own pages, and counts it.
+    private func send(
+        _ page: ErrorPage, for request: HTTPRequest, requestID: String, started: ContinuousClock.Instant,
+        to response: PartWriter<ExchangeResponsePart>
+    ) async throws {
+        HopGateMetrics.recordProxyError(kind: page.kind)
+        HopGateMetrics.recordRequest(method: request.method.rawValue, status: page.status.code, duration: .now - started)
         let (head, body) = page.response(for: request.headerFields, requestID: requestID)
         try await response.write(.head(head))
         if request.method != .head { try await response.write(.body(body)) }

@@ -11,6 +11,8 @@ Usage: backend.py PORT   (binds 127.0.0.1; prints "ready PORT" when listening; P
   POST /echo           the request body back (Content-Length or chunked in; Content-Length out)
   POST /sha256         the SHA-256 hex of the request body, read in chunks
   GET  /ws             a WebSocket (Upgrade) that echoes every message and answers close
+  POST /trailers       reads the body (and its trailers); answers chunked "N bytes" with trailers
+                       X-Body-Sha256 and X-Request-Trailers (the request's trailers as JSON)
   *    anything else   "hello from backend METHOD PATH"
 """
 import hashlib
@@ -47,9 +49,13 @@ class Handler(BaseHTTPRequestHandler):
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip(), 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return
+                    self.request_trailers = {}
+                    while True:
+                        line = self.rfile.readline()
+                        if line in (b"\r\n", b"\n", b""):
+                            return
+                        name, _, value = line.decode().partition(":")
+                        self.request_trailers[name.strip().lower()] = value.strip()
                 yield self.rfile.read(size)
                 self.rfile.readline()
         else:
@@ -127,6 +133,21 @@ class Handler(BaseHTTPRequestHandler):
         elif parts[0] == "echo":
             body = b"".join(self.read_body())
             self.send_plain(200, body, self.headers.get("Content-Type", "application/octet-stream"))
+        elif parts[0] == "trailers":
+            digest, count = hashlib.sha256(), 0
+            for chunk in self.read_body():
+                digest.update(chunk)
+                count += len(chunk)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "X-Body-Sha256, X-Request-Trailers")
+            self.end_headers()
+            body = b"%d bytes" % count
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n" % (len(body), body))
+            self.wfile.write(b"X-Body-Sha256: %s\r\n" % digest.hexdigest().encode())
+            trailers = json.dumps(getattr(self, "request_trailers", {}), sort_keys=True)
+            self.wfile.write(b"X-Request-Trailers: %s\r\n\r\n" % trailers.encode())
         elif parts[0] == "sha256":
             digest = hashlib.sha256()
             for chunk in self.read_body():

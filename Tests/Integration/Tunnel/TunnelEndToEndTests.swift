@@ -146,6 +146,24 @@ struct TunnelEndToEndTests {
         }
     }
 
+    @Test("trailers pass both ways for clients that accept them (TE: trailers)")
+    func trailers() async throws {
+        let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/trailers_check.py").path
+        try await withTunnel(domain: "trailers.example.com") { server, _, _ in
+            // Request trailers (HTTP/1.1 chunked; curl cannot send them) reach the service, its trailers come back.
+            let report = try await runCommand(["/usr/bin/python3", checker, "https://trailers.example.com:\(server.httpsPort)/trailers", server.caFile])
+            #expect(report.contains(#""body": "14 bytes""#), "\(report)")
+            #expect(report.contains(#"\"x-client-checksum\": \"abc123\""#), "\(report)")
+            #expect(report.contains(#""x-body-sha256": "751deea5412df1b310ba8b50f84808766b2fc2477cb54af5033d270f74e46601""#), "\(report)")
+            // Response trailers over HTTP/1.1 and HTTP/2 (curl prints them after the body with -D -).
+            for version in Gateway.HTTPVersion.allCases {
+                let reply = try await Gateway.curl(server, "trailers.example.com", version, ["-D", "-", "-H", "TE: trailers", "-d", "abc", "URL/trailers"])
+                #expect(reply.lowercased().contains("3 bytesx-body-sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), "\(version): \(reply)")
+            }
+        }
+    }
+
     @Test("200 concurrent requests over HTTP/1.1 connections and multiplexed HTTP/2 streams")
     func concurrency() async throws {
         try await withTemporaryDirectory { directory in

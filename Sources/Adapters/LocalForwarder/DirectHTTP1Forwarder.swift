@@ -4,19 +4,25 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Forwards an upgrade request (WebSocket and other `Upgrade`s) to a local service on a
-/// connection of its own, and once the service answers `101 Switching Protocols`, relays raw
-/// bytes both ways: the tunnel's request body parts to the service, its bytes back as response
-/// body parts. Either side's end half-closes the other's direction. A service that declines the
-/// upgrade gets its answer relayed like any response.
+/// Forwards the exchanges AsyncHTTPClient cannot carry, on a connection of their own with NIO:
 ///
-/// AsyncHTTPClient has no upgrade support, hence NIO directly.
-enum UpgradeForwarder {
+/// - upgrades (WebSocket …): once the service answers `101 Switching Protocols`, raw bytes flow
+///   both ways — the tunnel's request body parts to the service, its bytes back as response body
+///   parts; either side's end half-closes the other's direction. A declined upgrade is relayed
+///   like any response;
+/// - requests with trailers or accepting them (`TE: trailers`, as gRPC clients send): the body
+///   streams chunked, and trailers pass both ways.
+enum DirectHTTP1Forwarder {
+    /// Whether `request` needs this forwarder rather than the pooled one.
+    static func isNeeded(for request: HTTPRequest) -> Bool {
+        HopByHopFields.isUpgradeRequest(request.headerFields) || HopByHopFields.acceptsTrailers(request.headerFields)
+    }
+
     static func forward(
         _ head: ExchangeRequestHead, to target: LocalTarget, connectTimeout: TimeAmount,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>
     ) async throws {
-        guard target.scheme == "http" else { throw UpgradeForwardingError.tlsTarget(target.description) }
+        guard target.scheme == "http" else { throw DirectForwardingError.tlsTarget(target.description) }
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -31,52 +37,88 @@ enum UpgradeForwarder {
                         wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                 }
             }
+        let upgrading = HopByHopFields.isUpgradeRequest(head.request.headerFields)
         try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(.head(requestHead(head, target: target)))
-            try await outbound.write(.end(nil))
-            // The service's side runs in a child task; it says whether the protocol switched,
-            // and only then does this task pump the public peer's bytes to the service.
+            try await outbound.write(.head(requestHead(head, target: target, upgrading: upgrading)))
+            // The service's side runs in a child task; for an upgrade it says whether the protocol
+            // switched, and only then does this task pump the public peer's bytes to the service.
             let (switchedSignal, signal) = AsyncStream.makeStream(of: Bool.self)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     defer { signal.finish() }
                     var parts = inbound.makeAsyncIterator()
                     guard case .head(let answer)? = try await parts.next() else {
-                        throw UpgradeForwardingError.noResponse(target.description)
+                        throw DirectForwardingError.noResponse(target.description)
                     }
-                    let switched = answer.status == .switchingProtocols
+                    let switched = upgrading && answer.status == .switchingProtocols
                     try await response.write(.head(responseHead(answer, switched: switched)))
                     signal.yield(switched)
+                    var trailers: HTTPFields?
                     relay: while let part = try await parts.next() {
                         switch part {
                         case .head: continue
                         case .body(let bytes): try await response.write(.body(bytes))
-                        case .end: if !switched { break relay }  // after a 101: the bytes go on
+                        case .end(let fields):
+                            if switched { continue }  // after a 101: the bytes go on
+                            trailers = fields.map(Self.fields(from:))
+                            break relay
                         }
                     }
-                    try await response.write(.end(nil))
+                    try await response.write(.end(trailers))
                 }
-                var signals = switchedSignal.makeAsyncIterator()
-                if await signals.next() == true {
-                    for try await part in requestBody {
-                        guard case .body(let bytes) = part else { break }
-                        try await outbound.write(.body(.byteBuffer(bytes)))
+                if upgrading {
+                    try await outbound.write(.end(nil))
+                    var signals = switchedSignal.makeAsyncIterator()
+                    if await signals.next() == true {
+                        for try await part in requestBody {
+                            guard case .body(let bytes) = part else { break }
+                            try await outbound.write(.body(.byteBuffer(bytes)))
+                        }
+                        outbound.finish()  // the public peer is done sending: half-close towards the service
                     }
-                    outbound.finish()  // the public peer is done sending: half-close towards the service
+                } else {
+                    var ended = false
+                    for try await part in requestBody {
+                        switch part {
+                        case .body(let bytes): try await outbound.write(.body(.byteBuffer(bytes)))
+                        case .end(let trailers):
+                            try await outbound.write(.end(trailers.map(Self.headers(from:))))
+                            ended = true
+                        }
+                        if ended { break }
+                    }
+                    if !ended { try await outbound.write(.end(nil)) }
                 }
                 try await group.waitForAll()
             }
         }
     }
 
-    static func requestHead(_ head: ExchangeRequestHead, target: LocalTarget) -> HTTPRequestHead {
+    static func fields(from headers: HTTPHeaders) -> HTTPFields {
+        var fields = HTTPFields()
+        for header in headers {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        }
+        return fields
+    }
+
+    static func headers(from fields: HTTPFields) -> HTTPHeaders {
+        HTTPHeaders(fields.map { ($0.name.rawName, $0.value) })
+    }
+
+    static func requestHead(_ head: ExchangeRequestHead, target: LocalTarget, upgrading: Bool) -> HTTPRequestHead {
         var headers = HTTPHeaders()
         for field in head.request.headerFields where !HopByHop.isHopByHop(field.name) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         headers.replaceOrAdd(name: "Host", value: head.request.authority ?? "\(target.host):\(target.port)")
-        headers.add(name: "Upgrade", value: head.request.headerFields[.upgrade] ?? "")
-        headers.add(name: "Connection", value: "upgrade")
+        if upgrading {
+            headers.add(name: "Upgrade", value: head.request.headerFields[.upgrade] ?? "")
+            headers.add(name: "Connection", value: "upgrade")
+        }
+        if HopByHopFields.acceptsTrailers(head.request.headerFields) {
+            headers.add(name: "TE", value: "trailers")
+        }
         return HTTPRequestHead(
             version: .http1_1, method: HTTPMethod(rawValue: head.request.method.rawValue),
             uri: head.request.path ?? "/", headers: headers)
@@ -96,15 +138,15 @@ enum UpgradeForwarder {
     }
 }
 
-/// Why an upgrade could not be forwarded.
-enum UpgradeForwardingError: Error, CustomStringConvertible {
+/// Why an exchange could not be forwarded directly.
+enum DirectForwardingError: Error, CustomStringConvertible {
     case tlsTarget(String)
     case noResponse(String)
 
     var description: String {
         switch self {
-        case .tlsTarget(let target): "upgrades to an https local service (\(target)) are not supported yet"
-        case .noResponse(let target): "\(target) closed the connection without answering the upgrade request"
+        case .tlsTarget(let target): "upgrades and trailers to an https local service (\(target)) are not supported yet"
+        case .noResponse(let target): "\(target) closed the connection without answering"
         }
     }
 }
