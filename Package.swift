@@ -155,6 +155,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Adapters/Edge",
             swiftSettings: swiftSettings
@@ -204,6 +205,9 @@ let package = Package(
                 "HopGateGRPCTransport", "HopGateSelfSignedCertificates", "HopGateEdge", "HopGateLocalForwarder",
                 "HopGateObservability", "HopGateConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -262,7 +266,7 @@ let package = Package(
             dependencies: [
                 "HopGateDomain", "HopGatePorts", "HopGateTestSupport",
                 "HopGateAdminAPI", "HopGateSQLite", "HopGatePostgres", "HopGateEdge", "HopGateLocalForwarder", "HopGateGRPCTransport",
-                "HopGateSelfSignedCertificates",
+                "HopGateSelfSignedCertificates", "HopGateObservability",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

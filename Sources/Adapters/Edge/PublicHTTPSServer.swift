@@ -10,6 +10,7 @@ import NIOHTTPTypesHTTP2
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import ServiceLifecycle
 
 /// The public HTTPS listener: TLS 1.2+ with a certificate per SNI name, ALPN `h2` and `http/1.1`
 /// for web traffic and — when a ``SharedPortTunnelHandoff`` is given — `grpc-exp` for tunnel
@@ -46,14 +47,18 @@ public struct PublicHTTPSServer: Sendable {
         self.onListening = onListening
     }
 
-    /// Serves until the task is cancelled.
+    /// Serves until the task is cancelled, or until a graceful shutdown (swift-service-lifecycle)
+    /// has let every web connection finish its requests in flight: the listening socket closes
+    /// at once, HTTP/1.1 connections close after their current response, HTTP/2 ones get GOAWAY.
+    /// Tunnel connections on the shared port are not touched (the tunnel listener drains them).
     public func run() async throws {
         let context: NIOSSLContext
         let server: any Channel
         let (connections, sink) = AsyncStream.makeStream(of: WebConnection.self)
+        let registry = ConnectionRegistry()
         do {
             context = try await makeTLSContext()
-            let routing = ConnectionRouting(tunnels: tunnels, web: sink, logger: logger)
+            let routing = ConnectionRouting(tunnels: tunnels, web: sink, registry: registry, logger: logger)
             let handshakeTimeout = self.handshakeTimeout
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -85,15 +90,22 @@ public struct PublicHTTPSServer: Sendable {
         let handler: WebConnectionServing.RequestHandler = { request, peer, body, response in
             try await router.handle(request, peer: peer, scheme: "https", requestBody: body, response: response)
         }
-        await withTaskCancellationHandler {
-            await withDiscardingTaskGroup { group in
-                for await connection in connections {
-                    group.addTask { await WebConnectionServing.serve(connection, handler: handler, logger: logger) }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withDiscardingTaskGroup { group in
+                    for await connection in connections {
+                        group.addTask { await WebConnectionServing.serve(connection, handler: handler, logger: logger) }
+                    }
                 }
+            } onCancel: {
+                server.close(promise: nil)
+                sink.finish()
             }
-        } onCancel: {
+        } onGracefulShutdown: {
+            logger.notice("public HTTPS stops accepting; open connections finish their requests")
             server.close(promise: nil)
             sink.finish()
+            registry.quiesceAll()
         }
     }
 
@@ -128,10 +140,12 @@ enum ALPN {
 struct ConnectionRouting: Sendable {
     let tunnels: SharedPortTunnelHandoff?
     let web: AsyncStream<WebConnection>.Continuation
+    let registry: ConnectionRegistry
     let logger: Logger
 
     func route(_ channel: any Channel, negotiated: ALPNResult) -> EventLoopFuture<Void> {
         let peer = WebConnectionServing.peer(of: channel)
+        if case .negotiated(ALPN.tunnel) = negotiated, tunnels != nil {} else { registry.add(channel) }
         switch negotiated {
         case .negotiated(ALPN.tunnel) where tunnels != nil:
             return tunnels!.handOver(channel)

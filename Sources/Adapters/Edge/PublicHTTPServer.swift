@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOPosix
+import ServiceLifecycle
 
 /// The public plain-HTTP listener (port 80): HTTP/1.1 with keep-alive. It answers ACME HTTP-01
 /// challenges and, by its ``PlainHTTPPolicy``, redirects to HTTPS or proxies through the
@@ -33,13 +34,18 @@ public struct PublicHTTPServer: Sendable {
     }
 
     /// Serves until the task is cancelled.
+    /// Serves until cancelled, or until a graceful shutdown has let open connections finish.
     public func run() async throws {
+        let registry = ConnectionRegistry()
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try HTTP1Pipeline.configure(channel, secure: false) }
+                channel.eventLoop.makeCompletedFuture {
+                    registry.add(channel)
+                    return try HTTP1Pipeline.configure(channel, secure: false)
+                }
             }
         await onListening(server.channel.localAddress?.port ?? port)
         logger.notice("public HTTP listening", metadata: ["address": "\(host):\(server.channel.localAddress?.port ?? port)"])
@@ -48,25 +54,30 @@ public struct PublicHTTPServer: Sendable {
         let handler: WebConnectionServing.RequestHandler = { request, peer, body, response in
             try await responder.handle(request, peer: peer, requestBody: body, response: response)
         }
-        try await withTaskCancellationHandler {
-            try await server.executeThenClose { connections in
-                await withDiscardingTaskGroup { group in
-                    do {
-                        for try await connection in connections {
-                            group.addTask {
-                                await WebConnectionServing.serveRequests(
-                                    on: connection, handler: handler, peer: WebConnectionServing.peer(of: connection.channel), logger: logger)
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await server.executeThenClose { connections in
+                    await withDiscardingTaskGroup { group in
+                        do {
+                            for try await connection in connections {
+                                group.addTask {
+                                    await WebConnectionServing.serveRequests(
+                                        on: connection, handler: handler, peer: WebConnectionServing.peer(of: connection.channel), logger: logger)
+                                }
                             }
+                        } catch {
+                            logger.debug("listener ended", metadata: ["error": "\(error)"])
                         }
-                    } catch {
-                        logger.debug("listener ended", metadata: ["error": "\(error)"])
                     }
                 }
+            } onCancel: {
+                // Closing the listening socket ends the accept loop without cancelling a
+                // half-accepted connection (see apple/swift-nio#3481).
+                server.channel.close(promise: nil)
             }
-        } onCancel: {
-            // Closing the listening socket ends the accept loop without cancelling a
-            // half-accepted connection (see apple/swift-nio#3481).
+        } onGracefulShutdown: {
             server.channel.close(promise: nil)
+            registry.quiesceAll()
         }
     }
 }

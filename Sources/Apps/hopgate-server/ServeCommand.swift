@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         return values
     }
 
-    static func serve(mode: ServerConfiguration.Mode, envFile: String, overrides: [String: String]) async throws {
+    static func serve(mode: ServerConfiguration.Mode, envFile: String, overrides: [String: String], demo: Bool = false) async throws {
         var configuration: ServerConfiguration
         do {
             let settings = try Settings(dotEnvPath: envFile)
@@ -65,7 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("generated an admin API key for this run (set HOP_ADMIN_API_KEY to keep one): \(configuration.adminKey)")
         }
         do {
-            try await ServerRuntime(configuration: configuration, logger: logger).run()
+            let exporter = PrometheusExporter()
+            exporter.bootstrap()
+            try await ServerRuntime(configuration: configuration, logger: logger, exporter: exporter, demo: demo).run()
         } catch let error as ServerStartupError {
             logger.critical("\(error.message)")
             throw ExitCode.failure
@@ -98,6 +100,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A plaintext gRPC tunnel port of its own, HOST:PORT (overrides HOP_TUNNEL_LISTEN; default: the tunnel shares the HTTPS port).")
     var tunnelListen: String?
 
+    @Flag(name: .long, help: "Also register demo.localhost, run a built-in backend and an in-process client, and print a curl line that works.")
+    var demo = false
+
     func run() async throws {
         var values: [String: String] = [:]
         if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
@@ -105,6 +110,6 @@ struct DevCommand: AsyncParsableCommand {
         if let httpListen { values["HOP_SERVER_HTTP_LISTEN"] = httpListen }
         if let httpsListen { values["HOP_SERVER_HTTPS_LISTEN"] = httpsListen }
         if let tunnelListen { values["HOP_TUNNEL_LISTEN"] = tunnelListen }
-        try await ServeCommand.serve(mode: .development, envFile: envFile, overrides: values)
+        try await ServeCommand.serve(mode: .development, envFile: envFile, overrides: values, demo: demo)
     }
 }

@@ -27,6 +27,8 @@ struct ServerConfiguration: Sendable {
     var store: StoreLocation
     var dataDirectory: String
     var proxyTimeout: Duration
+    /// How long in-flight requests may take to finish after SIGTERM.
+    var shutdownGrace: Duration
     var maximumBodyBytes: Int
     var tunnelPolicy: TunnelAdmissionPolicy
     var logLevel: String
@@ -90,6 +92,7 @@ struct ServerConfiguration: Sendable {
         }
 
         proxyTimeout = try settings.duration("HOP_PROXY_TIMEOUT") ?? .seconds(60)
+        shutdownGrace = try settings.duration("HOP_SHUTDOWN_GRACE") ?? .seconds(30)
         maximumBodyBytes = try settings.integer("HOP_PROXY_MAX_BODY_BYTES", in: 0...Int.max) ?? 0
         switch value("HOP_TUNNEL_POLICY") ?? "pool" {
         case "pool": tunnelPolicy = .pool(maximum: try settings.integer("HOP_TUNNEL_MAX_PER_DOMAIN", in: 1...1024) ?? 8)

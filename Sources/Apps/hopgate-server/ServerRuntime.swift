@@ -4,6 +4,7 @@ import HopGateDomain
 import HopGateEdge
 import HopGateGRPCTransport
 import HopGateLocalForwarder
+import HopGateObservability
 import HopGatePorts
 import HopGatePostgres
 import HopGateSQLite
@@ -17,6 +18,10 @@ import UnixSignals
 struct ServerRuntime {
     let configuration: ServerConfiguration
     let logger: Logger
+    /// The process-wide metrics backend (bootstrapped once by the command), rendered at `/metrics`.
+    let exporter: PrometheusExporter
+    /// `dev --demo`: see ``DemoMode``.
+    var demo = false
 
     func run() async throws {
         switch configuration.store {
@@ -116,6 +121,7 @@ struct ServerRuntime {
             site: site, logger: Logger(label: "proxy"))
         let https = configuration.httpsListen
         let httpsPort = BoundPort(configured: https.port)
+        let httpBound = BoundPort(configured: 0)
         let secureEdge = PublicHTTPSServer(
             host: https.host, port: https.port, certificates: certificates, defaultName: configuration.domain,
             router: router, tunnels: tunnelHandoff, logger: Logger(label: "edge"),
@@ -126,7 +132,7 @@ struct ServerRuntime {
                     logger.notice("tunnel endpoint (gRPC over TLS, ALPN grpc-exp) shares the HTTPS port \(port)")
                 }
             })
-        services.append(ClosureService { try await secureEdge.run() })
+        services.append(GracefulService { try await secureEdge.run() })
         let http = configuration.httpListen
         let publicHTTPSPort = configuration.publicHTTPSPort
         let edge = PublicHTTPServer(
@@ -134,14 +140,42 @@ struct ServerRuntime {
             policy: configuration.httpRedirectsToHTTPS ? .redirectToHTTPS(httpsPort: { publicHTTPSPort ?? httpsPort.value }) : .proxy,
             challenges: nil, logger: Logger(label: "edge"),
             onListening: { port in
+                httpBound.bound(port)
                 let what = configuration.httpRedirectsToHTTPS ? "redirects to HTTPS" : "proxies"
                 logger.notice("public HTTP listening on http://\(ListenAddress(host: http.host, port: port)) (\(what); answers ACME HTTP-01)")
             })
-        services.append(ClosureService { try await edge.run() })
-        let group = ServiceGroup(configuration: .init(
+        services.append(GracefulService { try await edge.run() })
+        if demo {
+            let demo = DemoMode(
+                administration: administration, httpsPort: httpsPort, serverName: configuration.domain,
+                caFile: certificates.caCertificatePath, logger: logger)
+            services.append(ClosureService { try await demo.run() })
+        }
+        if let operations = configuration.metricsListen {
+            let domain = configuration.domain
+            let server = OperationsServer(
+                host: operations.host, port: operations.port, exporter: exporter,
+                checks: [
+                    .init(name: "https listener") { httpsPort.isBound },
+                    .init(name: "http listener") { httpBound.isBound },
+                    .init(name: "domain store") { (try? await store.count()) != nil },
+                    .init(name: "certificates") { (try? await certificates.certificate(for: domain)) != nil },
+                ],
+                logger: Logger(label: "operations"),
+                onListening: { port in
+                    logger.notice("metrics and health listening on http://\(ListenAddress(host: operations.host, port: port)) (/metrics, /healthz, /readyz)")
+                })
+            services.append(ClosureService { try await server.run() })
+        }
+        // On SIGTERM services stop in reverse order: the edges first (no new connections; those
+        // open finish their requests), then the tunnels, the admin API last. Past the grace
+        // period whatever is left is cancelled.
+        var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         logger.notice("stopped")
     }
@@ -153,6 +187,13 @@ struct ServerStartupError: Error {
 }
 
 /// A service whose work is a closure, cancelled on graceful shutdown.
+/// A service that handles graceful shutdown itself (it finishes in-flight work, then returns).
+struct GracefulService: Service {
+    let body: @Sendable () async throws -> Void
+    func run() async throws { try await body() }
+}
+
+/// A service that is simply cancelled on graceful shutdown.
 struct ClosureService: Service {
     let body: @Sendable () async throws -> Void
     func run() async throws { try await cancelWhenGracefulShutdown { try await body() } }

@@ -18,6 +18,8 @@ enum GatewayProcesses {
         let admin: String
         /// The development CA that signs the server's certificates.
         let caFile: String
+        /// `http://127.0.0.1:N`, the operations listener (`/metrics`, `/healthz`, `/readyz`).
+        let operations: String
     }
 
     /// Runs `hopgate-server dev` with its data in `dataDirectory`; `httpsPort` 0 picks a free port.
@@ -30,6 +32,7 @@ enum GatewayProcesses {
         environment["HOP_DATA_DIR"] = dataDirectory
         environment["HOP_LOG_FORMAT"] = "text"
         environment["HOP_TUNNEL_LISTEN"] = nil
+        environment["HOP_METRICS_LISTEN"] = "127.0.0.1:0"
         return try await withChildProcess(binary("hopgate-server"), [
             "dev", "--env-file", "/nonexistent", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
             "--https-listen", "127.0.0.1:\(httpsPort)",
@@ -37,12 +40,15 @@ enum GatewayProcesses {
             _ = try await process.waitForOutput(containing: "admin API listening")
             _ = try await process.waitForOutput(containing: "tunnel endpoint")
             _ = try await process.waitForOutput(containing: "public HTTP listening on")
+            _ = try await process.waitForOutput(containing: "metrics and health listening on")
             let log = process.output
             let http = try #require(log.firstMatch(of: /public HTTP listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
             let https = try #require(log.firstMatch(of: /public HTTPS listening on https:\/\/127\.0\.0\.1:(\d+)/)?.1).description
             let admin = try #require(log.firstMatch(of: /admin API listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
+            let operations = try #require(log.firstMatch(of: /metrics and health listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
             return try await body(Server(
-                process: process, http: http, httpsPort: Int(https)!, admin: admin, caFile: dataDirectory + "/ca/ca.pem"))
+                process: process, http: http, httpsPort: Int(https)!, admin: admin, caFile: dataDirectory + "/ca/ca.pem",
+                operations: operations))
         }
     }
 

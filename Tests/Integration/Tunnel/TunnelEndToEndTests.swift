@@ -80,6 +80,27 @@ struct TunnelEndToEndTests {
         }
     }
 
+    @Test("/metrics counts requests, tunnels, handshakes, bytes and errors without domain labels; /healthz and /readyz answer")
+    func metricsAndHealth() async throws {
+        try await withTunnel(domain: "metrics.example.com") { server, _, _ in
+            #expect(try await runCommand(["curl", "-sS", server.operations + "/healthz"]) == "ok\n")
+            #expect(try await runCommand(["curl", "-sS", server.operations + "/readyz"]) == "ready\n")
+            for _ in 0..<3 { _ = try await Gateway.curl(server, "metrics.example.com", .http2, ["URL/bytes/1000"]) }
+            _ = try await Gateway.curl(server, "nobody.example.com", .http1, ["URL/"])
+            let metrics = try await runCommand(["curl", "-sS", server.operations + "/metrics"])
+            #expect(metrics.contains(#"hopgate_http_requests_total{method="GET",status_class="2xx"} 3"#), "\(metrics)")
+            #expect(metrics.contains(#"hopgate_http_requests_total{method="GET",status_class="4xx"} 1"#))
+            #expect(metrics.contains(#"hopgate_proxy_errors_total{kind="unknown_host"} 1"#))
+            #expect(metrics.contains("hopgate_tunnels_active 1"))
+            #expect(metrics.contains(#"hopgate_tunnel_handshakes_total{outcome="admitted"} 1"#))
+            #expect(metrics.contains(#"hopgate_proxy_bytes_total{direction="out"} 3000"#))
+            #expect(metrics.contains("hopgate_http_request_duration_seconds_count 4"))
+            #expect(!metrics.contains("example.com"), "a domain leaked into a label")
+            let missing = try await runCommand(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", server.operations + "/nothing"])
+            #expect(missing == "404")
+        }
+    }
+
     @Test("a 256 MiB upload and download through the tunnel, checksums compared")
     func largeBodies() async throws {
         try await withTemporaryDirectory { directory in
@@ -282,6 +303,41 @@ struct TunnelEndToEndTests {
                         _ = try await client.waitForOutput(containing: "tunnel up for apart.example.com")
                         #expect(try await Gateway.curl(server, "apart.example.com", .http2, ["URL/apart"]) == "hello from backend GET /apart")
                     }
+                }
+            }
+        }
+    }
+
+    @Test("SIGTERM: no new connections, streaming responses in flight finish (HTTP/1.1 and HTTP/2), exit 0")
+    func gracefulShutdown() async throws {
+        try await withTunnel(domain: "drain.example.com") { server, _, _ in
+            // 60 chunks, one every 50 ms: about 3 s.
+            async let h1 = Gateway.curl(server, "drain.example.com", .http1, ["URL/chunked/60"])
+            async let h2 = Gateway.curl(server, "drain.example.com", .http2, ["URL/chunked/60"])
+            try await Task.sleep(for: .milliseconds(700))
+            server.process.send(SIGTERM)
+            _ = try await server.process.waitForOutput(containing: "stops accepting")
+            let refused = try? await Gateway.curl(server, "drain.example.com", .http1, ["--max-time", "2", "URL/new"])
+            #expect(refused == nil, "a new connection was served after SIGTERM")
+            let expected = (0..<60).map { "chunk \($0)\n" }.joined()
+            #expect(try await h1 == expected)
+            #expect(try await h2 == expected)
+            for _ in 0..<200 where server.process.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!server.process.process.isRunning && server.process.process.terminationStatus == 0)
+        }
+    }
+
+    @Test("dev --demo prints a curl line that works, over HTTP/1.1 and HTTP/2")
+    func demo() async throws {
+        try await withTemporaryDirectory { directory in
+            try await Gateway.withServer(dataDirectory: directory, extraArguments: ["--demo"]) { server in
+                let log = try await server.process.waitForOutput(containing: "demo ready, try: ")
+                let line = try #require(log.split(separator: "\n").first { $0.contains("demo ready, try: ") })
+                let command = String(line[line.range(of: "try: ")!.upperBound...])
+                #expect(command.hasPrefix("curl --cacert \(directory)/ca/ca.pem --resolve demo.localhost:\(server.httpsPort):127.0.0.1 https://demo.localhost:\(server.httpsPort)/"))
+                for flag in ["", " --http2"] {
+                    let reply = try await runCommand(["sh", "-c", "\(command) -sS\(flag)"])
+                    #expect(reply.hasPrefix("Hello from the HopGate demo backend! You sent GET / through the tunnel."), "\(reply)")
                 }
             }
         }
