@@ -16,6 +16,7 @@ final class EdgeCertificates: Sendable {
         let chainPEM: [String]
         let override: NIOSSLContextConfigurationOverride
         let fetchedAt: ContinuousClock.Instant
+        let notAfter: Date
     }
 
     private let source: any CertificateSource
@@ -40,12 +41,13 @@ final class EdgeCertificates: Sendable {
         guard let key = try await source.certificate(for: name) else { throw EdgeTLSError.unrecognizedName(name.value) }
         return try cache.withLock { cache in
             if let cached = cache[name], cached.chainPEM == key.chainPEM {
-                cache[name] = Parsed(chainPEM: cached.chainPEM, override: cached.override, fetchedAt: .now)
+                cache[name] = Parsed(chainPEM: cached.chainPEM, override: cached.override, fetchedAt: .now, notAfter: cached.notAfter)
                 return cache[name]!
             }
-            let parsed = Parsed(chainPEM: key.chainPEM, override: try Self.override(for: key), fetchedAt: .now)
+            let parsed = Parsed(chainPEM: key.chainPEM, override: try Self.override(for: key), fetchedAt: .now, notAfter: key.notAfter)
             if cache[name] == nil, cache.count >= maximumNames { cache.remove(at: cache.startIndex) }
             cache[name] = parsed
+            if let earliest = cache.values.map(\.notAfter).min() { HopGateMetrics.setEarliestCertificateExpiry(earliest) }
             return parsed
         }
     }

@@ -1,3 +1,4 @@
+public import Foundation
 import Metrics
 
 /// Every metric HopGate exports, named in one place (the Grafana dashboard and its test use
@@ -15,8 +16,9 @@ public enum HopGateMetrics {
     public static let bytes = "hopgate_proxy_bytes_total"
     /// Counter: proxy failures, label `kind` (`no_tunnel`, `timeout`, `upstream`, `unknown_host`, `too_large`, …).
     public static let proxyErrors = "hopgate_proxy_errors_total"
-    /// Gauge: seconds until the soonest certificate expiry.
-    public static let certificateExpiry = "hopgate_certificate_expiry_seconds_min"
+    /// Gauge: when the soonest-expiring certificate in use expires (Unix time, seconds); alert on
+    /// `hopgate_certificate_expiry_timestamp_seconds - time() < 14 * 86400`.
+    public static let certificateExpiry = "hopgate_certificate_expiry_timestamp_seconds"
     /// Counter: certificate orders, label `outcome` (`issued`, `renewed`, `failed`).
     public static let certificateOrders = "hopgate_certificate_orders_total"
 
@@ -42,6 +44,11 @@ public enum HopGateMetrics {
     /// Counts proxied body bytes.
     public static func recordBytes(_ count: Int, direction: String) {
         Counter(label: bytes, dimensions: [("direction", direction)]).increment(by: count)
+    }
+
+    /// Sets the expiry of the soonest-expiring certificate in use.
+    public static func setEarliestCertificateExpiry(_ date: Date) {
+        Gauge(label: certificateExpiry).record(date.timeIntervalSince1970)
     }
 
     /// Counts a proxy failure.

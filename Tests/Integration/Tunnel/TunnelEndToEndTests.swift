@@ -96,6 +96,8 @@ struct TunnelEndToEndTests {
             #expect(metrics.contains(#"hopgate_proxy_bytes_total{direction="out"} 3000"#))
             #expect(metrics.contains("hopgate_http_request_duration_seconds_count 4"))
             #expect(!metrics.contains("example.com"), "a domain leaked into a label")
+            let expiry = metrics.firstMatch(of: /hopgate_certificate_expiry_timestamp_seconds ([0-9.e+]+)/).flatMap { Double($0.1) }
+            #expect(expiry.map { $0 > Date().timeIntervalSince1970 + 30 * 86_400 } == true, "\(metrics)")
             let missing = try await runCommand(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", server.operations + "/nothing"])
             #expect(missing == "404")
         }
