@@ -57,7 +57,10 @@ public struct GRPCTunnelConnector: TunnelConnector {
         }
     }
 
-    public func run(hello: TunnelHello, handler: any ExchangeHandler, onWelcome: @escaping @Sendable (TunnelWelcome) -> Void) async throws -> TunnelCloseReason {
+    public func run(
+        hello: TunnelHello, handler: any ExchangeHandler, leave: TunnelLeaveSignal,
+        onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
+    ) async throws -> TunnelCloseReason {
         let transport = try makeTransport()
         let (outgoing, control) = AsyncStream.makeStream(of: Hopgate_Tunnel_V1_ControlFromClient.self)
         var message = Hopgate_Tunnel_V1_ControlFromClient()
@@ -69,7 +72,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
             $0.services = hello.services.map { service in .with { $0.name = service.name; $0.pathPrefix = service.pathPrefix } }
         }
         let helloMessage = message
-        let session = ClientSession(handler: handler, control: control, logger: logger, faults: faults)
+        let session = ClientSession(handler: handler, control: control, leave: leave, logger: logger, faults: faults)
         do {
             return try await withGRPCClient(transport: transport) { client in
                 let tunnel = Hopgate_Tunnel_V1_Tunnel.Client(wrapping: client)
@@ -103,6 +106,7 @@ public struct TunnelHeartbeatTimeout: Error, CustomStringConvertible {
 private struct ClientSession: Sendable {
     let handler: any ExchangeHandler
     let control: AsyncStream<Hopgate_Tunnel_V1_ControlFromClient>.Continuation
+    let leave: TunnelLeaveSignal
     let logger: Logger
     let faults: GRPCTunnelConnector.Faults
 
@@ -156,6 +160,15 @@ private struct ClientSession: Sendable {
                     message.heartbeat = Hopgate_Tunnel_V1_Heartbeat.with { [sequence] in $0.sequence = sequence }
                     control.yield(message)
                 }
+            }
+            group.addTask { [leave] in  // the client asking to leave: the server answers with Drain
+                await leave.requested()
+                if leave.isRequested {
+                    var message = Hopgate_Tunnel_V1_ControlFromClient()
+                    message.leave = Hopgate_Tunnel_V1_Leave.with { $0.reason = "the client is shutting down" }
+                    control.yield(message)
+                }
+                return nil
             }
             group.addTask {  // the exchange pool
                 await withDiscardingTaskGroup { exchanges in

@@ -120,7 +120,11 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                 while let message = try await messages.next() {
                     lastHeard.touch()
                     await acceptor.tunnelHeard(session.id)
-                    if case .drainComplete? = message.kind { return .drained }
+                    switch message.kind {
+                    case .drainComplete?: return .drained
+                    case .leave?: await acceptor.tunnelWantsToLeave(session.id)
+                    default: break
+                    }
                 }
                 return session.phase == .draining ? .drained : .transportClosed
             }

@@ -20,7 +20,10 @@ public struct LoopbackTunnelConnector: TunnelConnector {
         self.faults = faults
     }
 
-    public func run(hello: TunnelHello, handler: any ExchangeHandler, onWelcome: @escaping @Sendable (TunnelWelcome) -> Void) async throws -> TunnelCloseReason {
+    public func run(
+        hello: TunnelHello, handler: any ExchangeHandler, leave: TunnelLeaveSignal,
+        onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
+    ) async throws -> TunnelCloseReason {
         guard let acceptor = network.currentAcceptor else { throw LoopbackUnreachable() }
         let welcome = try await acceptor.admit(hello, peer: "loopback")
         let (events, sink) = AsyncStream.makeStream(of: LoopbackTunnelSession.Event.self)
@@ -56,9 +59,16 @@ public struct LoopbackTunnelConnector: TunnelConnector {
                     }
                     return drained ? .drained : .transportClosed
                 }
+                group.addTask {  // the client asking to leave: the server drains the tunnel
+                    await leave.requested()
+                    if leave.isRequested { await acceptor.tunnelWantsToLeave(session.id) }
+                    return nil
+                }
                 defer { group.cancelAll() }
-                let first = try await group.next() ?? nil
-                return first ?? .transportClosed
+                while let result = try await group.next() {
+                    if let reason = result { return reason }
+                }
+                return .transportClosed
             }
             outcome = .success(reason)
         } catch {

@@ -56,14 +56,16 @@ struct HopGateClientCommand: AsyncParsableCommand {
             }
         }
         let refused = RefusalFlag()
-        let service = ClosureService {
-            do { try await client.run() } catch let refusal as TunnelRefusal {
-                logger.critical("the server refused the tunnel: \(refusal.reason)")
-                refused.set()
-            }
+        // SIGTERM: the client leaves — the server sends it no new requests, those in flight finish
+        // (within 30 s), then it exits 0.
+        let service = LeavingService(client: client, logger: logger) { refusal in
+            logger.critical("the server refused the tunnel: \(refusal.reason)")
+            refused.set()
         }
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        let group = ServiceGroup(configuration: groupConfiguration)
         let outcome: Result<Void, any Error>
         do { try await group.run(); outcome = .success(()) } catch { outcome = .failure(error) }
         try? await forwarder.shutdown()
@@ -75,10 +77,26 @@ struct HopGateClientCommand: AsyncParsableCommand {
     }
 }
 
-/// A service whose work is a closure, cancelled on graceful shutdown.
-struct ClosureService: Service {
-    let body: @Sendable () async throws -> Void
-    func run() async throws { try await cancelWhenGracefulShutdown { try await body() } }
+/// Runs the tunnel client; on graceful shutdown it leaves (in-flight requests finish first).
+struct LeavingService: Service {
+    let client: TunnelClient
+    let logger: Logger
+    let onRefusal: @Sendable (TunnelRefusal) -> Void
+
+    func run() async throws {
+        let client = self.client
+        let logger = self.logger
+        do {
+            try await withGracefulShutdownHandler {
+                try await client.run()
+            } onGracefulShutdown: {
+                logger.notice("leaving: the server sends no new requests; those in flight finish")
+                client.leave()
+            }
+        } catch let refusal as TunnelRefusal {
+            onRefusal(refusal)
+        }
+    }
 }
 
 /// Set when the server refused the tunnel for good (wrong key, unknown domain).

@@ -2,9 +2,10 @@ public import HopGateDomain
 public import Logging
 
 /// Keeps one tunnel up: connects, serves exchanges, and after any failure reconnects with
-/// capped, jittered exponential backoff (``ReconnectBackoff``), until the task is cancelled.
-/// A refusal that retrying cannot fix (wrong key, unknown domain, malformed hello) ends it with
-/// that error.
+/// capped, jittered exponential backoff (``ReconnectBackoff``), until the task is cancelled or
+/// ``leave()`` is called (graceful shutdown: the server stops sending new exchanges, those in
+/// flight finish, then ``run()`` returns). A refusal that retrying cannot fix (wrong key,
+/// unknown domain, malformed hello) ends it with that error.
 public struct TunnelClient: Sendable {
     /// What the client is doing, for a status line.
     public enum Status: Sendable {
@@ -20,6 +21,7 @@ public struct TunnelClient: Sendable {
     private let backoffTemplate: ReconnectBackoff
     private let onStatus: @Sendable (Status) -> Void
     private let logger: Logger
+    private let leaving = TunnelLeaveSignal()
 
     public init(
         connector: any TunnelConnector,
@@ -41,20 +43,28 @@ public struct TunnelClient: Sendable {
         self.logger = logger
     }
 
-    /// Runs until cancelled. - Throws: a ``TunnelRefusal`` that retrying cannot fix.
+    /// Asks the server to drain this client's tunnel; ``run()`` returns once the exchanges in
+    /// flight have finished, and does not reconnect.
+    public func leave() { leaving.leave() }
+
+    /// Runs until cancelled or left. - Throws: a ``TunnelRefusal`` that retrying cannot fix.
     public func run() async throws {
         var backoff = backoffTemplate
         var attempt = 0
-        while !Task.isCancelled {
+        while !Task.isCancelled && !leaving.isRequested {
             attempt += 1
             onStatus(.connecting(attempt: attempt))
             let reason: String
             do {
-                let closed = try await connector.run(hello: hello, handler: handler) { [logger, onStatus] welcome in
+                let closed = try await connector.run(hello: hello, handler: handler, leave: leaving) { [logger, onStatus] welcome in
                     logger.info("tunnel connected", metadata: ["tunnel_id": "\(welcome.tunnelID)", "domain": "\(welcome.domain)"])
                     onStatus(.connected(welcome))
                 }
                 backoff.reset()
+                if leaving.isRequested {
+                    logger.info("tunnel left", metadata: ["reason": "\(closed)"])
+                    return
+                }
                 reason = "tunnel closed (\(closed))"
             } catch let refusal as TunnelRefusal where Self.isFatal(refusal) {
                 logger.error("tunnel refused", metadata: ["code": "\(refusal.code.rawValue)", "reason": "\(refusal.reason)"])
@@ -66,7 +76,20 @@ public struct TunnelClient: Sendable {
             let delay = backoff.nextDelay()
             logger.warning("tunnel down, reconnecting", metadata: ["reason": "\(reason)", "retry_in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
             onStatus(.disconnected(reason: reason, retryIn: delay))
-            do { try await clock.sleep(for: delay) } catch { return }
+            // Sleep out the backoff, unless the client leaves meanwhile.
+            let clock = self.clock
+            let leaving = self.leaving
+            let slept = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { (try? await clock.sleep(for: delay)) != nil }
+                group.addTask {
+                    await leaving.requested()
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if !slept { return }
         }
     }
 

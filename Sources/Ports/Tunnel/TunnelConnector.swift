@@ -9,11 +9,25 @@ public protocol TunnelConnector: Sendable {
     /// - Returns: why the tunnel ended when it ended in an orderly way (a drain).
     /// - Throws: ``TunnelRefusal`` when the server refuses the hello; a transport error when
     ///   the connection fails or the server stops answering heartbeats.
+    /// - Parameter leave: when it fires, the tunnel is drained at the client's request: no new
+    ///   exchanges, those in flight finish, then `run` returns `.drained`.
     func run(
         hello: TunnelHello,
         handler: any ExchangeHandler,
+        leave: TunnelLeaveSignal,
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason
+}
+
+extension TunnelConnector {
+    /// ``run(hello:handler:leave:onWelcome:)`` for a client that never asks to leave.
+    public func run(
+        hello: TunnelHello,
+        handler: any ExchangeHandler,
+        onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
+    ) async throws -> TunnelCloseReason {
+        try await run(hello: hello, handler: handler, leave: TunnelLeaveSignal(), onWelcome: onWelcome)
+    }
 }
 
 /// Serves one exchange on the client: reads the request body, writes the response parts.

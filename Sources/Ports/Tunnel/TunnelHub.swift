@@ -125,6 +125,17 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         return TunnelWelcome(tunnelID: id, domain: domain, heartbeatInterval: configuration.heartbeatInterval, serverVersion: configuration.serverVersion)
     }
 
+    public func tunnelWantsToLeave(_ id: TunnelID) async {
+        let connection = state.withLock { state -> (any TunnelConnection)? in
+            guard let entry = state.entries[id] else { return nil }
+            state.byDomain[entry.domain]?.startDraining(id)
+            return entry.connection
+        }
+        guard let connection else { return }
+        logger.info("tunnel leaving at the client's request", metadata: ["tunnel_id": "\(id)"])
+        await connection.drain()
+    }
+
     public func tunnelOpened(_ connection: any TunnelConnection) async {
         let (known, count) = state.withLock { state -> (Bool, Int) in
             guard state.entries[connection.id] != nil else { return (false, state.entries.count) }

@@ -23,6 +23,9 @@ public protocol TunnelAcceptor: Sendable {
 
     /// A heartbeat or frame was heard from tunnel `id` (for liveness tracking and metrics).
     func tunnelHeard(_ id: TunnelID) async
+
+    /// The client of tunnel `id` is shutting down: give it no new exchanges and drain it.
+    func tunnelWantsToLeave(_ id: TunnelID) async
 }
 
 extension TunnelAcceptor {

@@ -49,6 +49,7 @@ public final class TunnelCloseRecorder: TunnelAcceptor {
         await hub.tunnelClosed(id, reason: reason)
     }
     public func tunnelHeard(_ id: TunnelID) async { await hub.tunnelHeard(id) }
+    public func tunnelWantsToLeave(_ id: TunnelID) async { await hub.tunnelWantsToLeave(id) }
 }
 
 /// Starts the server side of `kind` on loopback, runs `body`, and stops it.

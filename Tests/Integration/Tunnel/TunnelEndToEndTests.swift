@@ -206,6 +206,25 @@ struct TunnelEndToEndTests {
         }
     }
 
+    @Test("small requests are answered while a large download holds the same tunnel (no head-of-line blocking)")
+    func noHeadOfLineBlocking() async throws {
+        try await withTunnel(domain: "hol.example.com") { server, _, _ in
+            // A 256 MiB download read at 4 MiB/s: it stays in flight for the whole test, with its
+            // HTTP/2 stream's window full — the case where one shared stream would stall the rest.
+            try await withChildProcess("/usr/bin/curl", [
+                "-sS", "--limit-rate", "4M", "-o", "/dev/null", "--cacert", server.caFile,
+                "--resolve", "hol.example.com:\(server.httpsPort):127.0.0.1", "https://hol.example.com:\(server.httpsPort)/bytes/\(256 << 20)",
+            ]) { download in
+                try await Task.sleep(for: .seconds(1))
+                for index in 0..<50 {
+                    let version: Gateway.HTTPVersion = index.isMultiple(of: 2) ? .http1 : .http2
+                    #expect(try await Gateway.curl(server, "hol.example.com", version, ["URL/small/\(index)"]) == "hello from backend GET /small/\(index)")
+                }
+                #expect(download.process.isRunning, "the download finished early; the test proved nothing")
+            }
+        }
+    }
+
     @Test("a browser-like HTTP/2 client and the tunnel client share the HTTPS port")
     func browserAndTunnelOnOnePort() async throws {
         try await withTunnel(domain: "web.example.com") { server, _, client in
@@ -326,6 +345,22 @@ struct TunnelEndToEndTests {
             #expect(try await h2 == expected)
             for _ in 0..<200 where server.process.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
             #expect(!server.process.process.isRunning && server.process.process.terminationStatus == 0)
+        }
+    }
+
+    @Test("SIGTERM to the client: its in-flight streams finish, it exits 0, and the server sends it nothing new")
+    func clientLeavesGracefully() async throws {
+        try await withTunnel(domain: "leaving.example.com") { server, _, client in
+            async let stream = Gateway.curl(server, "leaving.example.com", .http2, ["URL/chunked/40"])
+            try await Task.sleep(for: .milliseconds(500))
+            client.send(SIGTERM)
+            _ = try await client.waitForOutput(containing: "leaving:")
+            #expect(try await stream == (0..<40).map { "chunk \($0)\n" }.joined())
+            for _ in 0..<200 where client.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!client.process.isRunning && client.process.terminationStatus == 0)
+            #expect(server.process.output.contains("tunnel leaving at the client's request"))
+            let after = try await Gateway.curl(server, "leaving.example.com", .http1, ["-o", "/dev/null", "-w", "%{http_code}", "URL/"])
+            #expect(after == "502")
         }
     }
 

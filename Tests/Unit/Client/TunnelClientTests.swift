@@ -11,7 +11,10 @@ final class ScriptedConnector: TunnelConnector {
     let calls = Mutex(0)
     init(_ script: [Outcome]) { self.script = Mutex(script) }
 
-    func run(hello: TunnelHello, handler: any ExchangeHandler, onWelcome: @escaping @Sendable (TunnelWelcome) -> Void) async throws -> TunnelCloseReason {
+    func run(
+        hello: TunnelHello, handler: any ExchangeHandler, leave: TunnelLeaveSignal,
+        onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
+    ) async throws -> TunnelCloseReason {
         calls.withLock { $0 += 1 }
         let next = script.withLock { $0.isEmpty ? nil : $0.removeFirst() }
         switch next {
@@ -20,8 +23,9 @@ final class ScriptedConnector: TunnelConnector {
             return .drained
         case .fail: throw TunnelExchangeError(.tunnelFailed, "connection refused")
         case .refuse(let code): throw TunnelRefusal(code, "no")
-        case nil:
-            try await Task.sleep(for: .seconds(3600))
+        case nil:  // connected until the client leaves
+            onWelcome(TunnelWelcome(tunnelID: TunnelID(), domain: try DomainName(parsing: hello.domain), heartbeatInterval: .seconds(10), serverVersion: "t"))
+            await leave.requested()
             return .drained
         }
     }
@@ -62,6 +66,18 @@ struct TunnelClientTests {
         }
         let seen = statuses.withLock { $0 }
         #expect(seen.prefix(8) == ["connecting 1", "retry true", "connecting 2", "retry true", "connecting 3", "retry true", "connecting 4", "connected"])
+    }
+
+    @Test func leavingEndsRunWithoutReconnecting() async throws {
+        let connector = ScriptedConnector([])
+        let client = TunnelClient(connector: connector, hello: hello, handler: NoHandler(), clock: ManualClock(), logger: CapturedLogs().logger())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            while connector.calls.withLock({ $0 }) == 0 { await Task.yield() }
+            client.leave()
+            try await group.next()  // run returned by itself: nothing was cancelled
+        }
+        #expect(connector.calls.withLock { $0 } == 1)
     }
 
     @Test(arguments: [TunnelRefusal.Code.unauthenticated, .permissionDenied, .invalidHello])

@@ -221,6 +221,46 @@ struct TunnelTransportContract {
             }
         }
     }
+
+    @Test("a client that leaves gets no new exchanges, finishes the one in flight, and its run returns drained", arguments: TunnelTransportKind.allCases)
+    func clientLeaves(kind: TunnelTransportKind) async throws {
+        try await withTunnelTransport(kind) { harness in
+            let key = try await harness.register(Self.domain)
+            let gate = Gate()
+            let leave = TunnelLeaveSignal()
+            let connector = harness.connector()
+            try await withThrowingTaskGroup(of: TunnelCloseReason?.self) { group in
+                group.addTask {
+                    try await connector.run(
+                        hello: TunnelHello(domain: Self.domain, clientAPIKey: key.secret, clientName: "contract", clientVersion: "1"),
+                        handler: GatedHandler(name: "leaving", gate: gate), leave: leave, onWelcome: { _ in })
+                }
+                group.addTask {
+                    for _ in 0..<500 where harness.hub.tunnelCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                    let tunnel = try connection(harness)
+                    return try await tunnel.exchange(Self.request("/in-flight")) { body, response in
+                        try await body.write(.end(nil))
+                        #expect(try await collectText(response) == "leaving /in-flight")
+                        return nil
+                    }
+                }
+                for _ in 0..<300 where gate.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(gate.waiting == 1)
+                leave.leave()
+                // The server stops routing to it at once; the exchange in flight is not cut off.
+                for _ in 0..<300 where harness.hub.connection(for: try DomainName(parsing: Self.domain)) != nil {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(harness.hub.connection(for: try DomainName(parsing: Self.domain)) == nil)
+                gate.open()
+                var reasons: [TunnelCloseReason] = []
+                while let reason = try await group.next() { if let reason { reasons.append(reason) } }
+                #expect(reasons == [.drained])
+            }
+            for _ in 0..<300 where !harness.closes.reasons.contains(.drained) { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(harness.closes.reasons == [.drained])
+        }
+    }
 }
 
 // MARK: Handlers used by the contract

@@ -9,7 +9,8 @@
 ///   Control:  client Hello → server Welcome (or the RPC ends with UNAUTHENTICATED,
 ///             PERMISSION_DENIED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED or UNAVAILABLE and a
 ///             reason); then Heartbeats both ways; server Drain → client stops opening Exchange
-///             streams, finishes in-flight ones, sends DrainComplete and ends the stream.
+///             streams, finishes in-flight ones, sends DrainComplete and ends the stream. A
+///             client that shuts down sends Leave first; the server answers with Drain.
 ///   Exchange: client Attach{tunnel_id, exchange_token} → (idle until a request comes) →
 ///             server RequestHead, BodyChunk…, End → client ResponseHead (1xx heads may come
 ///             first), BodyChunk…, End — or Failure, which the edge turns into 502 (before a

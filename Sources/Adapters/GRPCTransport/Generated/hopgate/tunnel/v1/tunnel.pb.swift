@@ -19,7 +19,8 @@
 ///   Control:  client Hello → server Welcome (or the RPC ends with UNAUTHENTICATED,
 ///             PERMISSION_DENIED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED or UNAVAILABLE and a
 ///             reason); then Heartbeats both ways; server Drain → client stops opening Exchange
-///             streams, finishes in-flight ones, sends DrainComplete and ends the stream.
+///             streams, finishes in-flight ones, sends DrainComplete and ends the stream. A
+///             client that shuts down sends Leave first; the server answers with Drain.
 ///   Exchange: client Attach{tunnel_id, exchange_token} → (idle until a request comes) →
 ///             server RequestHead, BodyChunk…, End → client ResponseHead (1xx heads may come
 ///             first), BodyChunk…, End — or Failure, which the edge turns into 502 (before a
@@ -75,12 +76,23 @@ package nonisolated struct Hopgate_Tunnel_V1_ControlFromClient: Sendable {
     set {kind = .drainComplete(newValue)}
   }
 
+  /// The client is shutting down: the server stops giving it exchanges and sends Drain.
+  package var leave: Hopgate_Tunnel_V1_Leave {
+    get {
+      if case .leave(let v)? = kind {return v}
+      return Hopgate_Tunnel_V1_Leave()
+    }
+    set {kind = .leave(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Kind: Equatable, Sendable {
     case hello(Hopgate_Tunnel_V1_Hello)
     case heartbeat(Hopgate_Tunnel_V1_Heartbeat)
     case drainComplete(Hopgate_Tunnel_V1_DrainComplete)
+    /// The client is shutting down: the server stops giving it exchanges and sends Drain.
+    case leave(Hopgate_Tunnel_V1_Leave)
 
   }
 
@@ -220,6 +232,18 @@ package nonisolated struct Hopgate_Tunnel_V1_DrainComplete: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Hopgate_Tunnel_V1_Leave: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var reason: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -440,7 +464,7 @@ fileprivate nonisolated let _protobuf_package = "hopgate.tunnel.v1"
 
 nonisolated extension Hopgate_Tunnel_V1_ControlFromClient: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ControlFromClient"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{3}drain_complete\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{3}drain_complete\0\u{1}leave\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -487,6 +511,19 @@ nonisolated extension Hopgate_Tunnel_V1_ControlFromClient: SwiftProtobuf.Message
           self.kind = .drainComplete(v)
         }
       }()
+      case 4: try {
+        var v: Hopgate_Tunnel_V1_Leave?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .leave(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .leave(v)
+        }
+      }()
       default: break
       }
     }
@@ -509,6 +546,10 @@ nonisolated extension Hopgate_Tunnel_V1_ControlFromClient: SwiftProtobuf.Message
     case .drainComplete?: try {
       guard case .drainComplete(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .leave?: try {
+      guard case .leave(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     }()
     case nil: break
     }
@@ -820,6 +861,36 @@ nonisolated extension Hopgate_Tunnel_V1_DrainComplete: SwiftProtobuf.Message, Sw
   }
 
   package static func ==(lhs: Hopgate_Tunnel_V1_DrainComplete, rhs: Hopgate_Tunnel_V1_DrainComplete) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hopgate_Tunnel_V1_Leave: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".Leave"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Hopgate_Tunnel_V1_Leave, rhs: Hopgate_Tunnel_V1_Leave) -> Bool {
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
