@@ -145,10 +145,11 @@ struct ConnectionRouting: Sendable {
 
     func route(_ channel: any Channel, negotiated: ALPNResult) -> EventLoopFuture<Void> {
         let peer = WebConnectionServing.peer(of: channel)
-        if case .negotiated(ALPN.tunnel) = negotiated, tunnels != nil {} else { registry.add(channel) }
+        if case .negotiated(ALPN.tunnel) = negotiated, let tunnels {
+            return tunnels.handOver(channel)  // drained by the tunnel listener, not quiesced here
+        }
+        registry.add(channel)
         switch negotiated {
-        case .negotiated(ALPN.tunnel) where tunnels != nil:
-            return tunnels!.handOver(channel)
         case .negotiated(ALPN.http2):
             return channel.configureAsyncHTTP2Pipeline(mode: .server) { stream in
                 stream.eventLoop.makeCompletedFuture {

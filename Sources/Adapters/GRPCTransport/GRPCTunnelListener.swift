@@ -50,8 +50,20 @@ public struct GRPCTunnelListener: TunnelListener {
     }
 
     /// Opens the existential: `Custom` is generic over its factory's concrete type.
+    ///
+    /// The edge owns the shared port: when it closes it (its graceful shutdown comes first), the
+    /// gRPC server ends too — returning, or throwing about the closed channel. That is not a
+    /// failure of this service, so it then waits until it is itself cancelled (a service that
+    /// ends early would stop the whole server with an error).
     private func serveShared<Factory: HTTP2ServerTransport.ListenerFactory>(_ factory: Factory, service: GRPCTunnelService) async throws {
-        try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory), service: service) {}
+        do {
+            try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory), service: service) {}
+        } catch {
+            logger.debug("the shared tunnel listener ended with the HTTPS port", metadata: ["error": "\(error)"])
+        }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
     }
 
     private func serve<Transport: ServerTransport>(

@@ -90,9 +90,10 @@ struct ServerRuntime {
             site = ServerSiteRoute(domain: domain, pathPrefix: AdminAPIServer.basePath, forwarder: forwarder) {
                 LocalTarget(host: adminHost, port: adminPort.value)
             }
+            // Closes the forwarder's pooled connections once the edges that use it have stopped.
             services.append(ClosureService {
                 try? await gracefulShutdown()
-                try await forwarder.shutdown()
+                try? await forwarder.shutdown()
             })
         }
         let logger = self.logger
