@@ -13,11 +13,15 @@ import NIOHTTPTypesHTTP1
 /// connection.
 enum HTTP1Pipeline {
     /// Adds the HTTP/1.1 handlers to `channel` (already active or not) and wraps it.
-    static func configure(_ channel: any Channel, secure: Bool) throws -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
+    /// - Parameter requestHeadTimeout: see ``RequestHeadDeadline``.
+    static func configure(
+        _ channel: any Channel, secure: Bool, requestHeadTimeout: TimeAmount
+    ) throws -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(HTTPResponseEncoder())
         // Bytes after an upgrade request stay in the decoder until it is removed, then are passed on.
         try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+        try operations.addHandler(RequestHeadDeadline(timeout: requestHeadTimeout))
         try operations.addHandler(HTTPServerPipelineHandler())
         try operations.addHandler(HTTPServerProtocolErrorHandler())
         try operations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
@@ -49,6 +53,7 @@ enum HTTP1Pipeline {
                     try pipeline.handler(type: HTTP1ToHTTPServerCodec.self) as any RemovableChannelHandler,
                     try pipeline.handler(type: HTTPServerProtocolErrorHandler.self),
                     try pipeline.handler(type: HTTPServerPipelineHandler.self),
+                    try pipeline.handler(type: RequestHeadDeadline.self),
                     try pipeline.handler(type: HTTPResponseEncoder.self),
                     self,
                     // Last: removing it passes on what the client sent after the request.

@@ -24,6 +24,7 @@ public struct PublicHTTPSServer: Sendable {
     private let router: PublicRequestRouter
     private let tunnels: SharedPortTunnelHandoff?
     private let handshakeTimeout: TimeAmount
+    private let requestHeadTimeout: TimeAmount
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
@@ -31,9 +32,12 @@ public struct PublicHTTPSServer: Sendable {
     ///   - defaultName: whose certificate is served to clients that send no server name.
     ///   - tunnels: hands `grpc-exp` connections to the tunnel's gRPC server; nil serves web only.
     ///   - handshakeTimeout: a connection that has not finished TLS by then is closed.
+    ///   - requestHeadTimeout: an HTTP/1.1 connection without a complete request head this long
+    ///     after opening or after its last response is closed (idle keep-alive, slowloris).
     public init(
         host: String, port: Int, certificates: any CertificateSource, defaultName: DomainName,
         router: PublicRequestRouter, tunnels: SharedPortTunnelHandoff?, handshakeTimeout: Duration = .seconds(10),
+        requestHeadTimeout: Duration = .seconds(30),
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
@@ -42,7 +46,8 @@ public struct PublicHTTPSServer: Sendable {
         self.defaultName = defaultName
         self.router = router
         self.tunnels = tunnels
-        self.handshakeTimeout = .nanoseconds(Int64(handshakeTimeout.components.seconds) * 1_000_000_000 + handshakeTimeout.components.attoseconds / 1_000_000_000)
+        self.handshakeTimeout = TimeAmount(handshakeTimeout)
+        self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
         self.logger = logger
         self.onListening = onListening
     }
@@ -58,7 +63,8 @@ public struct PublicHTTPSServer: Sendable {
         let registry = ConnectionRegistry()
         do {
             context = try await makeTLSContext()
-            let routing = ConnectionRouting(tunnels: tunnels, web: sink, registry: registry, logger: logger)
+            let routing = ConnectionRouting(
+                tunnels: tunnels, web: sink, registry: registry, requestHeadTimeout: requestHeadTimeout, logger: logger)
             let handshakeTimeout = self.handshakeTimeout
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -141,6 +147,7 @@ struct ConnectionRouting: Sendable {
     let tunnels: SharedPortTunnelHandoff?
     let web: AsyncStream<WebConnection>.Continuation
     let registry: ConnectionRegistry
+    let requestHeadTimeout: TimeAmount
     let logger: Logger
 
     func route(_ channel: any Channel, negotiated: ALPNResult) -> EventLoopFuture<Void> {
@@ -161,7 +168,7 @@ struct ConnectionRouting: Sendable {
             }
         default:
             return channel.eventLoop.makeCompletedFuture {
-                let connection = try HTTP1Pipeline.configure(channel, secure: true)
+                let connection = try HTTP1Pipeline.configure(channel, secure: true, requestHeadTimeout: requestHeadTimeout)
                 try deliver(.http1(connection, peer: peer), closing: channel)
             }
         }
@@ -208,5 +215,12 @@ final class HandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
         guard timer == nil else { return }
         let channel = context.channel
         timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+}
+
+extension TimeAmount {
+    /// The same span as a `Duration`, to nanosecond precision.
+    init(_ duration: Duration) {
+        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }

@@ -17,18 +17,21 @@ public struct PublicHTTPServer: Sendable {
     public let host: String
     public let port: Int
     private let responder: PlainHTTPResponder
+    private let requestHeadTimeout: TimeAmount
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
     /// - Parameters:
     ///   - challenges: answers `/.well-known/acme-challenge/`; nil answers 404 there.
+    ///   - requestHeadTimeout: see ``PublicHTTPSServer``.
     public init(
         host: String, port: Int, router: PublicRequestRouter, policy: PlainHTTPPolicy, challenges: (any ChallengeResponder)?,
-        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        requestHeadTimeout: Duration = .seconds(30), logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
         self.port = port
         self.responder = PlainHTTPResponder(policy: policy, challenges: challenges, router: router)
+        self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
         self.logger = logger
         self.onListening = onListening
     }
@@ -37,6 +40,7 @@ public struct PublicHTTPServer: Sendable {
     /// Serves until cancelled, or until a graceful shutdown has let open connections finish.
     public func run() async throws {
         let registry = ConnectionRegistry()
+        let requestHeadTimeout = self.requestHeadTimeout
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -44,7 +48,7 @@ public struct PublicHTTPServer: Sendable {
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     registry.add(channel)
-                    return try HTTP1Pipeline.configure(channel, secure: false)
+                    return try HTTP1Pipeline.configure(channel, secure: false, requestHeadTimeout: requestHeadTimeout)
                 }
             }
         await onListening(server.channel.localAddress?.port ?? port)

@@ -60,6 +60,7 @@ extension ServerConfiguration {
             ("HOP_DATA_DIR", dataDirectory),
             ("HOP_PROXY_TIMEOUT", "\(proxyTimeout)"),
             ("HOP_SHUTDOWN_GRACE", "\(shutdownGrace)"),
+            ("HOP_SERVER_REQUEST_HEAD_TIMEOUT", "\(requestHeadTimeout)"),
             ("HOP_PROXY_MAX_BODY_BYTES", maximumBodyBytes == 0 ? "unlimited" : "\(maximumBodyBytes)"),
             ("HOP_TUNNEL_POLICY", policyText),
             ("HOP_LOG_LEVEL", logLevel),

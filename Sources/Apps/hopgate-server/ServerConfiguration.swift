@@ -29,6 +29,8 @@ struct ServerConfiguration: Sendable {
     var proxyTimeout: Duration
     /// How long in-flight requests may take to finish after SIGTERM.
     var shutdownGrace: Duration
+    /// An HTTP/1.1 connection without a complete request head this long is closed.
+    var requestHeadTimeout: Duration
     var maximumBodyBytes: Int
     var tunnelPolicy: TunnelAdmissionPolicy
     var logLevel: String
@@ -93,6 +95,7 @@ struct ServerConfiguration: Sendable {
 
         proxyTimeout = try settings.duration("HOP_PROXY_TIMEOUT") ?? .seconds(60)
         shutdownGrace = try settings.duration("HOP_SHUTDOWN_GRACE") ?? .seconds(30)
+        requestHeadTimeout = try settings.duration("HOP_SERVER_REQUEST_HEAD_TIMEOUT") ?? .seconds(30)
         maximumBodyBytes = try settings.integer("HOP_PROXY_MAX_BODY_BYTES", in: 0...Int.max) ?? 0
         switch value("HOP_TUNNEL_POLICY") ?? "pool" {
         case "pool": tunnelPolicy = .pool(maximum: try settings.integer("HOP_TUNNEL_MAX_PER_DOMAIN", in: 1...1024) ?? 8)

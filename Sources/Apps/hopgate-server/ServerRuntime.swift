@@ -125,7 +125,7 @@ struct ServerRuntime {
         let httpBound = BoundPort(configured: 0)
         let secureEdge = PublicHTTPSServer(
             host: https.host, port: https.port, certificates: certificates, defaultName: configuration.domain,
-            router: router, tunnels: tunnelHandoff, logger: Logger(label: "edge"),
+            router: router, tunnels: tunnelHandoff, requestHeadTimeout: configuration.requestHeadTimeout, logger: Logger(label: "edge"),
             onListening: { port in
                 httpsPort.bound(port)
                 logger.notice("public HTTPS listening on https://\(ListenAddress(host: https.host, port: port))")
@@ -139,7 +139,7 @@ struct ServerRuntime {
         let edge = PublicHTTPServer(
             host: http.host, port: http.port, router: router,
             policy: configuration.httpRedirectsToHTTPS ? .redirectToHTTPS(httpsPort: { publicHTTPSPort ?? httpsPort.value }) : .proxy,
-            challenges: nil, logger: Logger(label: "edge"),
+            challenges: nil, requestHeadTimeout: configuration.requestHeadTimeout, logger: Logger(label: "edge"),
             onListening: { port in
                 httpBound.bound(port)
                 let what = configuration.httpRedirectsToHTTPS ? "redirects to HTTPS" : "proxies"

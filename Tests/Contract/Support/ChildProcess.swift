@@ -4,24 +4,20 @@ public import Foundation
 /// SIGKILL after 2 s) when the body returns or throws.
 public final class ChildProcess: @unchecked Sendable {
     // `Process` is not Sendable; this wrapper only calls its thread-safe members
-    // (`processIdentifier`, `isRunning`, `terminate`) after `run()`, and `output` is guarded.
+    // (`processIdentifier`, `isRunning`, `terminate`) after `run()`. The output goes to a file
+    // that `output` reads: a pipe with `readabilityHandler` (a dispatch source) crashed
+    // libdispatch's manager thread once under many concurrent child processes.
     public let process: Process
-    private let outputLock = NSLock()
-    private var outputText = ""
+    private let outputFile: URL
 
-    init(process: Process) { self.process = process }
+    init(process: Process, outputFile: URL) {
+        self.process = process
+        self.outputFile = outputFile
+    }
 
     /// Everything the process wrote to stdout and stderr so far.
     public var output: String {
-        outputLock.lock()
-        defer { outputLock.unlock() }
-        return outputText
-    }
-
-    fileprivate func append(_ data: Data) {
-        outputLock.lock()
-        outputText += String(decoding: data, as: UTF8.self)
-        outputLock.unlock()
+        String(decoding: (try? Data(contentsOf: outputFile)) ?? Data(), as: UTF8.self)
     }
 
     /// Waits until the output contains `marker` (or the process exits, or `timeout` passes).
@@ -66,23 +62,23 @@ public func withChildProcess<Result>(
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment { process.environment = environment }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let child = ChildProcess(process: process)
-    pipe.fileHandleForReading.readabilityHandler = { handle in
-        let data = handle.availableData
-        if !data.isEmpty { child.append(data) }
-    }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hopgate-child-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let outputFile = directory.appendingPathComponent("output")
+    FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+    let handle = try FileHandle(forWritingTo: outputFile)
+    defer { try? handle.close() }
+    process.standardOutput = handle
+    process.standardError = handle
+    let child = ChildProcess(process: process, outputFile: outputFile)
     try process.run()
     do {
         let result = try await body(child)
         await child.stop()
-        pipe.fileHandleForReading.readabilityHandler = nil
         return result
     } catch {
         await child.stop()
-        pipe.fileHandleForReading.readabilityHandler = nil
         throw error
     }
 }

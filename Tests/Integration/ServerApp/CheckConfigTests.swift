@@ -48,6 +48,7 @@ struct CheckConfigTests {
         ("HOP_LOG_FORMAT", "xml"),
         ("HOP_SERVER_HTTP_MODE", "tunnel"),
         ("HOP_SHUTDOWN_GRACE", "forever"),
+        ("HOP_SERVER_REQUEST_HEAD_TIMEOUT", "1 fortnight"),
     ])
     func broken(_ name: String, _ value: String) async throws {
         let (ok, output) = await checkConfig([name: value])

@@ -25,7 +25,8 @@ enum GatewayProcesses {
     /// Runs `hopgate-server dev` with its data in `dataDirectory`; `httpsPort` 0 picks a free port.
     /// `extraArguments` go to `hopgate-server dev` (e.g. `--tunnel-listen`).
     static func withServer<R>(
-        dataDirectory: String, httpsPort: Int = 0, extraArguments: [String] = [], _ body: (Server) async throws -> R
+        dataDirectory: String, httpsPort: Int = 0, extraArguments: [String] = [], settings: [String: String] = [:],
+        _ body: (Server) async throws -> R
     ) async throws -> R {
         var environment = ProcessInfo.processInfo.environment
         environment["HOP_ADMIN_API_KEY"] = adminKey
@@ -33,6 +34,7 @@ enum GatewayProcesses {
         environment["HOP_LOG_FORMAT"] = "text"
         environment["HOP_TUNNEL_LISTEN"] = nil
         environment["HOP_METRICS_LISTEN"] = "127.0.0.1:0"
+        environment.merge(settings) { $1 }
         return try await withChildProcess(binary("hopgate-server"), [
             "dev", "--env-file", "/nonexistent", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
             "--https-listen", "127.0.0.1:\(httpsPort)",

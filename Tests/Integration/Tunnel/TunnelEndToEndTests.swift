@@ -380,6 +380,30 @@ struct TunnelEndToEndTests {
         }
     }
 
+    @Test("a client trickling its request head, and an idle keep-alive connection, are cut off; a long response is not")
+    func requestHeadTimeout() async throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/slow_client.py").path
+        try await withTemporaryDirectory { directory in
+            try await withTestBackend { backend in
+                try await Gateway.withServer(dataDirectory: directory, settings: ["HOP_SERVER_REQUEST_HEAD_TIMEOUT": "1s"]) { server in
+                    let key = try await Gateway.register("slow.example.com", on: server)
+                    try await Gateway.withClient(domain: "slow.example.com", key: key, server: server, backend: backend) { client in
+                        _ = try await client.waitForOutput(containing: "tunnel up for slow.example.com")
+                        for mode in ["trickle", "idle"] {
+                            let outcome = try await runCommand(["/usr/bin/python3", script, "slow.example.com", "\(server.httpsPort)", server.caFile, mode])
+                            #expect(outcome.hasPrefix("closed after"), "\(mode): \(outcome)")
+                        }
+                        // A 2 s streaming response on a connection with a 1 s head timeout completes.
+                        let stream = try await Gateway.curl(server, "slow.example.com", .http1, ["URL/chunked/40"])
+                        #expect(stream == (0..<40).map { "chunk \($0)\n" }.joined())
+                        #expect(try await Gateway.curl(server, "slow.example.com", .http1, ["URL/still"]) == "hello from backend GET /still")
+                    }
+                }
+            }
+        }
+    }
+
     /// A server, a registered `domain`, a backend and a connected client.
     func withTunnel(
         domain: String, _ body: (GatewayProcesses.Server, _ backend: Int, _ client: ChildProcess) async throws -> Void
