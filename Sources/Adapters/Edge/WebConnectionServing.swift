@@ -11,14 +11,6 @@ enum WebConnection: Sendable {
     case http1(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, peer: String)
     /// HTTP/2: one request per stream, streams served concurrently.
     case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>>, connection: any Channel, peer: String)
-
-    /// Closes the connection (used when the edge stops).
-    func close() {
-        switch self {
-        case .http1(let channel, _): channel.channel.close(promise: nil)
-        case .http2(_, let connection, _): connection.close(promise: nil)
-        }
-    }
 }
 
 /// Serves web connections through the ``PublicRequestRouter``: each request's body is streamed in

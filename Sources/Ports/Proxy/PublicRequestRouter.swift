@@ -92,9 +92,11 @@ public struct PublicRequestRouter: Sendable {
                         try await withThrowingTaskGroup(of: Bool.self) { pump in
                             pump.addTask {
                                 var received = 0
+                                let meter = ByteMeter(direction: "in")
+                                defer { meter.flush() }
                                 for try await part in body.stream {
                                     if case .body(let buffer) = part {
-                                        HopGateMetrics.recordBytes(buffer.readableBytes, direction: "in")
+                                        meter.add(buffer.readableBytes)
                                         received += buffer.readableBytes
                                         if limit > 0 && received > limit { throw ProxyFailure.tooLarge }
                                     }
@@ -103,6 +105,8 @@ public struct PublicRequestRouter: Sendable {
                                 return false
                             }
                             pump.addTask {
+                                let meter = ByteMeter(direction: "out")
+                                defer { meter.flush() }
                                 for try await part in answer.stream {
                                     switch part {
                                     case .head(var answer) where answer.status == .switchingProtocols:
@@ -117,7 +121,7 @@ public struct PublicRequestRouter: Sendable {
                                         if answer.status.code >= 200 { progress.markHeadSent(answer.status.code) }
                                         try await response.write(.head(answer))
                                     case .body(let buffer):
-                                        HopGateMetrics.recordBytes(buffer.readableBytes, direction: "out")
+                                        meter.add(buffer.readableBytes)
                                         try await response.write(part)
                                     case .end:
                                         try await response.write(part)
@@ -246,6 +250,27 @@ enum ProxyFailure: Error {
     case timeout, tooLarge
     /// A `101 Switching Protocols` for a request that asked for no upgrade, or without `Upgrade`.
     case unexpectedSwitch
+}
+
+/// Counts one direction's body bytes and hands them to the metrics in batches of at least 1 MiB
+/// (and the rest when flushed), so a chunk costs an addition, not a metrics lookup; long streams
+/// still show up while they last. Used by one pump task only.
+private final class ByteMeter {
+    private let direction: String
+    private var pending = 0
+
+    init(direction: String) { self.direction = direction }
+
+    func add(_ count: Int) {
+        pending += count
+        if pending >= 1 << 20 { flush() }
+    }
+
+    func flush() {
+        guard pending > 0 else { return }
+        HopGateMetrics.recordBytes(pending, direction: direction)
+        pending = 0
+    }
 }
 
 /// How far an exchange got: whether the final response head went out (after which the router
