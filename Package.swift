@@ -141,6 +141,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HopGateACME",
+            dependencies: [
+                "HopGatePorts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Adapters/ACME",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HopGateEdge",
             dependencies: [
                 "HopGatePorts",
@@ -202,7 +219,7 @@ let package = Package(
             dependencies: [
                 "HopGateDomain", "HopGatePorts",
                 "HopGateSQLite", "HopGatePostgres", "HopGateAdminAPI",
-                "HopGateGRPCTransport", "HopGateSelfSignedCertificates", "HopGateEdge", "HopGateLocalForwarder",
+                "HopGateGRPCTransport", "HopGateSelfSignedCertificates", "HopGateACME", "HopGateEdge", "HopGateLocalForwarder",
                 "HopGateObservability", "HopGateConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -236,7 +253,7 @@ let package = Package(
                 "HopGateDomain", "HopGatePorts",
                 "HopGateSQLite", "HopGatePostgres",
                 "HopGateLoopbackTransport", "HopGateGRPCTransport",
-                "HopGateSelfSignedCertificates",
+                "HopGateSelfSignedCertificates", "HopGateACME", "HopGateEdge",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -246,7 +263,11 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["HopGateDomain", "HopGatePorts", "HopGateTestSupport", "HopGateConfiguration", "HopGateObservability"],
+            dependencies: [
+                "HopGateDomain", "HopGatePorts", "HopGateTestSupport", "HopGateConfiguration", "HopGateObservability", "HopGateACME",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             path: "Tests/Unit",
             swiftSettings: swiftSettings
         ),

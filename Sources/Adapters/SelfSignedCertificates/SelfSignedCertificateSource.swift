@@ -5,18 +5,20 @@ public import HopGatePorts
 /// A ``CertificateSource`` for development and private networks: a local CA, created once and
 /// kept in a directory, signs a leaf for each server name on demand.
 ///
-/// It serves every name it is asked for (it never returns nil): which names are routed is the
-/// edge's business. Clients trust ``caCertificatePath`` (e.g. `curl --cacert`).
+/// Like every source it serves only names it was asked to prepare (the server's domain and the
+/// registered domains, see `CertificateProvisioner`); any other name gets nil. Clients trust
+/// ``caCertificatePath`` (e.g. `curl --cacert`).
 public actor SelfSignedCertificateSource: CertificateSource {
     private let authority: LocalCertificateAuthority
     private let leafValidity: TimeInterval
     private let maximumNames: Int
     private let now: @Sendable () -> Date
     private var leaves: [DomainName: CertifiedKey] = [:]
+    private var prepared: Set<DomainName> = []
 
     /// Loads the CA from `directory`, creating it (and the directory, mode 0700) the first time.
     /// - Parameter maximumNames: leaves kept in memory; beyond it an arbitrary one is dropped
-    ///   (and issued anew when asked for again), so ever new names cannot grow memory unbounded.
+    ///   (and issued anew when asked for again).
     /// - Throws: ``SelfSignedCertificateError`` naming the file at fault.
     public init(
         directory: URL, leafValidity: TimeInterval = 90 * 86_400, maximumNames: Int = 10_000,
@@ -32,6 +34,7 @@ public actor SelfSignedCertificateSource: CertificateSource {
     public nonisolated var caCertificatePath: String { authority.certificatePath }
 
     public func certificate(for serverName: DomainName) async throws -> CertifiedKey? {
+        guard prepared.contains(serverName) else { return nil }
         let now = self.now()
         if let leaf = leaves[serverName], leaf.notAfter.timeIntervalSince(now) > leafValidity / 3 {
             return leaf
@@ -44,10 +47,12 @@ public actor SelfSignedCertificateSource: CertificateSource {
     }
 
     public func prepare(_ name: DomainName) async throws {
+        prepared.insert(name)
         _ = try await certificate(for: name)
     }
 
     public func forget(_ name: DomainName) async {
+        prepared.remove(name)
         leaves[name] = nil
     }
 

@@ -2,7 +2,8 @@ public import Foundation
 import Metrics
 
 /// Every metric HopGate exports, named in one place (the Grafana dashboard and its test use
-/// these names). Labels never carry a domain or a request id: their cardinality is bounded.
+/// these names). Labels never carry a request id, and a domain only on the per-certificate
+/// expiry gauge, whose names are the registered domains (an admin's list, not the public's).
 public enum HopGateMetrics {
     /// Counter: proxied requests, labels `method`, `status_class` (`2xx` … `5xx`).
     public static let requests = "hopgate_http_requests_total"
@@ -21,9 +22,12 @@ public enum HopGateMetrics {
     public static let certificateExpiry = "hopgate_certificate_expiry_timestamp_seconds"
     /// Counter: certificate orders, label `outcome` (`issued`, `renewed`, `failed`).
     public static let certificateOrders = "hopgate_certificate_orders_total"
+    /// Gauge: when the certificate for one name expires (Unix time, seconds), label `domain`;
+    /// removed from use when the domain is unregistered.
+    public static let certificateNameExpiry = "hopgate_certificate_name_expiry_timestamp_seconds"
 
     /// All names, for the dashboard check.
-    public static let all = [requests, requestDuration, activeTunnels, handshakes, bytes, proxyErrors, certificateExpiry, certificateOrders]
+    public static let all = [requests, requestDuration, activeTunnels, handshakes, bytes, proxyErrors, certificateExpiry, certificateOrders, certificateNameExpiry]
 
     /// Counts a finished proxied request and its duration.
     public static func recordRequest(method: String, status: Int, duration: Duration) {
@@ -49,6 +53,16 @@ public enum HopGateMetrics {
     /// Sets the expiry of the soonest-expiring certificate in use.
     public static func setEarliestCertificateExpiry(_ date: Date) {
         Gauge(label: certificateExpiry).record(date.timeIntervalSince1970)
+    }
+
+    /// Counts a certificate order by its outcome (`issued`, `renewed`, `failed`).
+    public static func recordCertificateOrder(outcome: String) {
+        Counter(label: certificateOrders, dimensions: [("outcome", outcome)]).increment()
+    }
+
+    /// Sets (or, with nil, clears to 0) the expiry of the certificate for one registered domain.
+    public static func setCertificateExpiry(domain: String, _ date: Date?) {
+        Gauge(label: certificateNameExpiry, dimensions: [("domain", domain)]).record(date?.timeIntervalSince1970 ?? 0)
     }
 
     /// Counts a proxy failure.

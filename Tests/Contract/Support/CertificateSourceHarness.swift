@@ -1,14 +1,18 @@
 public import Foundation
 public import HopGateDomain
 public import HopGatePorts
+import HopGateACME
+import HopGateEdge
 import HopGateSelfSignedCertificates
+import Logging
 import Synchronization
 
 /// Every `CertificateSource`; the certificate contract suite runs unchanged against each
-/// (`@Test(arguments: CertificateSourceKind.allCases)`). The ACME adapter joins as a case whose
-/// harness starts Pebble.
+/// (`@Test(arguments: CertificateSourceKind.allCases)`). The ACME case starts a real Pebble and
+/// answers its HTTP-01 challenges with HopGate's own port-80 listener.
 public enum CertificateSourceKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case selfSigned
+    case acme
     public var description: String { rawValue }
 }
 
@@ -41,8 +45,93 @@ public func withCertificateSource<Result>(
             source: try open(),
             reopen: { try open() },
             passRenewalTime: { clock.advance(by: validity * 0.7) }))
+    case .acme:
+        return try await withACMECertificateSource(directory: directory, body)
     }
 }
+
+/// An ``ACMECertificateSource`` against a fresh Pebble (which refuses 20 % of nonces, so
+/// `badNonce` retries happen), with `PublicHTTPServer` answering HTTP-01 on Pebble's port.
+private func withACMECertificateSource<Result>(
+    directory: URL, _ body: (CertificateSourceHarness) async throws -> Result
+) async throws -> Result {
+    let httpPort = try freeLoopbackPort()
+    let validity = 3600
+    return try await withTestPebble(httpPort: httpPort, tlsPort: try freeLoopbackPort(), certificateValidity: validity, nonceRejectPercent: 20) { pebble in
+        let clock = WallClockOffset()
+        let opened = OpenedSources()
+        let open: @Sendable () throws -> ACMECertificateSource = {
+            var configuration = ACMECertificateSource.Configuration(directoryURL: pebble.directoryURL, stateDirectory: directory)
+            configuration.contactEmail = "hostmaster@example.com"
+            configuration.challengeTypes = [.http01]
+            configuration.trustedCAsPEM = [pebble.apiCAPEM]
+            configuration.issuerRootsPEM = [pebble.issuerRootPEM]
+            configuration.pollTimeout = .seconds(30)
+            let source = try ACMECertificateSource(configuration: configuration, logger: quietLogger, now: { clock.now })
+            opened.add(source)
+            return source
+        }
+        let administration = DomainAdministration(store: InMemoryDomainStore(), logger: quietLogger)
+        let router = PublicRequestRouter(
+            hub: TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: quietLogger),
+            administration: administration, configuration: .init(), logger: quietLogger)
+        let listening = AsyncStream.makeStream(of: Int.self)
+        let http = PublicHTTPServer(
+            host: "127.0.0.1", port: httpPort, router: router, policy: .proxy, challenges: opened, logger: quietLogger,
+            onListening: { listening.continuation.yield($0) })
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await http.run() }
+            defer { group.cancelAll() }
+            for await _ in listening.stream { break }
+            let source = try open()
+            do {
+                let result = try await body(CertificateSourceHarness(
+                    source: source,
+                    reopen: { try open() },
+                    passRenewalTime: {
+                        // Pebble's times have one-second precision: a renewal in the same second
+                        // would not expire later.
+                        try await Task.sleep(for: .milliseconds(1100))
+                        clock.advance(by: TimeInterval(validity) * 0.7)
+                        await source.renewDueCertificates()
+                    }))
+                await opened.shutdownAll()
+                return result
+            } catch {
+                await opened.shutdownAll()
+                throw error
+            }
+        }
+    }
+}
+
+/// Every ACME source a harness opened: their challenge boards are all served on port 80 (a
+/// reopened source orders through its own board), and all are shut down at the end.
+private final class OpenedSources: ChallengeResponder {
+    private let sources = Mutex<[ACMECertificateSource]>([])
+
+    func add(_ source: ACMECertificateSource) { sources.withLock { $0.append(source) } }
+
+    func shutdownAll() async {
+        for source in sources.withLock({ $0 }) { await source.shutdown() }
+    }
+
+    func http01KeyAuthorization(token: String) async -> String? {
+        for source in sources.withLock({ $0 }) {
+            if let answer = await source.challenges.http01KeyAuthorization(token: token) { return answer }
+        }
+        return nil
+    }
+
+    func tlsALPN01Certificate(for name: DomainName) async -> CertifiedKey? {
+        for source in sources.withLock({ $0 }) {
+            if let answer = await source.challenges.tlsALPN01Certificate(for: name) { return answer }
+        }
+        return nil
+    }
+}
+
+private let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// The real time plus an offset a test moves forward.
 final class WallClockOffset: Sendable {

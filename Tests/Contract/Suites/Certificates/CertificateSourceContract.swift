@@ -82,4 +82,16 @@ struct CertificateSourceContract {
             #expect(try await CertificateCheck.problems(of: key, for: name.value, roots: try await reopened.trustRootsPEM()) == nil)
         }
     }
+
+    @Test("a name never prepared, or forgotten, gets no certificate", arguments: CertificateSourceKind.allCases)
+    func unknownNames(_ kind: CertificateSourceKind) async throws {
+        try await withCertificateSource(kind) { harness in
+            #expect(try await harness.source.certificate(for: name) == nil)
+            try await harness.source.prepare(name)
+            #expect(try await harness.source.certificate(for: name) != nil)
+            #expect(try await harness.source.certificate(for: other) == nil)
+            await harness.source.forget(name)
+            #expect(try await harness.source.certificate(for: name) == nil)
+        }
+    }
 }
