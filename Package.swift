@@ -171,6 +171,8 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -265,8 +267,10 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "HopGateDomain", "HopGatePorts", "HopGateTestSupport", "HopGateConfiguration", "HopGateObservability", "HopGateACME",
+                "HopGateEdge",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Tests/Unit",
             swiftSettings: swiftSettings
@@ -287,7 +291,7 @@ let package = Package(
             dependencies: [
                 "HopGateDomain", "HopGatePorts", "HopGateTestSupport",
                 "HopGateAdminAPI", "HopGateSQLite", "HopGatePostgres", "HopGateEdge", "HopGateLocalForwarder", "HopGateGRPCTransport",
-                "HopGateSelfSignedCertificates", "HopGateObservability",
+                "HopGateSelfSignedCertificates", "HopGateObservability", "HopGateACME",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

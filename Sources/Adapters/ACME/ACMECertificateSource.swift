@@ -71,6 +71,8 @@ public actor ACMECertificateSource: CertificateSource, Service {
     private let now: @Sendable () -> Date
     private var entries: [DomainName: Entry] = [:]
     private var inFlight: [DomainName: Task<CertifiedKey, any Error>] = [:]
+    /// Set when a name or certificate changes, so the renewal loop recomputes its next wake-up.
+    private var scheduleChanged = false
 
     /// Loads (or creates) the account key under the state directory; nothing is sent to the CA yet.
     /// - Parameter now: the clock renewal decisions use (tests move it forward).
@@ -109,6 +111,7 @@ public actor ACMECertificateSource: CertificateSource, Service {
                 logger.warning("ignoring a saved certificate", metadata: ["domain": "\(name)", "error": "\(error)"])
             }
             entries[name] = entry
+            scheduleChanged = true
             if let certificate = entry.certificate {
                 HopGateMetrics.setCertificateExpiry(domain: name.value, certificate.notAfter)
                 logger.info("reusing the saved certificate", metadata: ["domain": "\(name)", "not_after": "\(certificate.notAfter)"])
@@ -140,13 +143,17 @@ public actor ACMECertificateSource: CertificateSource, Service {
     public func trustRootsPEM() async throws -> [String] { configuration.issuerRootsPEM }
 
     /// Renews what is due, then sleeps until the next renewal or retry (at most
-    /// `maximumCheckInterval`); ends on graceful shutdown or cancellation.
+    /// `maximumCheckInterval`, and no longer than a second past a change of names or
+    /// certificates); ends on graceful shutdown or cancellation.
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.renewDueCertificates()
-                let wait = await self.secondsUntilNextCheck()
-                try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+                let wakeAt = ContinuousClock.now + .milliseconds(Int(await self.secondsUntilNextCheck() * 1000))
+                await self.clearScheduleChanged()
+                while ContinuousClock.now < wakeAt, await !self.scheduleChanged {
+                    try await Task.sleep(for: min(.seconds(1), wakeAt - ContinuousClock.now))
+                }
             }
         }
         await shutdown()
@@ -178,6 +185,8 @@ public actor ACMECertificateSource: CertificateSource, Service {
         }
     }
 
+    private func clearScheduleChanged() { scheduleChanged = false }
+
     /// When the certificate for `name` is due for renewal, if the source has one.
     public func renewalDate(for name: DomainName) -> Date? {
         guard let entry = entries[name], let certificate = entry.certificate else { return nil }
@@ -203,16 +212,18 @@ public actor ACMECertificateSource: CertificateSource, Service {
 
     /// Orders a certificate for `name`; concurrent callers for one name share the order.
     private func obtain(_ name: DomainName) async throws -> CertifiedKey {
-        if let running = inFlight[name] { return try await running.value }
+        if let running = inFlight[name] { return try await Self.value(of: running) }
         let renewing = entries[name]?.certificate
         let replaces = renewing.flatMap { RenewalInfoIdentifier.of(leafPEM: $0.chainPEM[0]) }
         let issuer = self.issuer
-        // Awaited right below by this caller (and by any concurrent one); cancelled by forget() and run().
+        // Awaited right below by this caller (and by any concurrent one); cancelled with its
+        // awaiter, by forget() and by shutdown().
         let task = Task { try await issuer.issue(for: name, replaces: replaces) }
         inFlight[name] = task
+        defer { scheduleChanged = true }
         let started = ContinuousClock.now
         do {
-            let certificate = try await task.value
+            let certificate = try await Self.value(of: task)
             inFlight[name] = nil
             guard entries[name] != nil else { return certificate }  // forgotten meanwhile
             try state.saveCertificate(certificate, for: name)
@@ -266,6 +277,12 @@ public actor ACMECertificateSource: CertificateSource, Service {
             entries[name]?.windowRefresh = now().addingTimeInterval(3600)
             logger.warning("renewal information unavailable", metadata: ["domain": "\(name)", "error": "\(error)"])
         }
+    }
+
+    /// The order's result; cancelling the caller cancels the order (a graceful shutdown must not
+    /// wait for a CA that does not answer).
+    private static func value(of task: Task<CertifiedKey, any Error>) async throws -> CertifiedKey {
+        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
     static func seconds(_ duration: Duration) -> TimeInterval {

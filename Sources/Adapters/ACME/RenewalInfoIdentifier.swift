@@ -9,7 +9,11 @@ enum RenewalInfoIdentifier {
         guard let leaf = try? Certificate(pemEncoded: leafPEM),
               let authority = try? leaf.extensions.authorityKeyIdentifier,
               let keyIdentifier = authority.keyIdentifier else { return nil }
-        return make(authorityKeyIdentifier: Array(keyIdentifier), serial: Array(leaf.serialNumber.bytes))
+        // The serial's DER INTEGER content: swift-certificates gives the magnitude, so a serial
+        // whose first byte has the high bit set needs the zero byte DER puts in front of it.
+        var serial = Array(leaf.serialNumber.bytes)
+        if let first = serial.first, first & 0x80 != 0 { serial.insert(0, at: 0) }
+        return make(authorityKeyIdentifier: Array(keyIdentifier), serial: serial)
     }
 
     static func make(authorityKeyIdentifier: [UInt8], serial: [UInt8]) -> String {

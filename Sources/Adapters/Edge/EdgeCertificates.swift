@@ -8,8 +8,9 @@ import Synchronization
 /// Picks the certificate for each TLS handshake by its SNI name, asking a ``CertificateSource``.
 ///
 /// Parsed certificates are kept per name, so a handshake for a known name completes on the event
-/// loop without a hop; the source is asked again when an entry is older than `refreshInterval`,
-/// which is how a renewed certificate replaces the old one for new handshakes without a restart.
+/// loop without a hop; the source is asked again when an entry is older than `refreshInterval`
+/// (one second), which is how a renewed certificate replaces the old one for new handshakes
+/// without a restart, and a forgotten name stops being served.
 final class EdgeCertificates: Sendable {
     /// A parsed certificate chain and key, ready for NIOSSL.
     struct Parsed: Sendable {
@@ -27,7 +28,7 @@ final class EdgeCertificates: Sendable {
     /// - Parameter maximumNames: how many names are kept parsed; beyond it an arbitrary entry
     ///   is dropped (and parsed again when asked for), so that handshakes with ever new server
     ///   names cannot grow memory without bound.
-    init(source: any CertificateSource, refreshInterval: Duration = .seconds(60), maximumNames: Int = 10_000) {
+    init(source: any CertificateSource, refreshInterval: Duration = .seconds(1), maximumNames: Int = 10_000) {
         self.source = source
         self.refreshInterval = refreshInterval
         self.maximumNames = maximumNames
@@ -53,15 +54,18 @@ final class EdgeCertificates: Sendable {
     }
 
     /// Answers NIOSSL's per-ClientHello callback: from the cache on the event loop when fresh,
-    /// else by asking the source (a task tied to the handshake's promise).
-    func select(serverName: String?, promise: EventLoopPromise<NIOSSLContextConfigurationOverride>) {
-        guard let serverName else {
-            promise.succeed(.noChanges)  // no SNI: the default certificate
-            return
-        }
-        guard let name = try? DomainName(parsing: serverName) else {
-            promise.fail(EdgeTLSError.unrecognizedName(serverName))
-            return
+    /// else by asking the source (a task tied to the handshake's promise). A client that sends
+    /// no server name gets `defaultName`'s certificate.
+    func select(serverName: String?, defaultName: DomainName, promise: EventLoopPromise<NIOSSLContextConfigurationOverride>) {
+        let name: DomainName
+        if let serverName {
+            guard let parsed = try? DomainName(parsing: serverName) else {
+                promise.fail(EdgeTLSError.unrecognizedName(serverName))
+                return
+            }
+            name = parsed
+        } else {
+            name = defaultName
         }
         if let cached = cache.withLock({ $0[name] }), ContinuousClock.now - cached.fetchedAt < refreshInterval {
             promise.succeed(cached.override)
@@ -82,13 +86,10 @@ final class EdgeCertificates: Sendable {
 public enum EdgeTLSError: Error, CustomStringConvertible {
     /// No certificate for the name the client asked for (SNI).
     case unrecognizedName(String)
-    /// The certificate source has nothing for the default name.
-    case noDefaultCertificate(String)
 
     public var description: String {
         switch self {
         case .unrecognizedName(let name): "no certificate for the TLS server name \"\(name)\""
-        case .noDefaultCertificate(let name): "no certificate for the default name \"\(name)\" (the certificate served when a client sends no server name)"
         }
     }
 }

@@ -23,6 +23,7 @@ public struct PublicHTTPSServer: Sendable {
     private let defaultName: DomainName
     private let router: PublicRequestRouter
     private let tunnels: SharedPortTunnelHandoff?
+    private let challenges: (any ChallengeResponder)?
     private let handshakeTimeout: TimeAmount
     private let requestHeadTimeout: TimeAmount
     private let logger: Logger
@@ -31,12 +32,14 @@ public struct PublicHTTPSServer: Sendable {
     /// - Parameters:
     ///   - defaultName: whose certificate is served to clients that send no server name.
     ///   - tunnels: hands `grpc-exp` connections to the tunnel's gRPC server; nil serves web only.
+    ///   - challenges: answers ACME TLS-ALPN-01 validations (ALPN `acme-tls/1`); nil: none.
     ///   - handshakeTimeout: a connection that has not finished TLS by then is closed.
     ///   - requestHeadTimeout: an HTTP/1.1 connection without a complete request head this long
     ///     after opening or after its last response is closed (idle keep-alive, slowloris).
     public init(
         host: String, port: Int, certificates: any CertificateSource, defaultName: DomainName,
-        router: PublicRequestRouter, tunnels: SharedPortTunnelHandoff?, handshakeTimeout: Duration = .seconds(10),
+        router: PublicRequestRouter, tunnels: SharedPortTunnelHandoff?, challenges: (any ChallengeResponder)? = nil,
+        handshakeTimeout: Duration = .seconds(10),
         requestHeadTimeout: Duration = .seconds(30),
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
@@ -46,6 +49,7 @@ public struct PublicHTTPSServer: Sendable {
         self.defaultName = defaultName
         self.router = router
         self.tunnels = tunnels
+        self.challenges = challenges
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
         self.logger = logger
@@ -66,6 +70,8 @@ public struct PublicHTTPSServer: Sendable {
             let routing = ConnectionRouting(
                 tunnels: tunnels, web: sink, registry: registry, requestHeadTimeout: requestHeadTimeout, logger: logger)
             let handshakeTimeout = self.handshakeTimeout
+            let challenges = self.challenges
+            let logger = self.logger
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.backlog, value: 256)
@@ -73,8 +79,13 @@ public struct PublicHTTPSServer: Sendable {
                 .childChannelInitializer { channel in
                     // Handlers only: deciding here (before the handshake) would deadlock.
                     channel.eventLoop.makeCompletedFuture {
-                        let tls = NIOSSLServerHandler(context: context)
-                        try channel.pipeline.syncOperations.addHandler(tls)
+                        if let challenges {
+                            // Adds the TLS handler itself once it has seen the ClientHello.
+                            try channel.pipeline.syncOperations.addHandler(
+                                TLSALPNChallengeSwitch(regular: context, challenges: challenges, logger: logger))
+                        } else {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        }
                         try channel.pipeline.syncOperations.addHandler(HandshakeDeadline(timeout: handshakeTimeout))
                         try channel.pipeline.syncOperations.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
                             routing.route(channel, negotiated: result)
@@ -115,21 +126,21 @@ public struct PublicHTTPSServer: Sendable {
         }
     }
 
+    /// The context's own certificate is only a placeholder: every handshake picks its certificate
+    /// in `sslContextCallback` (the default name's when the client sends no SNI). A placeholder
+    /// lets the listener start before the default name has a certificate — an ACME CA can only
+    /// issue it once this listener and the port-80 one answer its challenges.
     private func makeTLSContext() async throws -> NIOSSLContext {
-        let fallback: EdgeCertificates.Parsed
-        do {
-            fallback = try await certificates.certificate(for: defaultName)
-        } catch EdgeTLSError.unrecognizedName {
-            throw EdgeTLSError.noDefaultCertificate(defaultName.value)
-        }
+        let placeholder = try PlaceholderCertificate.make(for: defaultName)
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: fallback.override.certificateChain ?? [],
-            privateKey: fallback.override.privateKey!)
+            certificateChain: placeholder.override.certificateChain ?? [],
+            privateKey: placeholder.override.privateKey!)
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = (tunnels == nil ? [] : [ALPN.tunnel]) + [ALPN.http2, ALPN.http1]
         let certificates = self.certificates
+        let defaultName = self.defaultName
         configuration.sslContextCallback = { values, promise in
-            certificates.select(serverName: values.serverHostname, promise: promise)
+            certificates.select(serverName: values.serverHostname, defaultName: defaultName, promise: promise)
         }
         return try NIOSSLContext(configuration: configuration)
     }
@@ -154,6 +165,9 @@ struct ConnectionRouting: Sendable {
         let peer = WebConnectionServing.peer(of: channel)
         if case .negotiated(ALPN.tunnel) = negotiated, let tunnels {
             return tunnels.handOver(channel)  // drained by the tunnel listener, not quiesced here
+        }
+        if case .negotiated(ClientHelloPeek.acmeALPN) = negotiated {
+            return channel.close()  // a TLS-ALPN-01 validation is over once the handshake is
         }
         registry.add(channel)
         switch negotiated {

@@ -47,8 +47,16 @@ extension ServerConfiguration {
         case .pool(let maximum): policyText = "pool (max \(maximum) per domain)"
         case .replace: policyText = "replace"
         }
+        let certificateText: String
+        switch certificates {
+        case .selfSigned: certificateText = "self-signed (local CA under HOP_DATA_DIR/ca)"
+        case .acme(let acme):
+            certificateText = "acme \(acme.directoryURL), challenges \(acme.challenges.joined(separator: ",")), contact \(acme.email ?? "(none)")"
+                + (acme.caFile.map { ", trusting \($0)" } ?? "")
+        }
         return [
             ("mode", mode.rawValue),
+            ("HOP_CERTIFICATES", certificateText),
             ("HOP_SERVER_DOMAIN", domain.value),
             ("HOP_SERVER_HTTP_LISTEN", httpListen.description),
             ("HOP_SERVER_HTTPS_LISTEN", httpsListen.description),

@@ -1,3 +1,4 @@
+import Foundation
 import HopGateConfiguration
 import HopGateDomain
 
@@ -12,7 +13,29 @@ struct ServerConfiguration: Sendable {
         case sqlite(path: String)
     }
 
+    /// Where TLS certificates come from.
+    enum Certificates: Sendable, Equatable {
+        /// A local CA under the data directory (development, private networks).
+        case selfSigned
+        /// An ACME CA (Let's Encrypt by default).
+        case acme(ACMESettings)
+    }
+
+    /// The ACME settings (`HOP_ACME_*`).
+    struct ACMESettings: Sendable, Equatable {
+        var directoryURL: String
+        var email: String?
+        /// Challenge types, most preferred first (`http-01`, `tls-alpn-01`).
+        var challenges: [String]
+        /// PEM file of CAs to trust for the ACME server's own HTTPS (a private CA such as Pebble).
+        var caFile: String?
+    }
+
+    static let letsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
+    static let letsEncryptStaging = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
     var mode: Mode
+    var certificates: Certificates
     var domain: DomainName
     var httpListen: ListenAddress
     var httpsListen: ListenAddress
@@ -91,6 +114,33 @@ struct ServerConfiguration: Sendable {
             store = .sqlite(path: path)
         } else {
             throw SettingsError(name: "HOP_DB_DSN", message: "has an unknown scheme; expected postgres://… or sqlite:…")
+        }
+
+        switch value("HOP_CERTIFICATES") ?? (development ? "self-signed" : "acme") {
+        case "self-signed":
+            certificates = .selfSigned
+        case "acme":
+            let staging = try settings.boolean("HOP_ACME_USE_STAGING") ?? false
+            let directory = value("HOP_ACME_DIRECTORY_URL") ?? (staging ? Self.letsEncryptStaging : Self.letsEncrypt)
+            guard let url = URLComponents(string: directory), url.scheme == "https", url.host?.isEmpty == false else {
+                throw SettingsError(name: "HOP_ACME_DIRECTORY_URL", message: "is '\(directory)'; expected the https:// URL of an ACME directory")
+            }
+            let email = value("HOP_ACME_EMAIL")
+            if let email, !email.contains("@") || email.contains(" ") || email.hasPrefix("mailto:") {
+                throw SettingsError(name: "HOP_ACME_EMAIL", message: "is '\(email)'; expected an e-mail address such as admin@example.com")
+            }
+            let challenges = (value("HOP_ACME_CHALLENGE") ?? "http-01,tls-alpn-01")
+                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !challenges.isEmpty, challenges.allSatisfy({ ["http-01", "tls-alpn-01"].contains($0) }) else {
+                throw SettingsError(name: "HOP_ACME_CHALLENGE", message: "is '\(challenges.joined(separator: ","))'; expected http-01, tls-alpn-01 or both, comma-separated, preferred first")
+            }
+            let caFile = value("HOP_ACME_CA_FILE")
+            if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                throw SettingsError(name: "HOP_ACME_CA_FILE", message: "is '\(caFile)', which cannot be read; expected a PEM file of CA certificates")
+            }
+            certificates = .acme(ACMESettings(directoryURL: directory, email: email, challenges: challenges, caFile: caFile))
+        case let other:
+            throw SettingsError(name: "HOP_CERTIFICATES", message: "is '\(other)'; expected acme or self-signed")
         }
 
         proxyTimeout = try settings.duration("HOP_PROXY_TIMEOUT") ?? .seconds(60)

@@ -1,4 +1,5 @@
 import Foundation
+import HopGateACME
 import HopGateAdminAPI
 import HopGateDomain
 import HopGateEdge
@@ -62,7 +63,14 @@ struct ServerRuntime {
             administration: DomainAdministration(store: store, logger: Logger(label: "admin")),
             configuration: .init(policy: configuration.tunnelPolicy, serverVersion: HopGateVersion.current),
             logger: Logger(label: "tunnels"))
-        let administration = DomainAdministration(store: store, observers: [hub], logger: Logger(label: "admin"))
+        var services: [any Service] = []
+        let (source, challenges, caFile) = try makeCertificateSource()
+        if let acme = source as? ACMECertificateSource { services.append(acme) }
+        // The edge asks the provisioner, which serves only the server's domain and registered ones.
+        let certificates = CertificateProvisioner(
+            source: source, serverDomain: configuration.domain, store: store, logger: Logger(label: "certificates"))
+        services.append(certificates)
+        let administration = DomainAdministration(store: store, observers: [hub, certificates], logger: Logger(label: "admin"))
         let credential: AdminCredential
         do {
             credential = try AdminCredential(
@@ -71,7 +79,6 @@ struct ServerRuntime {
         } catch {
             throw ServerStartupError(message: "HOP_ADMIN_API_KEY is refused: \(error.description)")
         }
-        var services: [any Service] = []
         var site: ServerSiteRoute?
         if let admin = configuration.adminListen {
             let logger = self.logger
@@ -97,13 +104,6 @@ struct ServerRuntime {
             })
         }
         let logger = self.logger
-        let certificates: SelfSignedCertificateSource
-        do {
-            certificates = try SelfSignedCertificateSource(directory: URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("ca"))
-        } catch {
-            throw ServerStartupError(message: "HOP_DATA_DIR: the self-signed certificate authority is unusable: \(error)")
-        }
-        logger.notice("TLS certificates are self-signed by the CA at \(certificates.caCertificatePath) (trust it with curl --cacert, or add it to your system's trust store)")
         // The tunnel shares the HTTPS port unless HOP_TUNNEL_LISTEN names a port of its own.
         let tunnelHandoff = configuration.tunnelListen == nil ? SharedPortTunnelHandoff() : nil
         if let tunnelHandoff {
@@ -125,7 +125,7 @@ struct ServerRuntime {
         let httpBound = BoundPort(configured: 0)
         let secureEdge = PublicHTTPSServer(
             host: https.host, port: https.port, certificates: certificates, defaultName: configuration.domain,
-            router: router, tunnels: tunnelHandoff, requestHeadTimeout: configuration.requestHeadTimeout, logger: Logger(label: "edge"),
+            router: router, tunnels: tunnelHandoff, challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout, logger: Logger(label: "edge"),
             onListening: { port in
                 httpsPort.bound(port)
                 logger.notice("public HTTPS listening on https://\(ListenAddress(host: https.host, port: port))")
@@ -139,7 +139,7 @@ struct ServerRuntime {
         let edge = PublicHTTPServer(
             host: http.host, port: http.port, router: router,
             policy: configuration.httpRedirectsToHTTPS ? .redirectToHTTPS(httpsPort: { publicHTTPSPort ?? httpsPort.value }) : .proxy,
-            challenges: nil, requestHeadTimeout: configuration.requestHeadTimeout, logger: Logger(label: "edge"),
+            challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout, logger: Logger(label: "edge"),
             onListening: { port in
                 httpBound.bound(port)
                 let what = configuration.httpRedirectsToHTTPS ? "redirects to HTTPS" : "proxies"
@@ -147,9 +147,12 @@ struct ServerRuntime {
             })
         services.append(GracefulService { try await edge.run() })
         if demo {
+            guard let caFile else {
+                throw ServerStartupError(message: "dev --demo needs the self-signed certificates; unset HOP_CERTIFICATES=acme")
+            }
             let demo = DemoMode(
                 administration: administration, httpsPort: httpsPort, serverName: configuration.domain,
-                caFile: certificates.caCertificatePath, logger: logger)
+                caFile: caFile, logger: logger)
             services.append(ClosureService { try await demo.run() })
         }
         if let operations = configuration.metricsListen {
@@ -179,6 +182,52 @@ struct ServerRuntime {
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         logger.notice("stopped")
+    }
+
+    /// The configured certificate source, the ACME challenge board (nil when self-signed) and
+    /// the self-signed CA's file (nil with ACME).
+    private func makeCertificateSource() throws -> (any CertificateSource, (any ChallengeResponder)?, String?) {
+        let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory)
+        switch configuration.certificates {
+        case .selfSigned:
+            let source: SelfSignedCertificateSource
+            do {
+                source = try SelfSignedCertificateSource(directory: dataDirectory.appendingPathComponent("ca"))
+            } catch {
+                throw ServerStartupError(message: "HOP_DATA_DIR: the self-signed certificate authority is unusable: \(error)")
+            }
+            logger.notice("TLS certificates are self-signed by the CA at \(source.caCertificatePath) (trust it with curl --cacert, or add it to your system's trust store)")
+            return (source, nil, source.caCertificatePath)
+        case .acme(let settings):
+            var acme = ACMECertificateSource.Configuration(
+                directoryURL: settings.directoryURL,
+                stateDirectory: dataDirectory.appendingPathComponent("acme").appendingPathComponent(Self.stateFolder(for: settings.directoryURL)))
+            acme.contactEmail = settings.email
+            acme.challengeTypes = settings.challenges.compactMap(ACMEChallengeType.init(rawValue:))
+            if let caFile = settings.caFile {
+                do {
+                    acme.trustedCAsPEM = [try String(contentsOfFile: caFile, encoding: .utf8)]
+                } catch {
+                    throw ServerStartupError(message: "HOP_ACME_CA_FILE: cannot read \(caFile) (\(error.localizedDescription))")
+                }
+            }
+            let source: ACMECertificateSource
+            do {
+                source = try ACMECertificateSource(configuration: acme, logger: Logger(label: "acme"))
+            } catch {
+                throw ServerStartupError(message: "ACME: \(error)")
+            }
+            logger.notice("TLS certificates come from the ACME CA at \(settings.directoryURL) (challenges: \(settings.challenges.joined(separator: ", ")))")
+            return (source, source.challenges, nil)
+        }
+    }
+
+    /// One state folder per CA (its account lives there): `acme-v02.api.letsencrypt.org`, `127.0.0.1_14000`.
+    static func stateFolder(for directoryURL: String) -> String {
+        let components = URLComponents(string: directoryURL)
+        let host = components?.host ?? "ca"
+        let name = components?.port.map { "\(host)_\($0)" } ?? host
+        return String(name.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" ? $0 : "_" })
     }
 }
 

@@ -71,7 +71,13 @@ public final class CertificateProvisioner: CertificateSource, DomainLifecycleObs
             await self.prepareLogged(self.serverDomain)
             var cursor: DomainName?
             while !Task.isCancelled {
-                guard let page = try? await self.store.list(after: cursor, limit: 500), !page.isEmpty else { break }
+                let page: [DomainRecord]
+                do { page = try await self.store.list(after: cursor, limit: 500) } catch {
+                    // The rest get their certificates on their first handshake.
+                    self.logger.warning("cannot list the registered domains to prepare their certificates", metadata: ["error": "\(error)"])
+                    break
+                }
+                guard !page.isEmpty else { break }
                 for record in page where record.domain != self.serverDomain { await self.prepareLogged(record.domain) }
                 cursor = page.last?.domain
             }

@@ -28,6 +28,7 @@ struct CheckConfigTests {
         #expect(ok, "\(output)")
         #expect(output.contains("configuration OK"))
         #expect(output.contains("hopgate.example.com"))
+        #expect(output.contains("acme https://acme-v02.api.letsencrypt.org/directory"), "production defaults to Let's Encrypt")
         #expect(!output.contains("check-config-admin-key-0123456789abcdef"))
         #expect(!output.contains("secret-password"))
     }
@@ -49,6 +50,12 @@ struct CheckConfigTests {
         ("HOP_SERVER_HTTP_MODE", "tunnel"),
         ("HOP_SHUTDOWN_GRACE", "forever"),
         ("HOP_SERVER_REQUEST_HEAD_TIMEOUT", "1 fortnight"),
+        ("HOP_CERTIFICATES", "letsencrypt"),
+        ("HOP_ACME_DIRECTORY_URL", "http://acme.example.com/directory"),
+        ("HOP_ACME_EMAIL", "mailto:ops@example.com"),
+        ("HOP_ACME_CHALLENGE", "dns-01"),
+        ("HOP_ACME_CA_FILE", "/nonexistent/ca.pem"),
+        ("HOP_ACME_USE_STAGING", "maybe"),
     ])
     func broken(_ name: String, _ value: String) async throws {
         let (ok, output) = await checkConfig([name: value])

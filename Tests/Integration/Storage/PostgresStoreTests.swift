@@ -43,7 +43,9 @@ struct PostgresStoreTests {
     @Test("the store reconnects by itself after the server restarts, and reports it unavailable meanwhile")
     func reconnectsAfterRestart() async throws {
         try await withTestPostgresCluster { cluster in
-            let store = try PostgresDomainStore(dsn: cluster.dsn, logger: quietLogger("test.postgres"), operationTimeout: .seconds(2))
+            // 5 s: short enough that "unavailable" comes quickly, long enough for a fresh cluster's
+            // migration while the rest of the suite loads both cores (2 s timed out once).
+            let store = try PostgresDomainStore(dsn: cluster.dsn, logger: quietLogger("test.postgres"), operationTimeout: .seconds(5))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await store.run() }
                 defer { group.cancelAll() }

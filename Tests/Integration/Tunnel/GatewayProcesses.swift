@@ -22,10 +22,10 @@ enum GatewayProcesses {
         let operations: String
     }
 
-    /// Runs `hopgate-server dev` with its data in `dataDirectory`; `httpsPort` 0 picks a free port.
+    /// Runs `hopgate-server dev` with its data in `dataDirectory`; port 0 picks a free port.
     /// `extraArguments` go to `hopgate-server dev` (e.g. `--tunnel-listen`).
     static func withServer<R>(
-        dataDirectory: String, httpsPort: Int = 0, extraArguments: [String] = [], settings: [String: String] = [:],
+        dataDirectory: String, httpsPort: Int = 0, httpPort: Int = 0, extraArguments: [String] = [], settings: [String: String] = [:],
         _ body: (Server) async throws -> R
     ) async throws -> R {
         var environment = ProcessInfo.processInfo.environment
@@ -36,7 +36,7 @@ enum GatewayProcesses {
         environment["HOP_METRICS_LISTEN"] = "127.0.0.1:0"
         environment.merge(settings) { $1 }
         return try await withChildProcess(binary("hopgate-server"), [
-            "dev", "--env-file", "/nonexistent", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+            "dev", "--env-file", "/nonexistent", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)",
             "--https-listen", "127.0.0.1:\(httpsPort)",
         ] + extraArguments, environment: environment) { process in
             _ = try await process.waitForOutput(containing: "admin API listening")

@@ -36,8 +36,14 @@ struct TunnelEndToEndTests {
                     "-D", "-", "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary", "payload", "URL/echo"])
                 #expect(continued.contains(" 100") && continued.hasSuffix("\r\n\r\npayload"), "\(continued)")
 
-                let unknown = try await Gateway.curl(server, "nobody.example.com", version, ["-H", "Accept: application/json", "-w", "%{http_code}", "URL/"])
-                #expect(unknown.hasSuffix("404") && unknown.contains(#""success":false"#))
+                // An unregistered name gets no certificate: the TLS handshake is refused ...
+                await #expect(throws: (any Error).self) {
+                    try await Gateway.curl(server, "nobody.example.com", version, ["URL/"])
+                }
+                // ... and an unregistered Host on a registered name's connection is a 404.
+                let unknown = try await Gateway.curl(server, "app.example.com", version, [
+                    "-H", "Host: nobody.example.com", "-H", "Accept: application/json", "-w", "%{http_code}", "URL/"])
+                #expect(unknown.hasSuffix("404") && unknown.contains(#""success":false"#), "\(unknown)")
             }
             // Plain HTTP redirects to the same URL on HTTPS (308 keeps the method and body) ...
             let redirect = try await runCommand(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
@@ -86,7 +92,7 @@ struct TunnelEndToEndTests {
             #expect(try await runCommand(["curl", "-sS", server.operations + "/healthz"]) == "ok\n")
             #expect(try await runCommand(["curl", "-sS", server.operations + "/readyz"]) == "ready\n")
             for _ in 0..<3 { _ = try await Gateway.curl(server, "metrics.example.com", .http2, ["URL/bytes/1000"]) }
-            _ = try await Gateway.curl(server, "nobody.example.com", .http1, ["URL/"])
+            _ = try await Gateway.curl(server, "metrics.example.com", .http1, ["-H", "Host: nobody.example.com", "URL/"])
             let metrics = try await runCommand(["curl", "-sS", server.operations + "/metrics"])
             #expect(metrics.contains(#"hopgate_http_requests_total{method="GET",status_class="2xx"} 3"#), "\(metrics)")
             #expect(metrics.contains(#"hopgate_http_requests_total{method="GET",status_class="4xx"} 1"#))
