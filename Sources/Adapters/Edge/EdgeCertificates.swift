@@ -55,10 +55,11 @@ final class EdgeCertificates: Sendable {
 
     /// Answers NIOSSL's per-ClientHello callback: from the cache on the event loop when fresh,
     /// else by asking the source (a task tied to the handshake's promise). A client that sends
-    /// no server name gets `defaultName`'s certificate.
+    /// no server name, or an IP address as one, gets `defaultName`'s certificate.
     func select(serverName: String?, defaultName: DomainName, promise: EventLoopPromise<NIOSSLContextConfigurationOverride>) {
         let name: DomainName
-        if let serverName {
+        // RFC 6066 §3 forbids IP literals in SNI, but some clients (wrk) send them: treat as none.
+        if let serverName, !Self.isIPAddressLiteral(serverName) {
             guard let parsed = try? DomainName(parsing: serverName) else {
                 promise.fail(EdgeTLSError.unrecognizedName(serverName))
                 return
@@ -72,6 +73,13 @@ final class EdgeCertificates: Sendable {
             return
         }
         promise.completeWithTask { try await self.certificate(for: name).override }
+    }
+
+    /// Whether `name` is an IPv4 or IPv6 address rather than a host name.
+    static func isIPAddressLiteral(_ name: String) -> Bool {
+        if name.contains(":") { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
     }
 
     static func override(for key: CertifiedKey) throws -> NIOSSLContextConfigurationOverride {

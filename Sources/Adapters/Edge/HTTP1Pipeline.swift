@@ -23,7 +23,8 @@ enum HTTP1Pipeline {
         try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
         try operations.addHandler(RequestHeadDeadline(timeout: requestHeadTimeout))
         try operations.addHandler(HTTPServerPipelineHandler())
-        try operations.addHandler(HTTPServerProtocolErrorHandler())
+        try operations.addHandler(HTTPParseErrorResponder())
+        try operations.addHandler(HTTP1RequestHeadGuard())
         try operations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
         try operations.addHandler(UpgradeSwitch())
         return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: channel)
@@ -51,7 +52,8 @@ enum HTTP1Pipeline {
                 try pipeline.addHandler(UpgradedBytes(), position: .after(self))
                 for handler in [
                     try pipeline.handler(type: HTTP1ToHTTPServerCodec.self) as any RemovableChannelHandler,
-                    try pipeline.handler(type: HTTPServerProtocolErrorHandler.self),
+                    try pipeline.handler(type: HTTP1RequestHeadGuard.self),
+                    try pipeline.handler(type: HTTPParseErrorResponder.self),
                     try pipeline.handler(type: HTTPServerPipelineHandler.self),
                     try pipeline.handler(type: RequestHeadDeadline.self),
                     try pipeline.handler(type: HTTPResponseEncoder.self),

@@ -101,4 +101,23 @@ enum GatewayProcesses {
              "--resolve", "\(host):\(server.httpsPort):127.0.0.1"]
                 + arguments.map { $0.replacingOccurrences(of: "URL", with: base) })
     }
+
+    /// A server in a temporary directory, the test backend, and a client for `domain` whose
+    /// tunnel is up.
+    static func withTunnel(
+        domain: String, settings: [String: String] = [:],
+        _ body: (Server, _ backend: Int, _ client: ChildProcess) async throws -> Void
+    ) async throws {
+        try await withTemporaryDirectory { directory in
+            try await withTestBackend { backend in
+                try await withServer(dataDirectory: directory, settings: settings) { server in
+                    let key = try await register(domain, on: server)
+                    try await withClient(domain: domain, key: key, server: server, backend: backend) { client in
+                        _ = try await client.waitForOutput(containing: "tunnel up for \(domain)")
+                        try await body(server, backend, client)
+                    }
+                }
+            }
+        }
+    }
 }

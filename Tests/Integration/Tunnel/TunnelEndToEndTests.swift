@@ -414,17 +414,7 @@ struct TunnelEndToEndTests {
     func withTunnel(
         domain: String, _ body: (GatewayProcesses.Server, _ backend: Int, _ client: ChildProcess) async throws -> Void
     ) async throws {
-        try await withTemporaryDirectory { directory in
-            try await withTestBackend { backend in
-                try await Gateway.withServer(dataDirectory: directory) { server in
-                    let key = try await Gateway.register(domain, on: server)
-                    try await Gateway.withClient(domain: domain, key: key, server: server, backend: backend) { client in
-                        _ = try await client.waitForOutput(containing: "tunnel up for \(domain)")
-                        try await body(server, backend, client)
-                    }
-                }
-            }
-        }
+        try await Gateway.withTunnel(domain: domain, body)
     }
 
     func freePort() async throws -> Int {

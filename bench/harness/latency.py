@@ -2,7 +2,7 @@
 """Small-request latency through a running HopGate tunnel, with and without a concurrent large
 download on the same tunnel (head-of-line blocking check).
 
-usage: latency.py PUBLIC_URL HOST [REQUESTS] [DOWNLOAD_BYTES]
+usage: bench/harness/latency.py PUBLIC_URL HOST [REQUESTS] [DOWNLOAD_BYTES]
   PUBLIC_URL  the server's public address, e.g. https://127.0.0.1:8443 (HTTPS: set HOP_BENCH_CA to
               the dev CA, e.g. .hopgate/ca/ca.pem; HOST is sent as SNI and Host) or http://… with
               HOP_SERVER_HTTP_MODE=proxy

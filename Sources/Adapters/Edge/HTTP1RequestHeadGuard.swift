@@ -1,0 +1,88 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Checks each HTTP/1.1 request head before the application sees it, as RFC 9112 asks of a
+/// server in front of others (a proxy must not let a request mean one thing to it and another
+/// to the service behind it):
+///
+/// - exactly one `Host`, else `400` (§3.2);
+/// - an absolute-form target (`GET http://other.example/ HTTP/1.1`) replaces `Host` with its own
+///   authority (§3.2.2), so routing can never disagree with the target;
+/// - a `Transfer-Encoding` other than `chunked` is `501` (§6.1; the body would be forwarded with
+///   its coding stripped otherwise);
+/// - a target longer than ``Limits/maximumTargetBytes`` is `414`; more header fields than
+///   ``Limits/maximumHeaderCount`` or more header bytes than ``Limits/maximumHeaderBytes`` is `431`.
+///
+/// A refused request gets its status with `Connection: close`, and the connection is closed.
+final class HTTP1RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// The sizes a request head may have. Defaults follow nginx's (8 KiB target) with room for
+    /// cookie-heavy browsers (64 KiB of fields, 100 of them).
+    struct Limits: Sendable {
+        var maximumTargetBytes = 8 * 1024
+        var maximumHeaderCount = 100
+        var maximumHeaderBytes = 64 * 1024
+    }
+
+    private let limits: Limits
+    private var refusing = false
+
+    init(limits: Limits = .init()) { self.limits = limits }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refusing else { return }  // the rest of a refused request
+        guard case .head(var head) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
+        }
+        if let status = problem(with: &head) {
+            refusing = true
+            let headers = HTTPHeaders([("Connection", "close"), ("Content-Length", "0")])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+    }
+
+    /// Why `head` is refused, or nil (after rewriting `Host` for an absolute-form target).
+    func problem(with head: inout HTTPRequestHead) -> HTTPResponseStatus? {
+        if head.uri.utf8.count > limits.maximumTargetBytes { return .uriTooLong }
+        if head.headers.count > limits.maximumHeaderCount { return .requestHeaderFieldsTooLarge }
+        var bytes = 0
+        for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count + 4 }
+        if bytes > limits.maximumHeaderBytes { return .requestHeaderFieldsTooLarge }
+        let codings = head.headers["Transfer-Encoding"]
+        if !codings.isEmpty, codings.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) != ["chunked"] {
+            return .notImplemented
+        }
+        if let authority = Self.absoluteFormAuthority(head.uri) {
+            guard !authority.isEmpty else { return .badRequest }
+            head.headers.replaceOrAdd(name: "Host", value: authority)
+        }
+        guard head.headers["Host"].count == 1 else { return .badRequest }
+        return nil
+    }
+
+    /// The authority of an absolute-form target (`http://host:port/path`), nil for origin-form.
+    static func absoluteFormAuthority(_ target: String) -> String? {
+        let lowered = target.prefix(8).lowercased()
+        let schemeLength: Int
+        if lowered.hasPrefix("http://") { schemeLength = 7 } else if lowered.hasPrefix("https://") { schemeLength = 8 } else { return nil }
+        let rest = target.dropFirst(schemeLength)
+        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<end]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }  // userinfo is never forwarded
+        return String(authority)
+    }
+}

@@ -1,0 +1,200 @@
+"""The scenarios: each takes the running systems and returns plain data for results.json."""
+import os
+import threading
+import time
+
+from load import BackgroundDownloads, BenchError, curl_download, curl_upload, h2load, median_and_spread, wrk
+from procs import children, cpu_seconds, rss_kib, run, uss_kib
+
+
+def small_requests(systems, config, workdir, log):
+    """1 KiB GETs: wrk -t1 at each connection count (HTTP/1.1), h2load -t1 -c1 -m50 (HTTP/2)."""
+    results = {s.name: {} for s in systems}
+    cases = [("h1_c%d" % c, c) for c in config["connections"]] + [("h2_m%d" % config["streams"], None)]
+    for system in systems:
+        if config["warmup"]:
+            wrk(system, "/1k.bin", 50, config["warmup"], workdir)
+    raw = {s.name: {case: [] for case, _ in cases} for s in systems}
+    for repetition in range(config["repetitions"]):
+        for system in systems:
+            for case, connections in cases:
+                if connections is None:
+                    result = h2load(system, "/1k.bin", config["streams"], config["seconds"], workdir)
+                else:
+                    result = wrk(system, "/1k.bin", connections, config["seconds"], workdir)
+                raw[system.name][case].append(result)
+                log("small %-12s %-7s rep %d: %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms" % (
+                    system.name, case, repetition + 1, result["rps"], result["p50_us"] / 1000, result["p99_us"] / 1000))
+    for system in systems:
+        for case, _ in cases:
+            runs = raw[system.name][case]
+            results[system.name][case] = {key: median_and_spread([r[key] for r in runs]) for key in ("rps", "p50_us", "p99_us", "p999_us")}
+    return results
+
+
+def bulk(systems, config, files, backend_root, workdir, log, hopgate):
+    """One download and one upload of the bulk file per repetition, checksums verified; the
+    HopGate edge and client RSS are sampled during its transfers."""
+    name = config["bulk_file"]
+    source, digest = files[name], files[name + ".sha256"]
+    results = {s.name: {"download": [], "upload": []} for s in systems}
+    peak = {"edge": 0, "client": 0}
+    for repetition in range(config["repetitions"]):
+        for system in systems:
+            sampler = RSSSampler(system.pids if system.name == "hopgate" else {})
+            with sampler:
+                down = curl_download(system, "/" + name, digest, os.path.join(workdir, "download.bin"))
+                up = curl_upload(system, source, "bench-%s-%d.bin" % (system.name, repetition), digest, backend_root)
+            for role, value in sampler.peaks.items():
+                peak[role] = max(peak.get(role, 0), value)
+            results[system.name]["download"].append(down["MBps"])
+            results[system.name]["upload"].append(up["MBps"])
+            log("bulk  %-12s rep %d: download %7.1f MB/s  upload %7.1f MB/s" % (system.name, repetition + 1, down["MBps"], up["MBps"]))
+    summary = {s: {d: median_and_spread(v) for d, v in r.items()} for s, r in results.items()}
+    return summary, peak
+
+
+def head_of_line(systems, config, workdir, log):
+    """Small-request latency (wrk -c10) idle, then while 4 downloads of the bulk file loop
+    through the same system (the same tunnel for HopGate)."""
+    results = {}
+    for system in systems:
+        idle = [wrk(system, "/1k.bin", 10, config["seconds"], workdir) for _ in range(config["repetitions"])]
+        loaded, completed = [], 0
+        for _ in range(config["repetitions"]):
+            with BackgroundDownloads(system, "/" + config["hol_file"], config["hol_downloads"]) as downloads:
+                time.sleep(1)
+                loaded.append(wrk(system, "/1k.bin", 10, config["seconds"], workdir))
+                completed += downloads.completed
+        entry = {
+            "idle": {k: median_and_spread([r[k] for r in idle]) for k in ("p50_us", "p99_us", "rps")},
+            "loaded": {k: median_and_spread([r[k] for r in loaded]) for k in ("p50_us", "p99_us", "rps")},
+            "downloads_completed": completed,
+        }
+        entry["p99_ratio"] = entry["loaded"]["p99_us"]["median"] / max(entry["idle"]["p99_us"]["median"], 1)
+        entry["p50_ratio"] = entry["loaded"]["p50_us"]["median"] / max(entry["idle"]["p50_us"]["median"], 1)
+        results[system.name] = entry
+        log("hol   %-12s idle p99 %6.2f ms, loaded p99 %6.2f ms (x%.2f), %d downloads finished meanwhile" % (
+            system.name, entry["idle"]["p99_us"]["median"] / 1000, entry["loaded"]["p99_us"]["median"] / 1000,
+            entry["p99_ratio"], completed))
+    return results
+
+
+class RSSSampler:
+    """Samples the RSS of `pids` ({role: pid}) every 50 ms while active; keeps the peaks."""
+
+    def __init__(self, pids):
+        self.pids, self.peaks = pids, {role: 0 for role in pids}
+        self.stopping = threading.Event()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            for role, pid in self.pids.items():
+                try:
+                    self.peaks[role] = max(self.peaks[role], rss_kib(pid))
+                except OSError:
+                    pass
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+
+
+def cpu_per_requests(systems, config, workdir, front_nginx_pid, log):
+    """CPU seconds per 10,000 small requests (wrk -c50): HopGate's edge and client from /proc,
+    and the front nginx's workers for nginx-https as the reference."""
+    results = {}
+    for system in systems:
+        if system.name == "hopgate":
+            pids = dict(system.pids)
+        elif system.name == "nginx-https":
+            pids = {"nginx workers": children(front_nginx_pid)}
+        else:
+            continue
+        flat = {role: (p if isinstance(p, list) else [p]) for role, p in pids.items()}
+        before = {role: sum(cpu_seconds(p) for p in ps) for role, ps in flat.items()}
+        result = wrk(system, "/1k.bin", 50, config["seconds"], workdir)
+        after = {role: sum(cpu_seconds(p) for p in ps) for role, ps in flat.items()}
+        results[system.name] = {role: (after[role] - before[role]) / result["requests"] * 10_000 for role in flat}
+        results[system.name]["requests"] = result["requests"]
+        log("cpu   %-12s %s per 10k requests" % (system.name, ", ".join("%s %.3f s" % (r, v) for r, v in results[system.name].items() if r != "requests")))
+    return results
+
+
+def tunnels_memory(hopgate, counts, log, client_private_kib):
+    """Edge RSS with N extra idle tunnels (N client processes, one domain each — a client serves
+    one domain), and the per-tunnel cost over the bench tunnel alone."""
+    results = {}
+    base = rss_kib(hopgate.server.pid)
+    available = int(next(l for l in open("/proc/meminfo") if l.startswith("MemAvailable:")).split()[1])
+    for count in counts:
+        need = count * client_private_kib * 1.3
+        if need > available * 0.8:
+            results[str(count)] = {"skipped": "needs about %d MiB for the client processes; %d MiB available" % (need / 1024, available / 1024)}
+            log("tunnels %d: skipped (memory)" % count)
+            continue
+        started = time.monotonic()
+        clients = []
+        for index in range(count):
+            domain = "t%d-%d.localhost" % (count, index)
+            key = hopgate.register(domain)
+            clients.append(hopgate.spawn_client(domain, key, "tunnel-client-%d-%d" % (count, index)))
+        deadline = time.monotonic() + 60 + count * 0.3
+        while hopgate.active_tunnels() < count + 1:
+            if time.monotonic() > deadline:
+                raise BenchError("only %d of %d tunnels came up" % (hopgate.active_tunnels() - 1, count))
+            time.sleep(0.2)
+        up = time.monotonic() - started
+        time.sleep(2)
+        edge = rss_kib(hopgate.server.pid)
+        client_rss = sorted(rss_kib(c.pid) for c in clients)
+        client_private = sorted(uss_kib(c.pid) for c in clients)
+        results[str(count)] = {
+            "client_private_kib_median": client_private[len(client_private) // 2],
+            "edge_rss_kib": edge, "edge_growth_kib": edge - base, "per_tunnel_kib": (edge - base) / count,
+            "client_rss_kib_median": client_rss[len(client_rss) // 2], "seconds_to_connect_all": up,
+        }
+        log("tunnels %4d: edge RSS %.1f MiB (+%.1f KiB per tunnel), client RSS %.1f MiB each (%.1f MiB private), all up in %.1f s" % (
+            count, edge / 1024, (edge - base) / count, client_rss[len(client_rss) // 2] / 1024, client_private[len(client_private) // 2] / 1024, up))
+        for client in clients:
+            try:
+                os.killpg(client.pid, 15)
+            except ProcessLookupError:
+                pass
+        for client in clients:
+            hopgate.ws.stop(client, grace=10)
+        while hopgate.active_tunnels() > 1:
+            time.sleep(0.2)
+    return results
+
+
+def transfer_growth(hopgate_system, path, digest, workdir):
+    """Edge and client RSS growth during one large download through HopGate."""
+    before = {role: rss_kib(pid) for role, pid in hopgate_system.pids.items()}
+    sampler = RSSSampler(hopgate_system.pids)
+    with sampler:
+        download = curl_download(hopgate_system, path, digest, os.path.join(workdir, "transfer.bin"))
+    return {role: {"before_kib": before[role], "peak_kib": sampler.peaks[role], "growth_kib": sampler.peaks[role] - before[role]}
+            for role in before} | {"MBps": download["MBps"]}
+
+
+def startup_times(hopgate, log):
+    """Client start → first successful request; edge restart → first successful request again."""
+    hopgate.ws.stop(hopgate.client)
+    started = time.monotonic()
+    hopgate.start_client()
+    hopgate.wait_until_serving()
+    client_start = time.monotonic() - started
+    hopgate.ws.stop(hopgate.server, grace=30)
+    started = time.monotonic()
+    hopgate.start_server()
+    hopgate.wait_until_serving()
+    edge_restart = time.monotonic() - started
+    log("start  client start → first request %.2f s; edge restart → first request %.2f s" % (client_start, edge_restart))
+    return {"client_start_to_first_request_s": client_start, "edge_restart_to_first_request_s": edge_restart}
