@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
 import scenarios  # noqa: E402
 from load import BenchError  # noqa: E402
-from procs import Workspace, rss_kib, run, uss_kib  # noqa: E402
+from procs import Workspace, rss_kib, run  # noqa: E402
 from systems import HopGate, System, make_files, start_backend, start_front_nginx, start_ssh_tunnels  # noqa: E402
 
 FULL = {"repetitions": 3, "seconds": 4, "warmup": 1, "connections": [1, 50, 200], "streams": 50,
@@ -115,7 +115,7 @@ def main():
         results["memory"]["transfer"] = scenarios.transfer_growth(hopgate.system(), "/" + name, files[name + ".sha256"], ws.dir)
         log("transfer %s: edge +%.1f MiB, client +%.1f MiB" % (
             name, results["memory"]["transfer"]["edge"]["growth_kib"] / 1024, results["memory"]["transfer"]["client"]["growth_kib"] / 1024))
-        results["memory"]["tunnels"] = scenarios.tunnels_memory(hopgate, config["tunnels"], log, uss_kib(hopgate.client.pid))
+        results["memory"]["tunnels"] = scenarios.tunnels_memory(hopgate, config["tunnels"], log)
         results["startup"] = scenarios.startup_times(hopgate, log)
         results["seconds"] = time.monotonic() - t0
         results["charts"] = report.charts(results, args.out)

@@ -127,7 +127,7 @@ def cpu_per_requests(systems, config, workdir, front_nginx_pid, log):
     return results
 
 
-def tunnels_memory(hopgate, counts, log, client_private_kib):
+def tunnels_memory(hopgate, counts, log, client_private_kib=8 * 1024):
     """Edge RSS with N extra idle tunnels (N client processes, one domain each — a client serves
     one domain), and the per-tunnel cost over the bench tunnel alone."""
     results = {}
@@ -160,6 +160,8 @@ def tunnels_memory(hopgate, counts, log, client_private_kib):
             "edge_rss_kib": edge, "edge_growth_kib": edge - base, "per_tunnel_kib": (edge - base) / count,
             "client_rss_kib_median": client_rss[len(client_rss) // 2], "seconds_to_connect_all": up,
         }
+        # The next, larger count is planned with what these fresh clients really hold.
+        client_private_kib = max(client_private[len(client_private) // 2], 1024)
         log("tunnels %4d: edge RSS %.1f MiB (+%.1f KiB per tunnel), client RSS %.1f MiB each (%.1f MiB private), all up in %.1f s" % (
             count, edge / 1024, (edge - base) / count, client_rss[len(client_rss) // 2] / 1024, client_private[len(client_private) // 2] / 1024, up))
         for client in clients:

@@ -13,9 +13,11 @@ import NIOHTTPTypesHTTP1
 /// connection.
 enum HTTP1Pipeline {
     /// Adds the HTTP/1.1 handlers to `channel` (already active or not) and wraps it.
-    /// - Parameter requestHeadTimeout: see ``RequestHeadDeadline``.
+    /// - Parameters:
+    ///   - requestHeadTimeout: see ``RequestHeadDeadline``.
+    ///   - limits: see ``HTTP1RequestHeadGuard``.
     static func configure(
-        _ channel: any Channel, secure: Bool, requestHeadTimeout: TimeAmount
+        _ channel: any Channel, secure: Bool, requestHeadTimeout: TimeAmount, limits: HTTP1RequestLimits
     ) throws -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(HTTPResponseEncoder())
@@ -24,7 +26,7 @@ enum HTTP1Pipeline {
         try operations.addHandler(RequestHeadDeadline(timeout: requestHeadTimeout))
         try operations.addHandler(HTTPServerPipelineHandler())
         try operations.addHandler(HTTPParseErrorResponder())
-        try operations.addHandler(HTTP1RequestHeadGuard())
+        try operations.addHandler(HTTP1RequestHeadGuard(limits: limits))
         try operations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
         try operations.addHandler(UpgradeSwitch())
         return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: channel)

@@ -11,8 +11,8 @@ import NIOHTTP1
 ///   authority (§3.2.2), so routing can never disagree with the target;
 /// - a `Transfer-Encoding` other than `chunked` is `501` (§6.1; the body would be forwarded with
 ///   its coding stripped otherwise);
-/// - a target longer than ``Limits/maximumTargetBytes`` is `414`; more header fields than
-///   ``Limits/maximumHeaderCount`` or more header bytes than ``Limits/maximumHeaderBytes`` is `431`.
+/// - a target longer than ``HTTP1RequestLimits/maximumTargetBytes`` is `414`; more header fields than
+///   ``HTTP1RequestLimits/maximumHeaderCount`` or more header bytes than ``HTTP1RequestLimits/maximumHeaderBytes`` is `431`.
 ///
 /// A refused request gets its status with `Connection: close`, and the connection is closed.
 final class HTTP1RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
@@ -21,18 +21,10 @@ final class HTTP1RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// The sizes a request head may have. Defaults follow nginx's (8 KiB target) with room for
-    /// cookie-heavy browsers (64 KiB of fields, 100 of them).
-    struct Limits: Sendable {
-        var maximumTargetBytes = 8 * 1024
-        var maximumHeaderCount = 100
-        var maximumHeaderBytes = 64 * 1024
-    }
-
-    private let limits: Limits
+    private let limits: HTTP1RequestLimits
     private var refusing = false
 
-    init(limits: Limits = .init()) { self.limits = limits }
+    init(limits: HTTP1RequestLimits) { self.limits = limits }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refusing else { return }  // the rest of a refused request

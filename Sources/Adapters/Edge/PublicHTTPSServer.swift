@@ -26,6 +26,7 @@ public struct PublicHTTPSServer: Sendable {
     private let challenges: (any ChallengeResponder)?
     private let handshakeTimeout: TimeAmount
     private let requestHeadTimeout: TimeAmount
+    private let requestLimits: HTTP1RequestLimits
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
@@ -40,7 +41,7 @@ public struct PublicHTTPSServer: Sendable {
         host: String, port: Int, certificates: any CertificateSource, defaultName: DomainName,
         router: PublicRequestRouter, tunnels: SharedPortTunnelHandoff?, challenges: (any ChallengeResponder)? = nil,
         handshakeTimeout: Duration = .seconds(10),
-        requestHeadTimeout: Duration = .seconds(30),
+        requestHeadTimeout: Duration = .seconds(30), requestLimits: HTTP1RequestLimits = .init(),
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
@@ -52,6 +53,7 @@ public struct PublicHTTPSServer: Sendable {
         self.challenges = challenges
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
+        self.requestLimits = requestLimits
         self.logger = logger
         self.onListening = onListening
     }
@@ -68,7 +70,8 @@ public struct PublicHTTPSServer: Sendable {
         do {
             context = try await makeTLSContext()
             let routing = ConnectionRouting(
-                tunnels: tunnels, web: sink, registry: registry, requestHeadTimeout: requestHeadTimeout, logger: logger)
+                tunnels: tunnels, web: sink, registry: registry, requestHeadTimeout: requestHeadTimeout,
+                requestLimits: requestLimits, logger: logger)
             let handshakeTimeout = self.handshakeTimeout
             let challenges = self.challenges
             let logger = self.logger
@@ -159,6 +162,7 @@ struct ConnectionRouting: Sendable {
     let web: AsyncStream<WebConnection>.Continuation
     let registry: ConnectionRegistry
     let requestHeadTimeout: TimeAmount
+    let requestLimits: HTTP1RequestLimits
     let logger: Logger
 
     func route(_ channel: any Channel, negotiated: ALPNResult) -> EventLoopFuture<Void> {
@@ -178,11 +182,13 @@ struct ConnectionRouting: Sendable {
                     return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: stream)
                 }
             }.flatMapThrowing { multiplexer in
+                try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
                 try deliver(.http2(multiplexer, connection: channel, peer: peer), closing: channel)
             }
         default:
             return channel.eventLoop.makeCompletedFuture {
-                let connection = try HTTP1Pipeline.configure(channel, secure: true, requestHeadTimeout: requestHeadTimeout)
+                let connection = try HTTP1Pipeline.configure(
+                    channel, secure: true, requestHeadTimeout: requestHeadTimeout, limits: requestLimits)
                 try deliver(.http1(connection, peer: peer), closing: channel)
             }
         }

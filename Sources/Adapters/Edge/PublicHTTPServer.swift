@@ -18,6 +18,7 @@ public struct PublicHTTPServer: Sendable {
     public let port: Int
     private let responder: PlainHTTPResponder
     private let requestHeadTimeout: TimeAmount
+    private let requestLimits: HTTP1RequestLimits
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
@@ -26,12 +27,14 @@ public struct PublicHTTPServer: Sendable {
     ///   - requestHeadTimeout: see ``PublicHTTPSServer``.
     public init(
         host: String, port: Int, router: PublicRequestRouter, policy: PlainHTTPPolicy, challenges: (any ChallengeResponder)?,
-        requestHeadTimeout: Duration = .seconds(30), logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        requestHeadTimeout: Duration = .seconds(30), requestLimits: HTTP1RequestLimits = .init(),
+        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
         self.port = port
         self.responder = PlainHTTPResponder(policy: policy, challenges: challenges, router: router)
         self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
+        self.requestLimits = requestLimits
         self.logger = logger
         self.onListening = onListening
     }
@@ -41,6 +44,7 @@ public struct PublicHTTPServer: Sendable {
     public func run() async throws {
         let registry = ConnectionRegistry()
         let requestHeadTimeout = self.requestHeadTimeout
+        let requestLimits = self.requestLimits
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -48,7 +52,8 @@ public struct PublicHTTPServer: Sendable {
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     registry.add(channel)
-                    return try HTTP1Pipeline.configure(channel, secure: false, requestHeadTimeout: requestHeadTimeout)
+                    return try HTTP1Pipeline.configure(
+                        channel, secure: false, requestHeadTimeout: requestHeadTimeout, limits: requestLimits)
                 }
             }
         await onListening(server.channel.localAddress?.port ?? port)

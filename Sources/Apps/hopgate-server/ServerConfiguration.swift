@@ -54,6 +54,10 @@ struct ServerConfiguration: Sendable {
     var shutdownGrace: Duration
     /// An HTTP/1.1 connection without a complete request head this long is closed.
     var requestHeadTimeout: Duration
+    /// HTTP/1.1 request-head limits (414/431).
+    var maximumTargetBytes: Int
+    var maximumHeaderCount: Int
+    var maximumHeaderBytes: Int
     var maximumBodyBytes: Int
     var tunnelPolicy: TunnelAdmissionPolicy
     var logLevel: String
@@ -146,6 +150,10 @@ struct ServerConfiguration: Sendable {
         proxyTimeout = try settings.duration("HOP_PROXY_TIMEOUT") ?? .seconds(60)
         shutdownGrace = try settings.duration("HOP_SHUTDOWN_GRACE") ?? .seconds(30)
         requestHeadTimeout = try settings.duration("HOP_SERVER_REQUEST_HEAD_TIMEOUT") ?? .seconds(30)
+        // NIO's parser refuses any head over 80 KiB, so larger limits would never apply.
+        maximumTargetBytes = try settings.integer("HOP_SERVER_MAX_TARGET_BYTES", in: 256...65_536) ?? 8 * 1024
+        maximumHeaderCount = try settings.integer("HOP_SERVER_MAX_HEADER_COUNT", in: 8...1_000) ?? 100
+        maximumHeaderBytes = try settings.integer("HOP_SERVER_MAX_HEADER_BYTES", in: 1_024...81_920) ?? 64 * 1024
         maximumBodyBytes = try settings.integer("HOP_PROXY_MAX_BODY_BYTES", in: 0...Int.max) ?? 0
         switch value("HOP_TUNNEL_POLICY") ?? "pool" {
         case "pool": tunnelPolicy = .pool(maximum: try settings.integer("HOP_TUNNEL_MAX_PER_DOMAIN", in: 1...1024) ?? 8)

@@ -116,6 +116,9 @@ struct ServerRuntime {
             })
             services.append(ClosureService { try await listener.run(acceptor: hub) })
         }
+        let requestLimits = HTTP1RequestLimits(
+            maximumTargetBytes: configuration.maximumTargetBytes, maximumHeaderCount: configuration.maximumHeaderCount,
+            maximumHeaderBytes: configuration.maximumHeaderBytes)
         let router = PublicRequestRouter(
             hub: hub, administration: administration,
             configuration: .init(responseTimeout: configuration.proxyTimeout, maximumBodyBytes: configuration.maximumBodyBytes),
@@ -125,7 +128,8 @@ struct ServerRuntime {
         let httpBound = BoundPort(configured: 0)
         let secureEdge = PublicHTTPSServer(
             host: https.host, port: https.port, certificates: certificates, defaultName: configuration.domain,
-            router: router, tunnels: tunnelHandoff, challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout, logger: Logger(label: "edge"),
+            router: router, tunnels: tunnelHandoff, challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout,
+            requestLimits: requestLimits, logger: Logger(label: "edge"),
             onListening: { port in
                 httpsPort.bound(port)
                 logger.notice("public HTTPS listening on https://\(ListenAddress(host: https.host, port: port))")
@@ -139,7 +143,7 @@ struct ServerRuntime {
         let edge = PublicHTTPServer(
             host: http.host, port: http.port, router: router,
             policy: configuration.httpRedirectsToHTTPS ? .redirectToHTTPS(httpsPort: { publicHTTPSPort ?? httpsPort.value }) : .proxy,
-            challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout, logger: Logger(label: "edge"),
+            challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout, requestLimits: requestLimits, logger: Logger(label: "edge"),
             onListening: { port in
                 httpBound.bound(port)
                 let what = configuration.httpRedirectsToHTTPS ? "redirects to HTTPS" : "proxies"

@@ -56,6 +56,9 @@ struct CheckConfigTests {
         ("HOP_ACME_CHALLENGE", "dns-01"),
         ("HOP_ACME_CA_FILE", "/nonexistent/ca.pem"),
         ("HOP_ACME_USE_STAGING", "maybe"),
+        ("HOP_SERVER_MAX_TARGET_BYTES", "100"),
+        ("HOP_SERVER_MAX_HEADER_COUNT", "many"),
+        ("HOP_SERVER_MAX_HEADER_BYTES", "1000000"),
     ])
     func broken(_ name: String, _ value: String) async throws {
         let (ok, output) = await checkConfig([name: value])
