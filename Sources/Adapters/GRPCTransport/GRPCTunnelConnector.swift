@@ -43,14 +43,6 @@ public struct GRPCTunnelConnector: TunnelConnector {
         self.faults = faults
     }
 
-    /// The HTTP/2 flow-control window the client grants the server (1 MiB; gRPC's default is
-    /// 8 MiB). Measured with `bench/harness`: with 8 MiB (or 4 MiB), request bodies the server
-    /// sends faster than the local service takes them pile up in the client, whose HTTP/2 frame
-    /// decoder then copies its ever larger buffer on every read — 256 MiB uploads went from 4 s to
-    /// 18 s each after the first, client RSS +38 MiB per upload, and small requests after them
-    /// dropped from 1,400 to 300 req/s. With 1 MiB: 4.0–4.5 s each, flat RSS, no slowdown.
-    static let targetWindowSize = 1 << 20
-
     private func makeTransport() throws -> HTTP2ClientTransport.Posix {
         switch security {
         case .plaintext:
@@ -61,10 +53,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                 transportSecurity: .tls { tls in
                     if let caFile { tls.trustRoots = .certificates([.file(path: caFile, format: .pem)]) }
                 },
-                config: .defaults {
-                    $0.http2.authority = serverName
-                    $0.http2.targetWindowSize = Self.targetWindowSize
-                })
+                config: .defaults { $0.http2.authority = serverName })
         }
     }
 
