@@ -51,33 +51,42 @@ def make_files(root, sizes):
     return paths
 
 
-def start_backend(ws, root):
-    """nginx serving `root` (GET) and storing PUTs under /upload/ (WebDAV), on a plain HTTP/1.1
-    port and an h2c port (for h2load's direct baseline)."""
-    http1, h2c = free_port(), free_port()
-    conf = ws.path("backend-nginx.conf")
+def spawn_nginx(ws, name, http_settings, servers):
+    """An nginx master (as root, workers per core, no access log, its temporary files in the
+    workspace) running `servers` inside its `http` block."""
+    conf = ws.path(name + ".conf")
     with open(conf, "w") as f:
         f.write("""
 user root;
 worker_processes auto;
-pid %(dir)s/backend-nginx.pid;
-error_log %(dir)s/backend-nginx.error.log warn;
+pid %(dir)s/%(name)s.pid;
+error_log %(dir)s/%(name)s.error.log warn;
 events { worker_connections 4096; }
 http {
     access_log off;
-    sendfile on; tcp_nopush on; tcp_nodelay on;
+    %(settings)s
     keepalive_requests 1000000;
-    client_body_temp_path %(dir)s/backend-body;
-    proxy_temp_path %(dir)s/backend-proxy; fastcgi_temp_path %(dir)s/f; uwsgi_temp_path %(dir)s/u; scgi_temp_path %(dir)s/s;
+    client_body_temp_path %(dir)s/%(name)s-body;
+    proxy_temp_path %(dir)s/%(name)s-proxy; fastcgi_temp_path %(dir)s/%(name)s-f;
+    uwsgi_temp_path %(dir)s/%(name)s-u; scgi_temp_path %(dir)s/%(name)s-s;
+%(servers)s
+}
+""" % {"dir": ws.dir, "name": name, "settings": http_settings, "servers": servers})
+    return ws.spawn(name, ["nginx", "-c", conf, "-g", "daemon off;"])
+
+
+def start_backend(ws, root):
+    """nginx serving `root` (GET) and storing PUTs under /upload/ (WebDAV), on a plain HTTP/1.1
+    port and an h2c port (for h2load's direct baseline)."""
+    http1, h2c = free_port(), free_port()
+    process = spawn_nginx(ws, "backend-nginx", "sendfile on; tcp_nopush on; tcp_nodelay on;", """
     server {
         listen 127.0.0.1:%(http1)d;
         listen 127.0.0.1:%(h2c)d http2;
         root %(root)s;
         location /upload/ { dav_methods PUT; create_full_put_path on; client_max_body_size 0; client_body_buffer_size 1m; }
     }
-}
-""" % {"dir": ws.dir, "root": root, "http1": http1, "h2c": h2c})
-    process = ws.spawn("backend-nginx", ["nginx", "-c", conf, "-g", "daemon off;"])
+""" % {"root": root, "http1": http1, "h2c": h2c})
     wait_for_port(http1, what="the backend nginx")
     system = System("direct", "http", http1, "the backend nginx itself, plain HTTP (the ceiling)")
     system.h2c_port = h2c
@@ -111,24 +120,7 @@ def start_front_nginx(ws, upstreams):
     }
 """ % {"name": name.replace("-", "_"), "upstream": upstream, "port": ports[name], "cert": cert, "key": key}
         for name, upstream in upstreams.items())
-    conf = ws.path("front-nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""
-user root;
-worker_processes auto;
-pid %(dir)s/front-nginx.pid;
-error_log %(dir)s/front-nginx.error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    tcp_nodelay on;
-    keepalive_requests 1000000;
-    client_body_temp_path %(dir)s/front-body;
-    proxy_temp_path %(dir)s/front-proxy; fastcgi_temp_path %(dir)s/f2; uwsgi_temp_path %(dir)s/u2; scgi_temp_path %(dir)s/s2;
-%(servers)s
-}
-""" % {"dir": ws.dir, "servers": servers})
-    process = ws.spawn("front-nginx", ["nginx", "-c", conf, "-g", "daemon off;"])
+    process = spawn_nginx(ws, "front-nginx", "tcp_nodelay on;", servers)
     for name, port in ports.items():
         wait_for_port(port, what="the front nginx for " + name)
     return ports, process

@@ -95,8 +95,7 @@ public actor ACMECertificateSource: CertificateSource, Service {
     }
 
     public func certificate(for serverName: DomainName) async throws -> CertifiedKey? {
-        guard let certificate = entries[serverName]?.certificate, certificate.notAfter > now() else { return nil }
-        return certificate
+        validCertificate(for: serverName)
     }
 
     /// Serves `name` from now on: reuses its saved certificate, or orders one and waits for it.
@@ -117,16 +116,16 @@ public actor ACMECertificateSource: CertificateSource, Service {
                 logger.info("reusing the saved certificate", metadata: ["domain": "\(name)", "not_after": "\(certificate.notAfter)"])
             }
         }
-        if let entry = entries[name], let certificate = entry.certificate, certificate.notAfter > now(), !isDue(entry) { return }
+        if let entry = entries[name], validCertificate(for: name) != nil, !isDue(entry) { return }
         if let entry = entries[name], let nextAttempt = entry.nextAttempt, nextAttempt > now() {
-            if entry.certificate.map({ $0.notAfter > now() }) == true { return }
+            if validCertificate(for: name) != nil { return }
             throw entry.lastError ?? ACMEError(.timedOut, "waiting to retry the order for \(name)")
         }
         do {
             _ = try await obtain(name)
         } catch {
             // A certificate still valid keeps being served while its renewal is retried.
-            if entries[name]?.certificate.map({ $0.notAfter > now() }) == true { return }
+            if validCertificate(for: name) != nil { return }
             throw error
         }
     }
@@ -187,6 +186,12 @@ public actor ACMECertificateSource: CertificateSource, Service {
 
     private func clearScheduleChanged() { scheduleChanged = false }
 
+    /// The certificate for `name` if the source has one that has not expired.
+    private func validCertificate(for name: DomainName) -> CertifiedKey? {
+        guard let certificate = entries[name]?.certificate, certificate.notAfter > now() else { return nil }
+        return certificate
+    }
+
     /// When the certificate for `name` is due for renewal, if the source has one.
     public func renewalDate(for name: DomainName) -> Date? {
         guard let entry = entries[name], let certificate = entry.certificate else { return nil }
@@ -229,11 +234,12 @@ public actor ACMECertificateSource: CertificateSource, Service {
             try state.saveCertificate(certificate, for: name)
             entries[name] = Entry(certificate: certificate)
             let outcome = renewing == nil ? "issued" : "renewed"
+            let elapsed = ContinuousClock.now - started
             HopGateMetrics.recordCertificateOrder(outcome: outcome)
             HopGateMetrics.setCertificateExpiry(domain: name.value, certificate.notAfter)
             logger.notice("certificate \(outcome)", metadata: [
                 "domain": "\(name)", "not_after": "\(certificate.notAfter)",
-                "duration_ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
+                "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ])
             return certificate
         } catch {

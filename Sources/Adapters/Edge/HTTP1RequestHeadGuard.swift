@@ -15,10 +15,9 @@ import NIOHTTP1
 ///   ``HTTP1RequestLimits/maximumHeaderCount`` or more header bytes than ``HTTP1RequestLimits/maximumHeaderBytes`` is `431`.
 ///
 /// A refused request gets its status with `Connection: close`, and the connection is closed.
-final class HTTP1RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
+final class HTTP1RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let limits: HTTP1RequestLimits
@@ -41,10 +40,6 @@ final class HTTP1RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler
             return
         }
         context.fireChannelRead(wrapInboundOut(.head(head)))
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        context.write(data, promise: promise)
     }
 
     /// Why `head` is refused, or nil (after rewriting `Host` for an absolute-form target).

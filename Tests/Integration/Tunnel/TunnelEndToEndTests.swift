@@ -291,7 +291,7 @@ struct TunnelEndToEndTests {
     func reconnectsAfterServerRestart() async throws {
         try await withTemporaryDirectory { directory in
             try await withTestBackend { backend in
-                let port = try await freePort()
+                let port = try freeLoopbackPort()
                 let key = try await Gateway.withServer(dataDirectory: directory, httpsPort: port) { server in
                     try await Gateway.register("back.example.com", on: server)
                 }
@@ -415,11 +415,5 @@ struct TunnelEndToEndTests {
         domain: String, _ body: (GatewayProcesses.Server, _ backend: Int, _ client: ChildProcess) async throws -> Void
     ) async throws {
         try await Gateway.withTunnel(domain: domain, body)
-    }
-
-    func freePort() async throws -> Int {
-        Int(try await runCommand(["/usr/bin/python3", "-c",
-            "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
-            .trimmingCharacters(in: .whitespacesAndNewlines))!
     }
 }
