@@ -80,9 +80,16 @@ private func withACMECertificateSource<Result>(
             host: "127.0.0.1", port: httpPort, router: router, policy: .proxy, challenges: opened, logger: quietLogger,
             onListening: { listening.continuation.yield($0) })
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await http.run() }
+            // The stream ends when the listener does, so a port taken meanwhile fails the test
+            // instead of waiting for ever.
+            group.addTask {
+                defer { listening.continuation.finish() }
+                try await http.run()
+            }
             defer { group.cancelAll() }
-            for await _ in listening.stream { break }
+            var bound = false
+            for await _ in listening.stream { bound = true; break }
+            guard bound else { throw ChildProcessError(message: "the HTTP-01 listener could not listen on 127.0.0.1:\(httpPort)") }
             let source = try open()
             do {
                 let result = try await body(CertificateSourceHarness(
