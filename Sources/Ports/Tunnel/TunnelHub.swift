@@ -31,6 +31,8 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         var byDomain: [DomainName: DomainTunnelSet<TunnelID>] = [:]
         var entries: [TunnelID: Entry] = [:]
         var acceptingTunnels = true
+        /// Tunnels past their welcome (admitted ones still sending it are not counted).
+        var openCount: Int { entries.values.reduce(0) { $0 + ($1.connection == nil ? 0 : 1) } }
     }
 
     private let administration: DomainAdministration
@@ -63,8 +65,9 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
     /// Whether `domain` has at least one tunnel taking exchanges.
     public func hasTunnel(for domain: DomainName) -> Bool { connection(for: domain) != nil }
 
-    /// The number of open tunnels (active and draining).
-    public var tunnelCount: Int { state.withLock { $0.entries.count } }
+    /// The number of open tunnels (active and draining). A tunnel counts once it is routable
+    /// (``tunnelOpened(_:)``), not while its welcome is still being sent.
+    public var tunnelCount: Int { state.withLock { $0.openCount } }
 
     /// Stops admitting tunnels and asks every open tunnel to drain (graceful shutdown).
     public func drainAll() async {
@@ -138,9 +141,9 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
 
     public func tunnelOpened(_ connection: any TunnelConnection) async {
         let (known, count) = state.withLock { state -> (Bool, Int) in
-            guard state.entries[connection.id] != nil else { return (false, state.entries.count) }
+            guard state.entries[connection.id] != nil else { return (false, state.openCount) }
             state.entries[connection.id]!.connection = connection
-            return (true, state.entries.count)
+            return (true, state.openCount)
         }
         HopGateMetrics.setActiveTunnels(count)
         if !known { await connection.close() }
@@ -148,10 +151,10 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
 
     public func tunnelClosed(_ id: TunnelID, reason: TunnelCloseReason) async {
         let (domain, count) = state.withLock { state -> (DomainName?, Int) in
-            guard let entry = state.entries.removeValue(forKey: id) else { return (nil, state.entries.count) }
+            guard let entry = state.entries.removeValue(forKey: id) else { return (nil, state.openCount) }
             state.byDomain[entry.domain]?.remove(id)
             if state.byDomain[entry.domain]?.isEmpty == true { state.byDomain[entry.domain] = nil }
-            return (entry.domain, state.entries.count)
+            return (entry.domain, state.openCount)
         }
         HopGateMetrics.setActiveTunnels(count)
         if let domain {
