@@ -46,14 +46,19 @@ public struct GRPCTunnelConnector: TunnelConnector {
     private func makeTransport() throws -> HTTP2ClientTransport.Posix {
         switch security {
         case .plaintext:
-            return try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port), transportSecurity: .plaintext)
+            return try HTTP2ClientTransport.Posix(
+                target: .dns(host: host, port: port), transportSecurity: .plaintext,
+                config: .defaults { $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes })
         case .tls(let serverName, let caFile):
             return try HTTP2ClientTransport.Posix(
                 target: .dns(host: host, port: port),
                 transportSecurity: .tls { tls in
                     if let caFile { tls.trustRoots = .certificates([.file(path: caFile, format: .pem)]) }
                 },
-                config: .defaults { $0.http2.authority = serverName })
+                config: .defaults {
+                    $0.http2.authority = serverName
+                    $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+                })
         }
     }
 
@@ -199,12 +204,16 @@ private struct ClientSession: Sendable {
     }
 
     /// One pre-opened Exchange stream: waits for a request, then serves it with the handler.
+    ///
+    /// The stream ends in order (see tunnel.proto): this side half-closes after its End or
+    /// Failure, and a Cancel from the server stops the handler instead of resetting the stream.
     private func runExchange(
         tunnel: Hopgate_Tunnel_V1_Tunnel.Client<HTTP2ClientTransport.Posix>,
         attach: Hopgate_Tunnel_V1_Attach,
         events: AsyncStream<PoolEvent>.Continuation
     ) async {
         let (heads, headSink) = AsyncStream.makeStream(of: ExchangeRequestHead.self)
+        let (cancels, cancelSink) = AsyncStream.makeStream(of: Void.self)
         let inbound = AsyncThrowingChannel<ExchangeRequestPart, any Error>()
         let handler = self.handler
         do {
@@ -216,21 +225,9 @@ private struct ClientSession: Sendable {
                     var iterator = heads.makeAsyncIterator()
                     guard let head = await iterator.next() else { return }
                     events.yield(.consumed)
-                    do {
-                        try await handler.handle(head, requestBody: PartStream(inbound), response: PartWriter { part in
-                            var message = Hopgate_Tunnel_V1_ExchangeFromClient()
-                            switch part {
-                            case .head(let response): message.head = ProtoConversions.responseHead(response)
-                            case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
-                            case .end(let trailers): message.end = ProtoConversions.end(trailers)
-                            }
-                            try await writer.write(message)
-                        })
-                    } catch where !Task.isCancelled {
-                        var failure = Hopgate_Tunnel_V1_ExchangeFromClient()
-                        failure.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = "\(error)" }
-                        try? await writer.write(failure)
-                    }
+                    await ClientExchangeServing.serve(head, with: handler, requestBody: inbound, cancels: cancels, writer: writer)
+                    // Request parts that still come are dropped, so the response side never blocks.
+                    inbound.finish()
                 },
                 onResponse: { response in
                     do {
@@ -244,15 +241,21 @@ private struct ClientSession: Sendable {
                             case .end(let end):
                                 await inbound.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
                                 inbound.finish()
+                            case .cancel:
+                                headSink.finish()
+                                inbound.fail(CancellationError())
+                                cancelSink.yield()
                             case nil:
                                 break
                             }
                         }
                         headSink.finish()
                         inbound.finish()
+                        cancelSink.finish()
                     } catch {
                         headSink.finish()
                         inbound.fail(error)
+                        cancelSink.finish()
                         throw error
                     }
                 })

@@ -39,7 +39,9 @@ public struct GRPCTunnelListener: TunnelListener {
         let service = GRPCTunnelService(acceptor: acceptor, logger: logger, exchangePoolSize: exchangePoolSize)
         switch endpoint {
         case .port(let host, let port):
-            let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext)
+            let transport = HTTP2ServerTransport.Posix(
+                address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
+                config: .defaults { $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes })
             try await serve(transport, service: service) {
                 let address = try await transport.listeningAddress
                 await onListening(address.ipv4?.port ?? port)
@@ -57,7 +59,9 @@ public struct GRPCTunnelListener: TunnelListener {
     /// ends early would stop the whole server with an error).
     private func serveShared<Factory: HTTP2ServerTransport.ListenerFactory>(_ factory: Factory, service: GRPCTunnelService) async throws {
         do {
-            try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory), service: service) {}
+            var config = HTTP2ServerTransport.Custom<Factory>.Config.defaults
+            config.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+            try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory, config: config), service: service) {}
         } catch {
             logger.debug("the shared tunnel listener ended with the HTTPS port", metadata: ["error": "\(error)"])
         }

@@ -19,12 +19,18 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
     let handshakeTimeout: Duration
     /// Idle exchange streams the server asks each client to keep open.
     let exchangePoolSize: Int
+    /// How long a client has to end an exchange stream after a Cancel before the stream is reset.
+    let cancelGrace: Duration
 
-    package init(acceptor: any TunnelAcceptor, logger: Logger, handshakeTimeout: Duration = .seconds(10), exchangePoolSize: Int = 16) {
+    package init(
+        acceptor: any TunnelAcceptor, logger: Logger, handshakeTimeout: Duration = .seconds(10), exchangePoolSize: Int = 16,
+        cancelGrace: Duration = .seconds(30)
+    ) {
         self.acceptor = acceptor
         self.logger = logger
         self.handshakeTimeout = handshakeTimeout
         self.exchangePoolSize = exchangePoolSize
+        self.cancelGrace = cancelGrace
     }
 
     /// Closes every open tunnel (on shutdown): control streams end, exchanges fail.
@@ -169,46 +175,84 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         else { throw RPCError(code: .permissionDenied, message: "unknown tunnel or wrong exchange token") }
 
         let assignment = try await session.park(writer: response)
-        try await withThrowingTaskGroup(of: Bool.self) { group in
+        let grace = cancelGrace
+        // The stream ends in order (see the protocol notes in tunnel.proto): this handler returns,
+        // and so sends the status, only after the client has ended its side — also when the
+        // public side went away, which the client learns from a Cancel message, not a reset.
+        try await withThrowingTaskGroup(of: ExchangeEvent.self) { group in
             group.addTask {  // the client's response parts, with back-pressure
-                let inbound = assignment.inbound
-                do {
-                    while let message = try await messages.next() {
-                        switch message.kind {
-                        case .head(let head):
-                            await inbound.send(.head(try ProtoConversions.responseHead(head)))
-                        case .body(let chunk):
-                            await inbound.send(.body(ByteBuffer(bytes: chunk.data)))
-                        case .end(let end):
-                            await inbound.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
-                            inbound.finish()
-                            return true
-                        case .failure(let failure):
-                            inbound.fail(TunnelExchangeError(.upstreamFailed, failure.message))
-                            return true
-                        case .attach, nil:
-                            inbound.fail(TunnelExchangeError(.protocolViolation, "unexpected message in an exchange"))
-                            return true
-                        }
-                    }
-                    inbound.fail(TunnelExchangeError(.tunnelFailed, "the client ended the exchange without an end"))
-                } catch let error as TunnelExchangeError {
-                    inbound.fail(error)
-                } catch {
-                    inbound.fail(TunnelExchangeError(.tunnelFailed, "the exchange stream failed: \(error)"))
-                }
-                return true
+                await Self.pumpResponse(messages, into: assignment.inbound)
+                return .clientEnded
             }
             group.addTask {  // the public side's outcome
                 for await outcome in assignment.finished {
-                    if case .failure = outcome { throw RPCError(code: .cancelled, message: "the public request ended") }
+                    if case .failure = outcome { return .publicFailed }
                 }
-                return false
+                return .publicDone
             }
             defer { group.cancelAll() }
-            while let pumpDone = try await group.next() {
-                if !pumpDone { return }
+            var clientEnded = false
+            var publicEnded = false
+            while !(clientEnded && publicEnded), let event = try await group.next() {
+                switch event {
+                case .clientEnded:
+                    clientEnded = true
+                case .publicDone, .publicFailed:
+                    publicEnded = true
+                    guard !clientEnded else { break }
+                    // Nobody reads the response any more: the pump discards what still comes, and
+                    // the client is told to stop (harmless when its end is merely still on the way).
+                    assignment.inbound.finish()
+                    var cancel = Hopgate_Tunnel_V1_ExchangeFromServer()
+                    cancel.cancel = Hopgate_Tunnel_V1_Cancel.with { $0.reason = "the public request ended" }
+                    try? await response.write(cancel)
+                    group.addTask {
+                        try await Task.sleep(for: grace)
+                        return .graceOver
+                    }
+                case .graceOver:
+                    throw RPCError(code: .cancelled, message: "the client did not end its exchange stream within \(grace) of the exchange's end")
+                }
             }
+        }
+    }
+
+    /// What ends one side of an exchange.
+    private enum ExchangeEvent: Sendable { case clientEnded, publicDone, publicFailed, graceOver }
+
+    /// Feeds the client's response parts to the public side until the client ends its stream.
+    /// Whatever follows the response's end (a late Failure after a Cancel) is read and dropped, so
+    /// the client can always finish its side; a broken stream fails the response.
+    private static func pumpResponse(
+        _ messages: OneTaskIterator<RPCAsyncSequence<Hopgate_Tunnel_V1_ExchangeFromClient, any Error>.AsyncIterator>,
+        into inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>
+    ) async {
+        var ended = false
+        do {
+            while let message = try await messages.next() {
+                if ended { continue }
+                switch message.kind {
+                case .head(let head):
+                    await inbound.send(.head(try ProtoConversions.responseHead(head)))
+                case .body(let chunk):
+                    await inbound.send(.body(ByteBuffer(bytes: chunk.data)))
+                case .end(let end):
+                    await inbound.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
+                    inbound.finish()
+                    ended = true
+                case .failure(let failure):
+                    inbound.fail(TunnelExchangeError(.upstreamFailed, failure.message))
+                    ended = true
+                case .attach, nil:
+                    inbound.fail(TunnelExchangeError(.protocolViolation, "unexpected message in an exchange"))
+                    ended = true
+                }
+            }
+            if !ended { inbound.fail(TunnelExchangeError(.tunnelFailed, "the client ended the exchange without an end")) }
+        } catch let error as TunnelExchangeError {
+            inbound.fail(error)
+        } catch {
+            inbound.fail(TunnelExchangeError(.tunnelFailed, "the exchange stream failed: \(error)"))
         }
     }
 }

@@ -93,6 +93,7 @@ public struct LoopbackTunnelConnector: TunnelConnector {
             group.addTask {
                 do {
                     try await handler.handle(job.head, requestBody: PartStream(job.requestBody), response: PartWriter { part in
+                        guard !job.ended.isSet else { throw TunnelExchangeError(.tunnelFailed, "the exchange has ended") }
                         await job.response.send(part)
                     })
                     job.response.finish()

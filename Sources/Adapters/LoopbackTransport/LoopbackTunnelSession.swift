@@ -14,6 +14,16 @@ final class LoopbackTunnelSession: TunnelConnection {
         let response: AsyncThrowingChannel<ExchangeResponsePart, any Error>
         /// Finishes when the server side is done with the exchange (the client then stops).
         let done: AsyncStream<Void>
+        /// Set when the server side is done: the client's writes then fail, as a real
+        /// transport's writes to a closed stream do (a finished channel would accept them).
+        let ended: ExchangeEnded
+    }
+
+    /// Whether the server side is done with an exchange.
+    final class ExchangeEnded: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
     }
 
     enum Event: Sendable { case job(Job), drain, close }
@@ -35,6 +45,7 @@ final class LoopbackTunnelSession: TunnelConnection {
         let requestBody = AsyncThrowingChannel<ExchangeRequestPart, any Error>()
         let response = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
         let (done, finishDone) = AsyncStream.makeStream(of: Void.self)
+        let ended = ExchangeEnded()
         let key = try state.withLock { state throws(TunnelExchangeError) -> Int in
             guard state.phase == .active else {
                 throw TunnelExchangeError(.tunnelUnavailable, "the tunnel is \(state.phase == .draining ? "draining" : "closed")")
@@ -44,11 +55,12 @@ final class LoopbackTunnelSession: TunnelConnection {
             return state.next
         }
         defer {
+            ended.set()
             finishDone.finish()
             response.finish()  // releases a handler blocked sending to a reader that is gone
             _ = state.withLock { $0.active.removeValue(forKey: key) }
         }
-        events.yield(.job(Job(head: head, requestBody: requestBody, response: response, done: done)))
+        events.yield(.job(Job(head: head, requestBody: requestBody, response: response, done: done, ended: ended)))
         return try await body(
             PartWriter { part in
                 await requestBody.send(part)

@@ -172,6 +172,49 @@ struct TunnelTransportContract {
         }
     }
 
+    /// HTTP/2 stacks close a connection that resets more than ~200 streams in 30 s (rapid-reset
+    /// defence), so a transport that resets a stream per cancelled exchange lets any public
+    /// client that aborts downloads take the whole tunnel down.
+    @Test("hundreds of exchanges abandoned by the public side mid-response stop their handlers and leave the tunnel up", arguments: TunnelTransportKind.allCases)
+    func abandonedExchangesKeepTheTunnel(kind: TunnelTransportKind) async throws {
+        try await withTunnelTransport(kind) { harness in
+            let key = try await harness.register(Self.domain)
+            let handler = EndlessHandler()
+            try await withClient(harness, key: key, handler: handler) {
+                let first = try connection(harness)
+                let abandoned = 250
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<abandoned {
+                        if index >= 16 { try await group.next() }
+                        group.addTask {
+                            // The transport may wrap the error; what matters is that the exchange failed.
+                            var failed = false
+                            do {
+                                _ = try await first.exchange(Self.request("/endless/\(index)")) { body, response in
+                                    try await body.write(.end(nil))
+                                    for try await part in response { if case .body = part { throw PublicClientGone() } }
+                                }
+                            } catch {
+                                failed = true
+                            }
+                            #expect(failed, "exchange \(index) was not abandoned")
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                for _ in 0..<1000 where handler.stopped < abandoned { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(handler.stopped == abandoned, "the client's handlers did not all stop")
+                let answer = try await first.exchange(Self.request("/small")) { body, response in
+                    try await body.write(.end(nil))
+                    return try await collectText(response)
+                }
+                #expect(answer == "small")
+                #expect(try connection(harness).id == first.id)
+                #expect(harness.closes.reasons.isEmpty, "the tunnel closed: \(harness.closes.reasons)")
+            }
+        }
+    }
+
     @Test("a client that stops answering heartbeats is closed with heartbeatTimeout", arguments: TunnelTransportKind.allCases)
     func silentPeer(kind: TunnelTransportKind) async throws {
         try await withTunnelTransport(kind, heartbeatInterval: .milliseconds(100)) { harness in
@@ -343,6 +386,36 @@ final class CancellableHandler: ExchangeHandler {
 }
 
 struct CancellableHandlerFailure: Error {}
+
+/// The public side of an exchange going away (its client disconnected).
+struct PublicClientGone: Error {}
+
+/// GET /endless/… streams a 16 KiB chunk every 5 ms until it is stopped, and counts the stops; any other path
+/// answers "small".
+final class EndlessHandler: ExchangeHandler {
+    private let stops = Mutex(0)
+    var stopped: Int { stops.withLock { $0 } }
+
+    func handle(_ head: ExchangeRequestHead, requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>) async throws {
+        for try await _ in requestBody {}
+        try await response.write(.head(HTTPResponse(status: .ok)))
+        guard head.request.path?.hasPrefix("/endless/") == true else {
+            try await response.write(.body(ByteBuffer(string: "small")))
+            try await response.write(.end(nil))
+            return
+        }
+        let chunk = ByteBuffer(repeating: 0x61, count: 16 << 10)
+        do {
+            while true {
+                try await response.write(.body(chunk))
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        } catch {
+            stops.withLock { $0 += 1 }
+            throw error
+        }
+    }
+}
 
 /// Answers "NAME PATH" once the gate opens.
 struct GatedHandler: ExchangeHandler {

@@ -14,7 +14,15 @@
 ///   Exchange: client Attach{tunnel_id, exchange_token} → (idle until a request comes) →
 ///             server RequestHead, BodyChunk…, End → client ResponseHead (1xx heads may come
 ///             first), BodyChunk…, End — or Failure, which the edge turns into 502 (before a
-///             head) or a reset (after). Either side cancelling the RPC cancels the exchange.
+///             head) or a reset (after). When the public request goes away first, the server
+///             sends Cancel: the client stops its local request, sends Failure if it has not
+///             sent End, and ends its stream.
+///             Both sides end an Exchange stream in order — the client half-closes after its
+///             End or Failure, and the server sends its status only after that — so a finished
+///             or cancelled exchange never resets its HTTP/2 stream. (HTTP/2 stacks count
+///             RST_STREAM frames as a rapid-reset attack and close the whole connection, which
+///             would be the tunnel.) The server resets an Exchange stream only when the client
+///             does not end it within a grace period after Cancel.
 ///
 /// Regenerate the Swift code with scripts/generate-proto.
 

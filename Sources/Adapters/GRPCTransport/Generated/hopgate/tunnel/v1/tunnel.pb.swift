@@ -24,7 +24,15 @@
 ///   Exchange: client Attach{tunnel_id, exchange_token} → (idle until a request comes) →
 ///             server RequestHead, BodyChunk…, End → client ResponseHead (1xx heads may come
 ///             first), BodyChunk…, End — or Failure, which the edge turns into 502 (before a
-///             head) or a reset (after). Either side cancelling the RPC cancels the exchange.
+///             head) or a reset (after). When the public request goes away first, the server
+///             sends Cancel: the client stops its local request, sends Failure if it has not
+///             sent End, and ends its stream.
+///             Both sides end an Exchange stream in order — the client half-closes after its
+///             End or Failure, and the server sends its status only after that — so a finished
+///             or cancelled exchange never resets its HTTP/2 stream. (HTTP/2 stacks count
+///             RST_STREAM frames as a rapid-reset attack and close the whole connection, which
+///             would be the tunnel.) The server resets an Exchange stream only when the client
+///             does not end it within a grace period after Cancel.
 ///
 /// Regenerate the Swift code with scripts/generate-proto.
 
@@ -342,14 +350,36 @@ package nonisolated struct Hopgate_Tunnel_V1_ExchangeFromServer: Sendable {
     set {kind = .end(newValue)}
   }
 
+  package var cancel: Hopgate_Tunnel_V1_Cancel {
+    get {
+      if case .cancel(let v)? = kind {return v}
+      return Hopgate_Tunnel_V1_Cancel()
+    }
+    set {kind = .cancel(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Kind: Equatable, Sendable {
     case head(Hopgate_Tunnel_V1_RequestHead)
     case body(Hopgate_Tunnel_V1_BodyChunk)
     case end(Hopgate_Tunnel_V1_End)
+    case cancel(Hopgate_Tunnel_V1_Cancel)
 
   }
+
+  package init() {}
+}
+
+/// The public side of the exchange is gone (its client disconnected or timed out).
+package nonisolated struct Hopgate_Tunnel_V1_Cancel: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var reason: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 }
@@ -1016,7 +1046,7 @@ nonisolated extension Hopgate_Tunnel_V1_ExchangeFromClient: SwiftProtobuf.Messag
 
 nonisolated extension Hopgate_Tunnel_V1_ExchangeFromServer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ExchangeFromServer"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}head\0\u{1}body\0\u{1}end\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}head\0\u{1}body\0\u{1}end\0\u{1}cancel\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1063,6 +1093,19 @@ nonisolated extension Hopgate_Tunnel_V1_ExchangeFromServer: SwiftProtobuf.Messag
           self.kind = .end(v)
         }
       }()
+      case 4: try {
+        var v: Hopgate_Tunnel_V1_Cancel?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .cancel(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .cancel(v)
+        }
+      }()
       default: break
       }
     }
@@ -1086,6 +1129,10 @@ nonisolated extension Hopgate_Tunnel_V1_ExchangeFromServer: SwiftProtobuf.Messag
       guard case .end(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     }()
+    case .cancel?: try {
+      guard case .cancel(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1093,6 +1140,36 @@ nonisolated extension Hopgate_Tunnel_V1_ExchangeFromServer: SwiftProtobuf.Messag
 
   package static func ==(lhs: Hopgate_Tunnel_V1_ExchangeFromServer, rhs: Hopgate_Tunnel_V1_ExchangeFromServer) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hopgate_Tunnel_V1_Cancel: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".Cancel"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Hopgate_Tunnel_V1_Cancel, rhs: Hopgate_Tunnel_V1_Cancel) -> Bool {
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,98 @@
+import AsyncAlgorithms
+import GRPCCore
+import HopGatePorts
+import SwiftProtobuf
+import Synchronization
+
+/// The client's side of one exchange once its request head has come: runs the handler and sends
+/// its response on the Exchange stream, and stops it when the server sends Cancel.
+///
+/// Surprising but necessary: the handler does not write to the gRPC stream itself. Cancelling a
+/// task that is suspended in a gRPC write abandons the stream's writer without ending the stream,
+/// so the server would wait for an end that never comes and finally reset the stream — the very
+/// reset the protocol avoids. The handler hands each part to a forwarder task that is never
+/// cancelled; only the handler is, and the forwarder then sends Failure and the stream ends.
+enum ClientExchangeServing {
+    static func serve(
+        _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
+        requestBody: AsyncThrowingChannel<ExchangeRequestPart, any Error>,
+        cancels: AsyncStream<Void>,
+        writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>
+    ) async {
+        let parts = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
+        let forwarding = ForwardingState()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {  // the forwarder: the only writer of the stream
+                do {
+                    for try await part in parts { try await writer.write(message(for: part)) }
+                } catch {
+                    forwarding.fail()
+                }
+            }
+            let failure = await runHandler(head, with: handler, requestBody: requestBody, until: cancels) { part in
+                guard !forwarding.failed else { throw TunnelExchangeError(.tunnelFailed, "the exchange stream closed") }
+                await parts.send(part)
+                try Task.checkCancellation()
+            }
+            parts.finish()
+            await group.waitForAll()
+            if let failure, !forwarding.failed {
+                var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+                message.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = failure }
+                try? await writer.write(message)
+            }
+        }
+    }
+
+    /// Runs the handler until it finishes or a Cancel comes. Returns nil when the handler sent its
+    /// response, or the message of the Failure to send.
+    private static func runHandler(
+        _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
+        requestBody: AsyncThrowingChannel<ExchangeRequestPart, any Error>,
+        until cancels: AsyncStream<Void>,
+        write: @escaping @Sendable (ExchangeResponsePart) async throws -> Void
+    ) async -> String? {
+        enum Outcome: Sendable { case handled, failed(String), cancelled }
+        return await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask {
+                do {
+                    try await handler.handle(head, requestBody: PartStream(requestBody), response: PartWriter(write))
+                    return .handled
+                } catch {
+                    return .failed("\(error)")
+                }
+            }
+            group.addTask {
+                for await _ in cancels { return .cancelled }
+                return nil  // no Cancel will come: the handler decides
+            }
+            defer { group.cancelAll() }
+            while let next = await group.next() {
+                switch next {
+                case .handled?: return nil
+                case .failed(let message)?: return message
+                case .cancelled?: return "the exchange was cancelled by the server"
+                case nil: continue
+                }
+            }
+            return nil
+        }
+    }
+
+    private static func message(for part: ExchangeResponsePart) -> Hopgate_Tunnel_V1_ExchangeFromClient {
+        var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+        switch part {
+        case .head(let response): message.head = ProtoConversions.responseHead(response)
+        case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
+        case .end(let trailers): message.end = ProtoConversions.end(trailers)
+        }
+        return message
+    }
+}
+
+/// Set when the forwarder could not write to the stream; the handler's writes then fail.
+private final class ForwardingState: Sendable {
+    private let value = Mutex(false)
+    func fail() { value.withLock { $0 = true } }
+    var failed: Bool { value.withLock { $0 } }
+}
