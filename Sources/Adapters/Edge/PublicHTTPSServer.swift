@@ -27,6 +27,7 @@ public struct PublicHTTPSServer: Sendable {
     private let handshakeTimeout: TimeAmount
     private let requestHeadTimeout: TimeAmount
     private let requestLimits: HTTP1RequestLimits
+    private let http2Settings: HTTP2ConnectionSettings
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
@@ -42,6 +43,7 @@ public struct PublicHTTPSServer: Sendable {
         router: PublicRequestRouter, tunnels: SharedPortTunnelHandoff?, challenges: (any ChallengeResponder)? = nil,
         handshakeTimeout: Duration = .seconds(10),
         requestHeadTimeout: Duration = .seconds(30), requestLimits: HTTP1RequestLimits = .init(),
+        http2Settings: HTTP2ConnectionSettings = .init(),
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
@@ -54,6 +56,7 @@ public struct PublicHTTPSServer: Sendable {
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
         self.requestLimits = requestLimits
+        self.http2Settings = http2Settings
         self.logger = logger
         self.onListening = onListening
     }
@@ -71,7 +74,7 @@ public struct PublicHTTPSServer: Sendable {
             context = try await makeTLSContext()
             let routing = ConnectionRouting(
                 tunnels: tunnels, web: sink, registry: registry, requestHeadTimeout: requestHeadTimeout,
-                requestLimits: requestLimits, logger: logger)
+                requestLimits: requestLimits, http2Settings: http2Settings, logger: logger)
             let handshakeTimeout = self.handshakeTimeout
             let challenges = self.challenges
             let logger = self.logger
@@ -163,6 +166,7 @@ struct ConnectionRouting: Sendable {
     let registry: ConnectionRegistry
     let requestHeadTimeout: TimeAmount
     let requestLimits: HTTP1RequestLimits
+    let http2Settings: HTTP2ConnectionSettings
     let logger: Logger
 
     func route(_ channel: any Channel, negotiated: ALPNResult) -> EventLoopFuture<Void> {
@@ -176,7 +180,7 @@ struct ConnectionRouting: Sendable {
         registry.add(channel)
         switch negotiated {
         case .negotiated(ALPN.http2):
-            return channel.configureAsyncHTTP2Pipeline(mode: .server) { stream in
+            return channel.configureAsyncHTTP2Pipeline(mode: .server, configuration: http2Settings.handlerConfiguration) { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
                     return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: stream)

@@ -72,6 +72,8 @@ extension ServerConfiguration {
             ("HOP_SERVER_MAX_TARGET_BYTES", "\(maximumTargetBytes)"),
             ("HOP_SERVER_MAX_HEADER_COUNT", "\(maximumHeaderCount)"),
             ("HOP_SERVER_MAX_HEADER_BYTES", "\(maximumHeaderBytes)"),
+            ("HOP_SERVER_H2_MAX_STREAMS", "\(maximumHTTP2Streams)"),
+            ("HOP_SERVER_H2_WINDOW_BYTES", "\(http2WindowBytes)"),
             ("HOP_PROXY_MAX_BODY_BYTES", maximumBodyBytes == 0 ? "unlimited" : "\(maximumBodyBytes)"),
             ("HOP_TUNNEL_POLICY", policyText),
             ("HOP_LOG_LEVEL", logLevel),

@@ -58,6 +58,10 @@ struct ServerConfiguration: Sendable {
     var maximumTargetBytes: Int
     var maximumHeaderCount: Int
     var maximumHeaderBytes: Int
+    /// HTTP/2 streams one public connection may have open at once.
+    var maximumHTTP2Streams: Int
+    /// The HTTP/2 flow-control window granted to each public request body.
+    var http2WindowBytes: Int
     var maximumBodyBytes: Int
     var tunnelPolicy: TunnelAdmissionPolicy
     var logLevel: String
@@ -154,6 +158,8 @@ struct ServerConfiguration: Sendable {
         maximumTargetBytes = try settings.integer("HOP_SERVER_MAX_TARGET_BYTES", in: 256...65_536) ?? 8 * 1024
         maximumHeaderCount = try settings.integer("HOP_SERVER_MAX_HEADER_COUNT", in: 8...1_000) ?? 100
         maximumHeaderBytes = try settings.integer("HOP_SERVER_MAX_HEADER_BYTES", in: 1_024...81_920) ?? 64 * 1024
+        maximumHTTP2Streams = try settings.integer("HOP_SERVER_H2_MAX_STREAMS", in: 1...10_000) ?? 100
+        http2WindowBytes = try settings.integer("HOP_SERVER_H2_WINDOW_BYTES", in: 65_535...16 << 20) ?? 65_535
         maximumBodyBytes = try settings.integer("HOP_PROXY_MAX_BODY_BYTES", in: 0...Int.max) ?? 0
         switch value("HOP_TUNNEL_POLICY") ?? "pool" {
         case "pool": tunnelPolicy = .pool(maximum: try settings.integer("HOP_TUNNEL_MAX_PER_DOMAIN", in: 1...1024) ?? 8)

@@ -119,6 +119,9 @@ struct ServerRuntime {
         let requestLimits = HTTP1RequestLimits(
             maximumTargetBytes: configuration.maximumTargetBytes, maximumHeaderCount: configuration.maximumHeaderCount,
             maximumHeaderBytes: configuration.maximumHeaderBytes)
+        let http2Settings = HTTP2ConnectionSettings(
+            maximumConcurrentStreams: configuration.maximumHTTP2Streams, initialWindowBytes: configuration.http2WindowBytes,
+            maximumHeaderListBytes: configuration.maximumHeaderBytes)
         let router = PublicRequestRouter(
             hub: hub, administration: administration,
             configuration: .init(responseTimeout: configuration.proxyTimeout, maximumBodyBytes: configuration.maximumBodyBytes),
@@ -129,7 +132,7 @@ struct ServerRuntime {
         let secureEdge = PublicHTTPSServer(
             host: https.host, port: https.port, certificates: certificates, defaultName: configuration.domain,
             router: router, tunnels: tunnelHandoff, challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout,
-            requestLimits: requestLimits, logger: Logger(label: "edge"),
+            requestLimits: requestLimits, http2Settings: http2Settings, logger: Logger(label: "edge"),
             onListening: { port in
                 httpsPort.bound(port)
                 logger.notice("public HTTPS listening on https://\(ListenAddress(host: https.host, port: port))")

@@ -48,4 +48,25 @@ struct HostileHTTP2Tests {
             #expect(after.residentKiB <= before.residentKiB + 32 * 1024, "RSS \(before.residentKiB) → \(after.residentKiB) KiB")
         }
     }
+
+    @Test("the HTTP/2 settings are announced as configured; a client over the stream limit loses its connection, others are served")
+    func settingsAndStreamLimit() async throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/hostile_http2.py").path
+        let domain = "h2limits.example.com"
+        let settings = ["HOP_SERVER_H2_MAX_STREAMS": "50", "HOP_SERVER_H2_WINDOW_BYTES": "262144", "HOP_SERVER_MAX_HEADER_BYTES": "32768"]
+        try await Gateway.withTunnel(domain: domain, settings: settings) { server, _, _ in
+            let output = try await runCommand(["python3", script, "\(server.httpsPort)", domain, server.caFile, "many_streams"])
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+            // RFC 9113 §6.5.2: 3 = MAX_CONCURRENT_STREAMS, 4 = INITIAL_WINDOW_SIZE, 6 = MAX_HEADER_LIST_SIZE.
+            let announced = try #require(result["settings"] as? [String: Int], "\(result)")
+            #expect(announced["3"] == 50 && announced["4"] == 262_144 && announced["6"] == 32_768, "\(announced)")
+            // 120 streams opened at once against a limit of 50. RFC 9113 §5.1.2 allows a stream error;
+            // NIO ends the connection (GOAWAY PROTOCOL_ERROR = 1). No stream past the limit is served.
+            #expect(result["goaway_error"] as? Int == 1, "\(result)")
+            #expect(result["closed"] as? Bool == true, "\(result)")
+            #expect((result["response_headers"] as? Int ?? 0) <= 50, "\(result)")
+            #expect(try await Gateway.curl(server, domain, .http2, ["URL/after"]) == "hello from backend GET /after")
+        }
+    }
 }
