@@ -41,6 +41,7 @@ public struct AdminAPIClient: Sendable {
         case .ok(let ok): return try ok.body.json.clientApiKey
         case .badRequest(let r): throw AdminAPIClientError(400, try r.body.json.error)
         case .unauthorized(let r): throw AdminAPIClientError(401, try r.body.json.error)
+        case .tooManyRequests(let r): throw AdminAPIClientError(429, try r.body.json.error)
         case .conflict(let r): throw AdminAPIClientError(409, try r.body.json.error)
         case .contentTooLarge(let r): throw AdminAPIClientError(413, try r.body.json.error)
         case .internalServerError(let r): throw AdminAPIClientError(500, try r.body.json.error)
@@ -55,6 +56,7 @@ public struct AdminAPIClient: Sendable {
         case .ok: return
         case .badRequest(let r): throw AdminAPIClientError(400, try r.body.json.error)
         case .unauthorized(let r): throw AdminAPIClientError(401, try r.body.json.error)
+        case .tooManyRequests(let r): throw AdminAPIClientError(429, try r.body.json.error)
         case .forbidden(let r): throw AdminAPIClientError(403, try r.body.json.error)
         case .notFound(let r): throw AdminAPIClientError(404, try r.body.json.error)
         case .contentTooLarge(let r): throw AdminAPIClientError(413, try r.body.json.error)
@@ -70,6 +72,7 @@ public struct AdminAPIClient: Sendable {
         case .ok(let ok): return try ok.body.json.exists
         case .badRequest(let r): throw AdminAPIClientError(400, try r.body.json.error)
         case .unauthorized(let r): throw AdminAPIClientError(401, try r.body.json.error)
+        case .tooManyRequests(let r): throw AdminAPIClientError(429, try r.body.json.error)
         case .internalServerError(let r): throw AdminAPIClientError(500, try r.body.json.error)
         case .serviceUnavailable(let r): throw AdminAPIClientError(503, try r.body.json.error)
         case .undocumented(let status, _): throw AdminAPIClientError(status, "unexpected response")
@@ -85,6 +88,7 @@ public struct AdminAPIClient: Sendable {
             return AdminDomainSummary(domain: name, memo: body.memo ?? "", createdAt: created, updatedAt: updated)
         case .badRequest(let r): throw AdminAPIClientError(400, try r.body.json.error)
         case .unauthorized(let r): throw AdminAPIClientError(401, try r.body.json.error)
+        case .tooManyRequests(let r): throw AdminAPIClientError(429, try r.body.json.error)
         case .internalServerError(let r): throw AdminAPIClientError(500, try r.body.json.error)
         case .serviceUnavailable(let r): throw AdminAPIClientError(503, try r.body.json.error)
         case .undocumented(let status, _): throw AdminAPIClientError(status, "unexpected response")
@@ -99,6 +103,7 @@ public struct AdminAPIClient: Sendable {
             return (body.domains.map { AdminDomainSummary(domain: $0.domain, memo: $0.memo, createdAt: $0.createdAt, updatedAt: $0.updatedAt) }, body.nextAfter)
         case .badRequest(let r): throw AdminAPIClientError(400, try r.body.json.error)
         case .unauthorized(let r): throw AdminAPIClientError(401, try r.body.json.error)
+        case .tooManyRequests(let r): throw AdminAPIClientError(429, try r.body.json.error)
         case .internalServerError(let r): throw AdminAPIClientError(500, try r.body.json.error)
         case .serviceUnavailable(let r): throw AdminAPIClientError(503, try r.body.json.error)
         case .undocumented(let status, _): throw AdminAPIClientError(status, "unexpected response")
@@ -111,6 +116,7 @@ public struct AdminAPIClient: Sendable {
         case .ok(let ok): return try ok.body.json.clientApiKey
         case .badRequest(let r): throw AdminAPIClientError(400, try r.body.json.error)
         case .unauthorized(let r): throw AdminAPIClientError(401, try r.body.json.error)
+        case .tooManyRequests(let r): throw AdminAPIClientError(429, try r.body.json.error)
         case .notFound(let r): throw AdminAPIClientError(404, try r.body.json.error)
         case .contentTooLarge(let r): throw AdminAPIClientError(413, try r.body.json.error)
         case .internalServerError(let r): throw AdminAPIClientError(500, try r.body.json.error)

@@ -10,7 +10,8 @@ public import ServiceLifecycle
 /// The admin REST API (`/api/v1/admin`, described by `openapi.yaml`): a driving adapter over
 /// ``DomainAdministration``.
 ///
-/// Requests pass, in order: the admin-key check (401 "unauthorized"), a 16 KiB body limit (413),
+/// Requests pass, in order: the admin-key check (401 "unauthorized"; 429 for an address with too
+/// many failed attempts, see ``AuthenticationThrottle``), a 16 KiB body limit (413),
 /// the generated decoder (400 naming the field), then ``AdminAPIHandler``. The OpenAPI document
 /// itself is served without a key at `/api/v1/admin/openapi.json`.
 public enum AdminAPIServer {
@@ -21,9 +22,9 @@ public enum AdminAPIServer {
 
     /// The API's routes, for mounting in an HTTP server.
     public static func router(
-        administration: DomainAdministration, credential: AdminCredential, logger: Logger
-    ) throws -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+        administration: DomainAdministration, credential: AdminCredential, throttle: AuthenticationThrottle = .init(), logger: Logger
+    ) throws -> Router<AdminRequestContext> {
+        let router = Router(context: AdminRequestContext.self)
         let documentPath = "\(basePath)/openapi.json"
         router.get(RouterPath(documentPath)) { _, _ in
             Response(
@@ -31,7 +32,7 @@ public enum AdminAPIServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         let api = router.group(RouterPath(basePath))
-            .add(middleware: AdminAuthMiddleware(credential: credential, exempt: [documentPath], logger: logger))
+            .add(middleware: AdminAuthMiddleware(credential: credential, exempt: [documentPath], throttle: throttle, logger: logger))
             .add(middleware: AdminRequestGuard(
                 maximumBodyBytes: maximumBodyBytes, document: OpenAPIDocumentIndex(json: OpenAPIDocument.json), logger: logger))
         try AdminAPIHandler(administration: administration).registerHandlers(on: api)
@@ -41,12 +42,12 @@ public enum AdminAPIServer {
     /// A server for the API alone on `host:port` (port 0 picks a free one; `onListening` is told
     /// which). Until the public HTTPS edge mounts the API, this is how it is reached.
     public static func service(
-        administration: DomainAdministration, credential: AdminCredential,
+        administration: DomainAdministration, credential: AdminCredential, throttle: AuthenticationThrottle = .init(),
         host: String, port: Int, logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> any Service {
         Application(
-            router: try router(administration: administration, credential: credential, logger: logger),
+            router: try router(administration: administration, credential: credential, throttle: throttle, logger: logger),
             configuration: .init(address: .hostname(host, port: port), serverName: "hopgate"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)

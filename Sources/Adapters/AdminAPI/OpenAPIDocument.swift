@@ -64,6 +64,9 @@ enum OpenAPIDocument {
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyFailures"
+          },
           "409": {
             "description": "The domain is already registered.",
             "content": {
@@ -124,6 +127,9 @@ enum OpenAPIDocument {
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyFailures"
+          },
           "403": {
             "description": "The client API key does not belong to the domain.",
             "content": {
@@ -183,6 +189,9 @@ enum OpenAPIDocument {
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyFailures"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           },
@@ -225,6 +234,9 @@ enum OpenAPIDocument {
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyFailures"
           },
           "500": {
             "$ref": "#/components/responses/InternalError"
@@ -289,6 +301,9 @@ enum OpenAPIDocument {
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
+          "429": {
+            "$ref": "#/components/responses/TooManyFailures"
+          },
           "500": {
             "$ref": "#/components/responses/InternalError"
           },
@@ -331,6 +346,9 @@ enum OpenAPIDocument {
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyFailures"
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
@@ -392,6 +410,29 @@ enum OpenAPIDocument {
             "example": {
               "success": false,
               "error": "unauthorized"
+            }
+          }
+        }
+      },
+      "TooManyFailures": {
+        "description": "The caller's address sent a wrong admin key too often (by default 10 times within a minute) and is turned away, whatever key it sends, until Retry-After seconds have passed.",
+        "headers": {
+          "Retry-After": {
+            "description": "Seconds until the address may try again.",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
+            }
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorResponse"
+            },
+            "example": {
+              "success": false,
+              "error": "too many failed authentications from 192.0.2.7; retry in 60 s"
             }
           }
         }

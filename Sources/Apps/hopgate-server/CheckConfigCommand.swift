@@ -68,6 +68,8 @@ extension ServerConfiguration {
             ("HOP_DATA_DIR", dataDirectory),
             ("HOP_PROXY_TIMEOUT", "\(proxyTimeout)"),
             ("HOP_SHUTDOWN_GRACE", "\(shutdownGrace)"),
+            ("HOP_AUTH_MAX_FAILURES", authMaximumFailures == 0 ? "0 (no throttling)" : "\(authMaximumFailures) per minute"),
+            ("HOP_AUTH_LOCKOUT", "\(authLockout)"),
             ("HOP_SERVER_REQUEST_HEAD_TIMEOUT", "\(requestHeadTimeout)"),
             ("HOP_SERVER_MAX_TARGET_BYTES", "\(maximumTargetBytes)"),
             ("HOP_SERVER_MAX_HEADER_COUNT", "\(maximumHeaderCount)"),

@@ -52,6 +52,10 @@ struct ServerConfiguration: Sendable {
     var proxyTimeout: Duration
     /// How long in-flight requests may take to finish after SIGTERM.
     var shutdownGrace: Duration
+    /// Failed admin- or client-key authentications per address within a minute before it is turned away (0: never).
+    var authMaximumFailures: Int
+    /// How long such an address is turned away.
+    var authLockout: Duration
     /// An HTTP/1.1 connection without a complete request head this long is closed.
     var requestHeadTimeout: Duration
     /// HTTP/1.1 request-head limits (414/431).
@@ -153,6 +157,8 @@ struct ServerConfiguration: Sendable {
 
         proxyTimeout = try settings.duration("HOP_PROXY_TIMEOUT") ?? .seconds(60)
         shutdownGrace = try settings.duration("HOP_SHUTDOWN_GRACE") ?? .seconds(30)
+        authMaximumFailures = try settings.integer("HOP_AUTH_MAX_FAILURES", in: 0...1_000_000) ?? 10
+        authLockout = try settings.duration("HOP_AUTH_LOCKOUT") ?? .seconds(60)
         requestHeadTimeout = try settings.duration("HOP_SERVER_REQUEST_HEAD_TIMEOUT") ?? .seconds(30)
         // NIO's parser refuses any head over 80 KiB, so larger limits would never apply.
         maximumTargetBytes = try settings.integer("HOP_SERVER_MAX_TARGET_BYTES", in: 256...65_536) ?? 8 * 1024

@@ -59,10 +59,12 @@ struct ServerRuntime {
     private func runServices(store: any DomainStore) async throws {
         // The hub verifies hellos through an administration of its own; the admin API's one
         // tells the hub when a domain is unregistered or its key rotated (its tunnels close).
+        // One throttle for admin-key and client-key failures: an address guessing either is turned away from both.
+        let throttle = AuthenticationThrottle(policy: .init(maximumFailures: configuration.authMaximumFailures, lockout: configuration.authLockout))
         let hub = TunnelHub(
             administration: DomainAdministration(store: store, logger: Logger(label: "admin")),
             configuration: .init(policy: configuration.tunnelPolicy, serverVersion: HopGateVersion.current),
-            logger: Logger(label: "tunnels"))
+            throttle: throttle, logger: Logger(label: "tunnels"))
         var services: [any Service] = []
         let (source, challenges, caFile) = try makeCertificateSource()
         if let acme = source as? ACMECertificateSource { services.append(acme) }
@@ -85,7 +87,7 @@ struct ServerRuntime {
             let adminPort = BoundPort(configured: admin.port)
             let domain = configuration.domain
             services.append(try AdminAPIServer.service(
-                administration: administration, credential: credential,
+                administration: administration, credential: credential, throttle: throttle,
                 host: admin.host, port: admin.port, logger: Logger(label: "admin"),
                 onListening: { port in
                     adminPort.bound(port)

@@ -37,12 +37,15 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
 
     private let administration: DomainAdministration
     private let configuration: Configuration
+    private let throttle: AuthenticationThrottle
     private let logger: Logger
     private let state = Mutex(State())
 
-    public init(administration: DomainAdministration, configuration: Configuration, logger: Logger) {
+    /// - Parameter throttle: turns away addresses whose hellos failed authentication too often.
+    public init(administration: DomainAdministration, configuration: Configuration, throttle: AuthenticationThrottle = .init(), logger: Logger) {
         self.administration = administration
         self.configuration = configuration
+        self.throttle = throttle
         var logger = logger
         logger[metadataKey: "component"] = "tunnel_hub"
         self.logger = logger
@@ -87,8 +90,20 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         var log = logger
         log[metadataKey: "peer"] = "\(peer)"
         log[metadataKey: "client"] = "\(hello.clientName)/\(hello.clientVersion)"
-        do {
-            let welcome = try await check(hello)
+        let address = AuthenticationThrottle.address(ofPeer: peer)
+        do throws(TunnelRefusal) {
+            if let delay = throttle.retryDelay(for: address) {
+                throw TunnelRefusal(.unavailable, "too many failed authentications from \(address); retry in \(delay.components.seconds + 1) s")
+            }
+            let welcome: TunnelWelcome
+            do throws(TunnelRefusal) { welcome = try await check(hello) } catch {
+                if error.code == .unauthenticated || error.code == .permissionDenied, throttle.recordFailure(from: address) {
+                    log.warning("address turned away after repeated authentication failures", metadata: [
+                        "address": "\(address)", "lockout_s": "\(throttle.policy.lockout.components.seconds)"])
+                }
+                throw error
+            }
+            throttle.recordSuccess(from: address)
             HopGateMetrics.recordHandshake(outcome: "admitted")
             log.info("tunnel admitted", metadata: ["domain": "\(welcome.domain)", "tunnel_id": "\(welcome.tunnelID)"])
             return welcome

@@ -61,6 +61,8 @@ struct CheckConfigTests {
         ("HOP_SERVER_MAX_HEADER_BYTES", "1000000"),
         ("HOP_SERVER_H2_MAX_STREAMS", "0"),
         ("HOP_SERVER_H2_WINDOW_BYTES", "1024"),
+        ("HOP_AUTH_MAX_FAILURES", "-1"),
+        ("HOP_AUTH_LOCKOUT", "a while"),
     ])
     func broken(_ name: String, _ value: String) async throws {
         let (ok, output) = await checkConfig([name: value])

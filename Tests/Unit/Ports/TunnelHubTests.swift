@@ -72,6 +72,27 @@ struct TunnelHubTests {
         #expect(logs.lines.filter { $0.message == "tunnel refused" }.count == 4)
     }
 
+    @Test func anAddressWithRepeatedWrongKeysIsTurnedAwayEvenWithTheRightOne() async throws {
+        let admin = DomainAdministration(store: store, logger: logs.logger())
+        let hub = TunnelHub(
+            administration: admin, configuration: .init(serverVersion: "test"),
+            throttle: AuthenticationThrottle(policy: .init(maximumFailures: 2, lockout: .seconds(60))), logger: logs.logger())
+        let a = try await admin.register(domain: "a.example.com", memo: nil)
+        for _ in 0..<2 {
+            let error = await #expect(throws: TunnelRefusal.self) {
+                try await hub.admit(hello("a.example.com", ClientAPIKey.generate().secret), peer: "ipv4:192.0.2.9:4000")
+            }
+            #expect(error?.code == .permissionDenied)
+        }
+        let turnedAway = await #expect(throws: TunnelRefusal.self) {
+            try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: "ipv4:192.0.2.9:4001")
+        }
+        #expect(turnedAway?.code == .unavailable)
+        #expect(turnedAway?.reason.contains("too many failed authentications from 192.0.2.9") == true)
+        _ = try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: "ipv4:192.0.2.10:4000")
+        #expect(logs.lines.contains { $0.message == "address turned away after repeated authentication failures" })
+    }
+
     @Test func storeOutageIsUnavailable() async throws {
         let (hub, admin) = makeHub()
         let a = try await admin.register(domain: "a.example.com", memo: nil)

@@ -74,6 +74,55 @@ extension Components {
                 self.body = body
             }
         }
+        package struct TooManyFailures: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/TooManyFailures/headers`.
+            package struct Headers: Sendable, Hashable {
+                /// Seconds until the address may try again.
+                ///
+                /// - Remark: Generated from `#/components/responses/TooManyFailures/headers/Retry-After`.
+                package var retryAfter: Swift.Int?
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - retryAfter: Seconds until the address may try again.
+                package init(retryAfter: Swift.Int? = nil) {
+                    self.retryAfter = retryAfter
+                }
+            }
+            /// Received HTTP response headers
+            package var headers: Components.Responses.TooManyFailures.Headers
+            /// - Remark: Generated from `#/components/responses/TooManyFailures/content`.
+            @frozen package enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/components/responses/TooManyFailures/content/application\/json`.
+                case json(Components.Schemas.ErrorResponse)
+                /// The associated value of the enum case if `self` is `.json`.
+                ///
+                /// - Throws: An error if `self` is not `.json`.
+                /// - SeeAlso: `.json`.
+                package var json: Components.Schemas.ErrorResponse {
+                    get throws {
+                        switch self {
+                        case let .json(body):
+                            return body
+                        }
+                    }
+                }
+            }
+            /// Received HTTP response body
+            package var body: Components.Responses.TooManyFailures.Body
+            /// Creates a new `TooManyFailures`.
+            ///
+            /// - Parameters:
+            ///   - headers: Received HTTP response headers
+            ///   - body: Received HTTP response body
+            package init(
+                headers: Components.Responses.TooManyFailures.Headers = .init(),
+                body: Components.Responses.TooManyFailures.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
         package struct NotFound: Sendable, Hashable {
             /// - Remark: Generated from `#/components/responses/NotFound/content`.
             @frozen package enum Body: Sendable, Hashable {

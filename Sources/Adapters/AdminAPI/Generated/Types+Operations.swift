@@ -153,6 +153,29 @@ package enum Operations {
                     }
                 }
             }
+            /// The caller's address sent a wrong admin key too often (by default 10 times within a minute) and is turned away, whatever key it sends, until Retry-After seconds have passed.
+            ///
+            /// - Remark: Generated from `#/paths//domains/register/post(registerDomain)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyFailures)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyFailures {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
             package struct Conflict: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/domains/register/POST/responses/409/content`.
                 @frozen package enum Body: Sendable, Hashable {
@@ -435,6 +458,29 @@ package enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller's address sent a wrong admin key too often (by default 10 times within a minute) and is turned away, whatever key it sends, until Retry-After seconds have passed.
+            ///
+            /// - Remark: Generated from `#/paths//domains/unregister/post(unregisterDomain)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyFailures)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyFailures {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
                             response: self
                         )
                     }
@@ -759,6 +805,29 @@ package enum Operations {
                     }
                 }
             }
+            /// The caller's address sent a wrong admin key too often (by default 10 times within a minute) and is turned away, whatever key it sends, until Retry-After seconds have passed.
+            ///
+            /// - Remark: Generated from `#/paths//domains/exists/get(domainExists)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyFailures)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyFailures {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
             /// An unexpected failure.
             ///
             /// - Remark: Generated from `#/paths//domains/exists/get(domainExists)/responses/500`.
@@ -976,6 +1045,29 @@ package enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller's address sent a wrong admin key too often (by default 10 times within a minute) and is turned away, whatever key it sends, until Retry-After seconds have passed.
+            ///
+            /// - Remark: Generated from `#/paths//domains/status/get(domainStatus)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyFailures)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyFailures {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
                             response: self
                         )
                     }
@@ -1212,6 +1304,29 @@ package enum Operations {
                     }
                 }
             }
+            /// The caller's address sent a wrong admin key too often (by default 10 times within a minute) and is turned away, whatever key it sends, until Retry-After seconds have passed.
+            ///
+            /// - Remark: Generated from `#/paths//domains/get(listDomains)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyFailures)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyFailures {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
             /// An unexpected failure.
             ///
             /// - Remark: Generated from `#/paths//domains/get(listDomains)/responses/500`.
@@ -1420,6 +1535,29 @@ package enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller's address sent a wrong admin key too often (by default 10 times within a minute) and is turned away, whatever key it sends, until Retry-After seconds have passed.
+            ///
+            /// - Remark: Generated from `#/paths//domains/rotate-key/post(rotateDomainKey)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.TooManyFailures)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            package var tooManyRequests: Components.Responses.TooManyFailures {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
                             response: self
                         )
                     }
