@@ -179,8 +179,10 @@ class HopGate:
         self.extra_clients = []
 
     def server_env(self):
+        # Every load generator and all (up to 1000) tunnel clients come from 127.0.0.1: no per-address cap.
         env = dict(os.environ, HOP_ADMIN_API_KEY=ADMIN_KEY, HOP_DATA_DIR=self.data, HOP_LOG_LEVEL="warning",
-                   HOP_LOG_FORMAT="text", HOP_METRICS_LISTEN="127.0.0.1:%d" % self.metrics)
+                   HOP_LOG_FORMAT="text", HOP_METRICS_LISTEN="127.0.0.1:%d" % self.metrics,
+                   HOP_SERVER_MAX_CONNECTIONS_PER_IP="0")
         env.pop("HOP_TUNNEL_LISTEN", None)
         return env
 

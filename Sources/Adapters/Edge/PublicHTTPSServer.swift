@@ -28,6 +28,7 @@ public struct PublicHTTPSServer: Sendable {
     private let requestHeadTimeout: TimeAmount
     private let requestLimits: HTTP1RequestLimits
     private let http2Settings: HTTP2ConnectionSettings
+    private let connectionsPerAddress: ConnectionsPerAddress
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
@@ -38,12 +39,14 @@ public struct PublicHTTPSServer: Sendable {
     ///   - handshakeTimeout: a connection that has not finished TLS by then is closed.
     ///   - requestHeadTimeout: an HTTP/1.1 connection without a complete request head this long
     ///     after opening or after its last response is closed (idle keep-alive, slowloris).
+    ///   - maximumConnectionsPerAddress: open connections allowed per client address (web and
+    ///     tunnel alike); more are closed at once. 0: no limit.
     public init(
         host: String, port: Int, certificates: any CertificateSource, defaultName: DomainName,
         router: PublicRequestRouter, tunnels: SharedPortTunnelHandoff?, challenges: (any ChallengeResponder)? = nil,
         handshakeTimeout: Duration = .seconds(10),
         requestHeadTimeout: Duration = .seconds(30), requestLimits: HTTP1RequestLimits = .init(),
-        http2Settings: HTTP2ConnectionSettings = .init(),
+        http2Settings: HTTP2ConnectionSettings = .init(), maximumConnectionsPerAddress: Int = 0,
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
@@ -57,6 +60,7 @@ public struct PublicHTTPSServer: Sendable {
         self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
         self.requestLimits = requestLimits
         self.http2Settings = http2Settings
+        self.connectionsPerAddress = ConnectionsPerAddress(maximum: maximumConnectionsPerAddress, logger: logger)
         self.logger = logger
         self.onListening = onListening
     }
@@ -78,6 +82,7 @@ public struct PublicHTTPSServer: Sendable {
             let handshakeTimeout = self.handshakeTimeout
             let challenges = self.challenges
             let logger = self.logger
+            let connectionsPerAddress = self.connectionsPerAddress
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.backlog, value: 256)
@@ -85,6 +90,10 @@ public struct PublicHTTPSServer: Sendable {
                 .childChannelInitializer { channel in
                     // Handlers only: deciding here (before the handshake) would deadlock.
                     channel.eventLoop.makeCompletedFuture {
+                        guard connectionsPerAddress.admit(channel) else {
+                            try channel.pipeline.syncOperations.addHandler(CloseOnActive())
+                            return
+                        }
                         if let challenges {
                             // Adds the TLS handler itself once it has seen the ClientHello.
                             try channel.pipeline.syncOperations.addHandler(

@@ -137,7 +137,7 @@ private struct ClientSession: Sendable {
         let poolSize = max(1, Int(welcome.exchangePoolSize))
         let (events, eventSink) = AsyncStream.makeStream(of: PoolEvent.self)
         let lastHeard = LastHeard()
-        let draining = DrainFlag()
+        let draining = OnceFlag()
         let control = self.control
         let faults = self.faults
 
@@ -214,6 +214,7 @@ private struct ClientSession: Sendable {
     ) async {
         let (heads, headSink) = AsyncStream.makeStream(of: ExchangeRequestHead.self)
         let (cancels, cancelSink) = AsyncStream.makeStream(of: Void.self)
+        let cancelled = OnceFlag()
         let inbound = AsyncThrowingChannel<ExchangeRequestPart, any Error>()
         let handler = self.handler
         do {
@@ -223,7 +224,12 @@ private struct ClientSession: Sendable {
                     first.attach = attach
                     try await writer.write(first)
                     var iterator = heads.makeAsyncIterator()
-                    guard let head = await iterator.next() else { return }
+                    guard let head = await iterator.next() else {
+                        // Cancelled before its head came (the public request was gone at once):
+                        // this stream was taken all the same, so the pool gets a new one.
+                        if cancelled.isSet { events.yield(.consumed) }
+                        return
+                    }
                     events.yield(.consumed)
                     await ClientExchangeServing.serve(head, with: handler, requestBody: inbound, cancels: cancels, writer: writer)
                     // Request parts that still come are dropped, so the response side never blocks.
@@ -242,6 +248,7 @@ private struct ClientSession: Sendable {
                                 await inbound.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
                                 inbound.finish()
                             case .cancel:
+                                cancelled.set()
                                 headSink.finish()
                                 inbound.fail(CancellationError())
                                 cancelSink.yield()
@@ -265,8 +272,8 @@ private struct ClientSession: Sendable {
     }
 }
 
-/// Set once when the server asks the client to drain.
-private final class DrainFlag: Sendable {
+/// A flag set once: the server asked the client to drain, or cancelled an exchange.
+private final class OnceFlag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }

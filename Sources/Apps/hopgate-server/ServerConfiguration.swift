@@ -66,6 +66,8 @@ struct ServerConfiguration: Sendable {
     var maximumHTTP2Streams: Int
     /// The HTTP/2 flow-control window granted to each public request body.
     var http2WindowBytes: Int
+    /// Open HTTPS connections allowed per client address (0: no limit).
+    var maximumConnectionsPerAddress: Int
     var maximumBodyBytes: Int
     var tunnelPolicy: TunnelAdmissionPolicy
     var logLevel: String
@@ -166,6 +168,7 @@ struct ServerConfiguration: Sendable {
         maximumHeaderBytes = try settings.integer("HOP_SERVER_MAX_HEADER_BYTES", in: 1_024...81_920) ?? 64 * 1024
         maximumHTTP2Streams = try settings.integer("HOP_SERVER_H2_MAX_STREAMS", in: 1...10_000) ?? 100
         http2WindowBytes = try settings.integer("HOP_SERVER_H2_WINDOW_BYTES", in: 65_535...16 << 20) ?? 65_535
+        maximumConnectionsPerAddress = try settings.integer("HOP_SERVER_MAX_CONNECTIONS_PER_IP", in: 0...1_000_000) ?? 1_000
         maximumBodyBytes = try settings.integer("HOP_PROXY_MAX_BODY_BYTES", in: 0...Int.max) ?? 0
         switch value("HOP_TUNNEL_POLICY") ?? "pool" {
         case "pool": tunnelPolicy = .pool(maximum: try settings.integer("HOP_TUNNEL_MAX_PER_DOMAIN", in: 1...1024) ?? 8)

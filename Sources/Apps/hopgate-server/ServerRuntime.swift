@@ -134,7 +134,8 @@ struct ServerRuntime {
         let secureEdge = PublicHTTPSServer(
             host: https.host, port: https.port, certificates: certificates, defaultName: configuration.domain,
             router: router, tunnels: tunnelHandoff, challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout,
-            requestLimits: requestLimits, http2Settings: http2Settings, logger: Logger(label: "edge"),
+            requestLimits: requestLimits, http2Settings: http2Settings,
+            maximumConnectionsPerAddress: configuration.maximumConnectionsPerAddress, logger: Logger(label: "edge"),
             onListening: { port in
                 httpsPort.bound(port)
                 logger.notice("public HTTPS listening on https://\(ListenAddress(host: https.host, port: port))")

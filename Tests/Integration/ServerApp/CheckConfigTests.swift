@@ -62,6 +62,7 @@ struct CheckConfigTests {
         ("HOP_SERVER_H2_MAX_STREAMS", "0"),
         ("HOP_SERVER_H2_WINDOW_BYTES", "1024"),
         ("HOP_AUTH_MAX_FAILURES", "-1"),
+        ("HOP_SERVER_MAX_CONNECTIONS_PER_IP", "lots"),
         ("HOP_AUTH_LOCKOUT", "a while"),
     ])
     func broken(_ name: String, _ value: String) async throws {

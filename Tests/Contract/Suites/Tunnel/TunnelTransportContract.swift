@@ -215,6 +215,40 @@ struct TunnelTransportContract {
         }
     }
 
+    @Test("exchanges whose callers are gone before they start do not use up the client's pool of streams", arguments: TunnelTransportKind.allCases)
+    func exchangesCancelledBeforeTheyStart(kind: TunnelTransportKind) async throws {
+        try await withTunnelTransport(kind) { harness in
+            let key = try await harness.register(Self.domain)
+            try await withClient(harness, key: key, handler: EchoHandler(name: "a")) {
+                let tunnel = try connection(harness)
+                // Far more than the pool (16 streams): each caller is cancelled before it starts.
+                await withTaskGroup(of: Void.self) { group in
+                    group.cancelAll()
+                    for index in 0..<100 {
+                        group.addTask {
+                            _ = try? await tunnel.exchange(Self.request("/gone/\(index)")) { body, response in
+                                try await body.write(.end(nil))
+                                return try await collectText(response)
+                            }
+                        }
+                    }
+                }
+                let answer = try await withThrowingTaskGroup(of: String?.self) { group in
+                    group.addTask {
+                        try await tunnel.exchange(Self.request("/after")) { body, response in
+                            try await body.write(.end(nil))
+                            return try await collectText(response)
+                        }
+                    }
+                    group.addTask { try await Task.sleep(for: .seconds(10)); return nil }
+                    defer { group.cancelAll() }
+                    return try await group.next() ?? nil
+                }
+                #expect(answer == "a /after", "no stream was free for a new exchange")
+            }
+        }
+    }
+
     @Test("a client that stops answering heartbeats is closed with heartbeatTimeout", arguments: TunnelTransportKind.allCases)
     func silentPeer(kind: TunnelTransportKind) async throws {
         try await withTunnelTransport(kind, heartbeatInterval: .milliseconds(100)) { harness in
