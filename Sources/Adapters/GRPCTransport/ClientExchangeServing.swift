@@ -2,7 +2,6 @@ import AsyncAlgorithms
 import GRPCCore
 import HopGatePorts
 import SwiftProtobuf
-import Synchronization
 
 /// The client's side of one exchange once its request head has come: runs the handler and sends
 /// its response on the Exchange stream, and stops it when the server sends Cancel.
@@ -20,23 +19,23 @@ enum ClientExchangeServing {
         writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>
     ) async {
         let parts = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
-        let forwarding = ForwardingState()
+        let forwardingFailed = OnceFlag()  // the forwarder could not write; the handler's writes then fail
         await withTaskGroup(of: Void.self) { group in
             group.addTask {  // the forwarder: the only writer of the stream
                 do {
                     for try await part in parts { try await writer.write(message(for: part)) }
                 } catch {
-                    forwarding.fail()
+                    forwardingFailed.set()
                 }
             }
             let failure = await runHandler(head, with: handler, requestBody: requestBody, until: cancels) { part in
-                guard !forwarding.failed else { throw TunnelExchangeError(.tunnelFailed, "the exchange stream closed") }
+                guard !forwardingFailed.isSet else { throw TunnelExchangeError(.tunnelFailed, "the exchange stream closed") }
                 await parts.send(part)
                 try Task.checkCancellation()
             }
             parts.finish()
             await group.waitForAll()
-            if let failure, !forwarding.failed {
+            if let failure, !forwardingFailed.isSet {
                 var message = Hopgate_Tunnel_V1_ExchangeFromClient()
                 message.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = failure }
                 try? await writer.write(message)
@@ -88,11 +87,4 @@ enum ClientExchangeServing {
         }
         return message
     }
-}
-
-/// Set when the forwarder could not write to the stream; the handler's writes then fail.
-private final class ForwardingState: Sendable {
-    private let value = Mutex(false)
-    func fail() { value.withLock { $0 = true } }
-    var failed: Bool { value.withLock { $0 } }
 }

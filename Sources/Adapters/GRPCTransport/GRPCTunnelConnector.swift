@@ -273,7 +273,7 @@ private struct ClientSession: Sendable {
 }
 
 /// A flag set once: the server asked the client to drain, or cancelled an exchange.
-private final class OnceFlag: Sendable {
+final class OnceFlag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
