@@ -1,19 +1,21 @@
-import Logging
+public import Logging
 import NIOCore
 import Synchronization
 
 /// Counts the public edge's open connections per client address and refuses one over the limit:
 /// it is closed right after the accept, before TLS, so one address cannot hold every socket or
-/// make the edge do handshakes for it. Tunnel connections on the shared port count too.
-final class ConnectionsPerAddress: Sendable {
+/// make the edge do handshakes for it. Tunnel connections on the shared port count too, and so do
+/// plain-HTTP connections when the same instance is given to ``PublicHTTPServer``: the limit is
+/// on everything one address holds open at the edge.
+public final class ConnectionsPerAddress: Sendable {
     /// Open connections allowed per address; 0 means no limit.
-    let maximum: Int
+    public let maximum: Int
     private let logger: Logger
     private let open = Mutex<[String: Int]>([:])
     /// When a refusal was last logged: at most one warning a minute, however hard a client tries.
     private let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(maximum: Int, logger: Logger) {
+    public init(maximum: Int, logger: Logger) {
         self.maximum = maximum
         self.logger = logger
     }
@@ -43,7 +45,7 @@ final class ConnectionsPerAddress: Sendable {
     }
 
     /// Open connections from `address` (for tests and diagnostics).
-    func count(for address: String) -> Int { open.withLock { $0[address, default: 0] } }
+    public func count(for address: String) -> Int { open.withLock { $0[address, default: 0] } }
 
     private func warnAboutRefusal(of address: String) {
         let now = ContinuousClock.now

@@ -39,14 +39,15 @@ public struct PublicHTTPSServer: Sendable {
     ///   - handshakeTimeout: a connection that has not finished TLS by then is closed.
     ///   - requestHeadTimeout: an HTTP/1.1 connection without a complete request head this long
     ///     after opening or after its last response is closed (idle keep-alive, slowloris).
-    ///   - maximumConnectionsPerAddress: open connections allowed per client address (web and
-    ///     tunnel alike); more are closed at once. 0: no limit.
+    ///   - connectionsPerAddress: counts open connections per client address (web and tunnel
+    ///     alike, and plain HTTP when shared with ``PublicHTTPServer``); more are closed at once.
+    ///     nil: no limit.
     public init(
         host: String, port: Int, certificates: any CertificateSource, defaultName: DomainName,
         router: PublicRequestRouter, tunnels: SharedPortTunnelHandoff?, challenges: (any ChallengeResponder)? = nil,
         handshakeTimeout: Duration = .seconds(10),
         requestHeadTimeout: Duration = .seconds(30), requestLimits: HTTP1RequestLimits = .init(),
-        http2Settings: HTTP2ConnectionSettings = .init(), maximumConnectionsPerAddress: Int = 0,
+        http2Settings: HTTP2ConnectionSettings = .init(), connectionsPerAddress: ConnectionsPerAddress? = nil,
         logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
@@ -60,7 +61,7 @@ public struct PublicHTTPSServer: Sendable {
         self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
         self.requestLimits = requestLimits
         self.http2Settings = http2Settings
-        self.connectionsPerAddress = ConnectionsPerAddress(maximum: maximumConnectionsPerAddress, logger: logger)
+        self.connectionsPerAddress = connectionsPerAddress ?? ConnectionsPerAddress(maximum: 0, logger: logger)
         self.logger = logger
         self.onListening = onListening
     }

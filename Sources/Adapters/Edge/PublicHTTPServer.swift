@@ -19,22 +19,26 @@ public struct PublicHTTPServer: Sendable {
     private let responder: PlainHTTPResponder
     private let requestHeadTimeout: TimeAmount
     private let requestLimits: HTTP1RequestLimits
+    private let connectionsPerAddress: ConnectionsPerAddress
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
 
     /// - Parameters:
     ///   - challenges: answers `/.well-known/acme-challenge/`; nil answers 404 there.
     ///   - requestHeadTimeout: see ``PublicHTTPSServer``.
+    ///   - connectionsPerAddress: see ``PublicHTTPSServer``; pass the same instance to both
+    ///     listeners so that an address's limit covers both ports. nil: no limit.
     public init(
         host: String, port: Int, router: PublicRequestRouter, policy: PlainHTTPPolicy, challenges: (any ChallengeResponder)?,
         requestHeadTimeout: Duration = .seconds(30), requestLimits: HTTP1RequestLimits = .init(),
-        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        connectionsPerAddress: ConnectionsPerAddress? = nil, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
         self.port = port
         self.responder = PlainHTTPResponder(policy: policy, challenges: challenges, router: router)
         self.requestHeadTimeout = TimeAmount(requestHeadTimeout)
         self.requestLimits = requestLimits
+        self.connectionsPerAddress = connectionsPerAddress ?? ConnectionsPerAddress(maximum: 0, logger: logger)
         self.logger = logger
         self.onListening = onListening
     }
@@ -45,6 +49,7 @@ public struct PublicHTTPServer: Sendable {
         let registry = ConnectionRegistry()
         let requestHeadTimeout = self.requestHeadTimeout
         let requestLimits = self.requestLimits
+        let connectionsPerAddress = self.connectionsPerAddress
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -52,6 +57,11 @@ public struct PublicHTTPServer: Sendable {
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     registry.add(channel)
+                    if !connectionsPerAddress.admit(channel) {
+                        // Still configured (the accept loop expects an HTTP channel), but closed
+                        // as soon as it is active: its serving loop sees the end at once.
+                        try channel.pipeline.syncOperations.addHandler(CloseOnActive())
+                    }
                     return try HTTP1Pipeline.configure(
                         channel, secure: false, requestHeadTimeout: requestHeadTimeout, limits: requestLimits)
                 }

@@ -131,11 +131,13 @@ struct ServerRuntime {
         let https = configuration.httpsListen
         let httpsPort = BoundPort(configured: https.port)
         let httpBound = BoundPort(configured: 0)
+        let connectionsPerAddress = ConnectionsPerAddress(
+            maximum: configuration.maximumConnectionsPerAddress, logger: Logger(label: "edge"))
         let secureEdge = PublicHTTPSServer(
             host: https.host, port: https.port, certificates: certificates, defaultName: configuration.domain,
             router: router, tunnels: tunnelHandoff, challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout,
             requestLimits: requestLimits, http2Settings: http2Settings,
-            maximumConnectionsPerAddress: configuration.maximumConnectionsPerAddress, logger: Logger(label: "edge"),
+            connectionsPerAddress: connectionsPerAddress, logger: Logger(label: "edge"),
             onListening: { port in
                 httpsPort.bound(port)
                 logger.notice("public HTTPS listening on https://\(ListenAddress(host: https.host, port: port))")
@@ -149,7 +151,8 @@ struct ServerRuntime {
         let edge = PublicHTTPServer(
             host: http.host, port: http.port, router: router,
             policy: configuration.httpRedirectsToHTTPS ? .redirectToHTTPS(httpsPort: { publicHTTPSPort ?? httpsPort.value }) : .proxy,
-            challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout, requestLimits: requestLimits, logger: Logger(label: "edge"),
+            challenges: challenges, requestHeadTimeout: configuration.requestHeadTimeout, requestLimits: requestLimits,
+            connectionsPerAddress: connectionsPerAddress, logger: Logger(label: "edge"),
             onListening: { port in
                 httpBound.bound(port)
                 let what = configuration.httpRedirectsToHTTPS ? "redirects to HTTPS" : "proxies"
