@@ -67,13 +67,16 @@ public final class PostgresDomainStore: DomainStore, Service {
     public func create(_ record: DomainRecord) async throws(DomainStoreError) {
         let row = StoredDomainRow(record)
         let id = record.id
+        let logger = self.logger
         try await bounded("insert of \(record.domain)") { client -> Void in
-            _ = try await client.query("""
-                INSERT INTO domains (id, domain, key_hash, memo, created_at, updated_at)
-                VALUES (\(id), \(row.domain), \(row.keyHash), \(row.memo),
-                        \(unescaped: Self.epoch) + \(row.createdAtMicroseconds) * interval '1 microsecond',
-                        \(unescaped: Self.epoch) + \(row.updatedAtMicroseconds) * interval '1 microsecond')
-                """)
+            try await Self.withLiveConnection(client) { connection in
+                _ = try await connection.query("""
+                    INSERT INTO domains (id, domain, key_hash, memo, created_at, updated_at)
+                    VALUES (\(id), \(row.domain), \(row.keyHash), \(row.memo),
+                            \(unescaped: Self.epoch) + \(row.createdAtMicroseconds) * interval '1 microsecond',
+                            \(unescaped: Self.epoch) + \(row.updatedAtMicroseconds) * interval '1 microsecond')
+                    """, logger: logger)
+            }
         }
     }
 
@@ -111,12 +114,15 @@ public final class PostgresDomainStore: DomainStore, Service {
     }
 
     public func count() async throws(DomainStoreError) -> Int {
-        try await bounded("count") { client in
-            var count = 0
-            for try await value in try await client.query("SELECT COUNT(*)::bigint FROM domains").decode(Int64.self) {
-                count = Int(value)
+        let logger = self.logger
+        return try await bounded("count") { client in
+            try await Self.withLiveConnection(client) { connection in
+                var count = 0
+                for try await value in try await connection.query("SELECT COUNT(*)::bigint FROM domains", logger: logger).decode(Int64.self) {
+                    count = Int(value)
+                }
+                return count
             }
-            return count
         }
     }
 
@@ -130,19 +136,33 @@ public final class PostgresDomainStore: DomainStore, Service {
         """
 
     private func records(_ operation: String, _ query: PostgresQuery) async throws(DomainStoreError) -> [DomainRecord] {
-        let rows = try await bounded(operation) { client in
+        let logger = self.logger
+        let rows = try await bounded(operation) { client in try await Self.withLiveConnection(client) { connection in
             var rows: [StoredDomainRow] = []
-            let sequence = try await client.query(query)
+            let sequence = try await connection.query(query, logger: logger)
             for try await (id, domain, keyHash, memo, created, updated) in sequence.decode((UUID, String, String, String, Int64, Int64).self) {
                 rows.append(StoredDomainRow(
                     id: id.uuidString, domain: domain, keyHash: keyHash, memo: memo,
                     createdAtMicroseconds: created, updatedAtMicroseconds: updated))
             }
             return rows
-        }
+        } }
         var result: [DomainRecord] = []
         for row in rows { result.append(try row.record()) }
         return result
+    }
+
+    /// Runs `body` on a pooled connection, unless the caller has given up by the time the pool
+    /// hands one out. A write whose caller was told "unavailable" (``bounded(_:_:)`` timed out
+    /// while the database was down) must not happen later behind its back, when the pool
+    /// reconnects: a registration answered 503 would appear with a key nobody was shown.
+    private static func withLiveConnection<Result: Sendable>(
+        _ client: PostgresClient, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await client.withConnection { connection in
+            try Task.checkCancellation()
+            return try await body(connection)
+        }
     }
 
     /// Runs `body` against the pool, failing with `unavailable` after ``operationTimeout`` (a

@@ -21,6 +21,15 @@ extension DomainStoreError {
         case .readOnly, .readonlyDirectory, .readonlyCantLock, .readonlyInRecovery, .readonlyInRollback, .readonlyBackingMoved,
              .cantOpen, .cantOpenDirectory, .cantOpenInvalidPath, .permission, .auth:
             return DomainStoreError(.unavailable, "SQLite \(operation) failed: the database file cannot be opened for writing (\(sqlite.reason))", cause: sqlite)
+        case .ioError, .ioErrorFailedRead, .ioErrorIncompleteRead, .ioErrorFailedWrite, .ioErrorFailedSync, .ioErrorFailedDirSync,
+             .ioErrorFailedTruncate, .ioErrorFailedStat, .ioErrorFailedUnlock, .ioErrorFailedReadLock,
+             .ioErrorFailedDelete, .ioErrorFailedAccess, .ioErrorFailedLockCheck,
+             .ioErrorFailedAdvisoryLock, .ioErrorFailedClose, .ioErrorFailedSharedMemOpen, .ioErrorFailedSharedMemSize,
+             .ioErrorFailedSharedMemMap, .ioErrorFailedDeleteNonexistent, .ioErrorFailedMemoryMap, .ioErrorCantFindTempdir,
+             .ioErrorCorruptedFilesystem:
+            return DomainStoreError(
+                .unavailable, "SQLite \(operation) failed: the disk refused it (\(sqlite.reason)); is the data directory's file system read-only, full or failing?",
+                cause: sqlite)
         default:
             return DomainStoreError(.internal, "SQLite \(operation) failed (\(sqlite.reason))", cause: sqlite)
         }

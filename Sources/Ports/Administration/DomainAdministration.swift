@@ -51,7 +51,7 @@ public struct DomainAdministration: Sendable {
             audit("register", domain, outcome: "conflict")
             throw AdministrationError(.conflict, "the domain \(domain) is already registered")
         } catch {
-            audit("register", domain, outcome: "error")
+            auditStoreFailure("register", domain, error)
             throw AdministrationError(storeError: error)
         }
         audit("register", domain, outcome: "ok", extra: ["client_api_key": "\(key.masked)"])
@@ -69,7 +69,7 @@ public struct DomainAdministration: Sendable {
         }
         let deleted: Bool
         do { deleted = try await store.delete(domain, keyHash: key.hash) } catch {
-            audit("unregister", domain, outcome: "error")
+            auditStoreFailure("unregister", domain, error)
             throw AdministrationError(storeError: error)
         }
         guard deleted else {
@@ -127,7 +127,7 @@ public struct DomainAdministration: Sendable {
         let key = ClientAPIKey.generate()
         let updated: DomainRecord?
         do { updated = try await store.replaceKeyHash(of: domain, with: key.hash, at: clock.now().truncatedToStorageResolution) } catch {
-            audit("rotate_key", domain, outcome: "error")
+            auditStoreFailure("rotate_key", domain, error)
             throw AdministrationError(storeError: error)
         }
         guard let updated else {
@@ -154,6 +154,14 @@ public struct DomainAdministration: Sendable {
         do { return try DomainName(parsing: raw) } catch {
             throw AdministrationError(.invalidDomain, "\(field): \(error.message)")
         }
+    }
+
+    /// The audit line of an action the store failed, at warning level and naming the failure
+    /// (store messages never carry credentials), so an operator sees why the API answered 503.
+    private func auditStoreFailure(_ action: String, _ domain: DomainName, _ error: DomainStoreError) {
+        logger.warning("admin action", metadata: [
+            "action": "\(action)", "domain": "\(domain)", "outcome": "error", "error": "\(error.code): \(error.message)",
+        ])
     }
 
     private func audit(_ action: String, _ domain: DomainName, outcome: String, extra: Logger.Metadata = [:]) {

@@ -6,6 +6,8 @@ public import HopGatePostgres
 public struct TestPostgresCluster: Sendable {
     /// Superuser DSN.
     public let dsn: PostgresDSN
+    /// The same DSN as text, password included (for `HOP_DB_DSN` of a server process).
+    public let url: String
     let directory: String
     let script: String
     var control: [String] { [script, "ctl", directory] }
@@ -36,7 +38,7 @@ public func withTestPostgresCluster<Result>(_ body: (TestPostgresCluster) async 
         throw TestEnvironmentError("postgres.sh start printed no cluster: \(output)")
     }
     let cluster = TestPostgresCluster(
-        dsn: try PostgresDSN(parsing: dsn), directory: directory, script: script)
+        dsn: try PostgresDSN(parsing: dsn), url: dsn, directory: directory, script: script)
     do {
         let result = try await body(cluster)
         try await runCommand([script, "stop", directory])
