@@ -7,10 +7,12 @@ import HopGateTestSupport
 struct CurlOutcome: CustomStringConvertible {
     let status: Int
     let bytes: Int
+    /// Request body bytes curl sent.
+    let uploaded: Int
     let exitCode: Int
     let elapsed: Duration
 
-    var description: String { "status \(status), \(bytes) bytes, exit \(exitCode), \(elapsed)" }
+    var description: String { "status \(status), \(bytes) bytes, \(uploaded) uploaded, exit \(exitCode), \(elapsed)" }
 
     /// curl against `https://host:port/path` of the gateway, body discarded; `extra` goes to curl.
     static func run(
@@ -20,16 +22,16 @@ struct CurlOutcome: CustomStringConvertible {
         let started = ContinuousClock.now
         let command = ["curl", "-sS", "--max-time", "60", version.rawValue, "--cacert", server.caFile,
                        "--resolve", "\(host):\(server.httpsPort):127.0.0.1", "-o", "/dev/null",
-                       "-w", "%{http_code} %{size_download}"] + extra + ["https://\(host):\(server.httpsPort)\(path)"]
+                       "-w", "%{http_code} %{size_download} %{size_upload}"] + extra + ["https://\(host):\(server.httpsPort)\(path)"]
         let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         let output = try await runCommand(["sh", "-c", quoted + " 2>/dev/null; echo \" $?\""])
         let fields = output.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        guard fields.count == 3 else { throw CurlOutputError(output: output) }
-        return CurlOutcome(status: fields[0], bytes: fields[1], exitCode: fields[2], elapsed: ContinuousClock.now - started)
+        guard fields.count == 4 else { throw CurlOutputError(output: output) }
+        return CurlOutcome(status: fields[0], bytes: fields[1], uploaded: fields[2], exitCode: fields[3], elapsed: ContinuousClock.now - started)
     }
 }
 
-/// curl printed something other than "status bytes exit".
+/// curl printed something other than "status bytes uploaded exit".
 struct CurlOutputError: Error, CustomStringConvertible {
     let output: String
     var description: String { "unexpected curl output: \(output)" }
