@@ -203,13 +203,21 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                     // Nobody reads the response any more: the pump discards what still comes, and
                     // the client is told to stop (harmless when its end is merely still on the way).
                     assignment.inbound.finish()
-                    var cancel = Hopgate_Tunnel_V1_ExchangeFromServer()
-                    cancel.cancel = Hopgate_Tunnel_V1_Cancel.with { $0.reason = "the public request ended" }
-                    try? await response.write(cancel)
+                    // The grace runs from now, not from when the Cancel is written: a client that
+                    // never reads has a full stream window, and the write would wait for ever,
+                    // holding the stream and the request body buffered for it.
                     group.addTask {
                         try await Task.sleep(for: grace)
                         return .graceOver
                     }
+                    group.addTask {
+                        var cancel = Hopgate_Tunnel_V1_ExchangeFromServer()
+                        cancel.cancel = Hopgate_Tunnel_V1_Cancel.with { $0.reason = "the public request ended" }
+                        try? await response.write(cancel)
+                        return .cancelSent
+                    }
+                case .cancelSent:
+                    break
                 case .graceOver:
                     throw RPCError(code: .cancelled, message: "the client did not end its exchange stream within \(grace) of the exchange's end")
                 }
@@ -218,7 +226,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
     }
 
     /// What ends one side of an exchange.
-    private enum ExchangeEvent: Sendable { case clientEnded, publicDone, publicFailed, graceOver }
+    private enum ExchangeEvent: Sendable { case clientEnded, publicDone, publicFailed, cancelSent, graceOver }
 
     /// Feeds the client's response parts to the public side until the client ends its stream.
     /// Whatever follows the response's end (a late Failure after a Cancel) is read and dropped, so

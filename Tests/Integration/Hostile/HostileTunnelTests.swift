@@ -146,10 +146,10 @@ struct HostileTunnelTests {
                             }
                             for outcome in outcomes {
                                 #expect(outcome.status == 504, "round \(round): \(outcome)")
-                                // Held back by flow control: the edge took no more of each upload than
-                                // the rogue's own stream window (gRPC's default, 8 MiB) and the edge's
-                                // 64 KiB, not 64 MiB.
-                                #expect(outcome.uploaded <= 10 << 20, "round \(round): \(outcome)")
+                                // Held back by flow control: the edge took about the rogue's own stream
+                                // window (gRPC's default, 8 MiB) of each upload, plus what the HTTP/2
+                                // stacks queue on the way (8.6–13 MB measured), not 64 MiB.
+                                #expect(outcome.uploaded <= 16 << 20, "round \(round): \(outcome)")
                             }
                             footprints.append(try ProcessFootprint(pid: pid))
                         }
