@@ -151,7 +151,7 @@ public struct PublicHTTPSServer: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: placeholder.override.certificateChain ?? [],
             privateKey: placeholder.override.privateKey!)
-        configuration.minimumTLSVersion = .tlsv12
+        EdgeTLSPolicy.apply(to: &configuration)
         configuration.applicationProtocols = (tunnels == nil ? [] : [ALPN.tunnel]) + [ALPN.http2, ALPN.http1]
         let certificates = self.certificates
         let defaultName = self.defaultName

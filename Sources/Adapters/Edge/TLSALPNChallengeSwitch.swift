@@ -79,7 +79,7 @@ final class TLSALPNChallengeSwitch: ChannelInboundHandler, RemovableChannelHandl
         let override = try EdgeCertificates.override(for: key)
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: override.certificateChain ?? [], privateKey: override.privateKey!)
-        configuration.minimumTLSVersion = .tlsv12
+        EdgeTLSPolicy.apply(to: &configuration)
         configuration.applicationProtocols = [ClientHelloPeek.acmeALPN]
         return try NIOSSLContext(configuration: configuration)
     }
