@@ -41,6 +41,8 @@ public actor ACMECertificateSource: CertificateSource, Service {
         public var retryCap: Duration = .seconds(3600)
         /// The longest sleep of the renewal loop between checks. Default 1 hour.
         public var maximumCheckInterval: Duration = .seconds(3600)
+        /// How long to keep trying to connect to the CA before a request fails. Default 10 s.
+        public var connectTimeout: Duration = .seconds(10)
 
         public init(directoryURL: String, stateDirectory: URL) {
             self.directoryURL = directoryURL
@@ -81,7 +83,8 @@ public actor ACMECertificateSource: CertificateSource, Service {
         let state = ACMEStateDirectory(url: configuration.stateDirectory)
         let key = try state.loadOrCreateAccountKey()
         let connection = try ACMEConnection(
-            directoryURL: configuration.directoryURL, key: key, trustedCAsPEM: configuration.trustedCAsPEM, logger: logger)
+            directoryURL: configuration.directoryURL, key: key, trustedCAsPEM: configuration.trustedCAsPEM,
+            connectTimeout: configuration.connectTimeout, logger: logger)
         let challenges = ACMEChallengeBoard()
         self.configuration = configuration
         self.state = state

@@ -33,7 +33,7 @@ actor ACMEConnection {
     static let maximumBadNonceRetries = 5
     static let maximumResponseBytes = 1 << 20
 
-    init(directoryURL: String, key: AccountKey, trustedCAsPEM: [String], logger: Logger) throws {
+    init(directoryURL: String, key: AccountKey, trustedCAsPEM: [String], connectTimeout: Duration = .seconds(10), logger: Logger) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         if !trustedCAsPEM.isEmpty {
             do {
@@ -44,7 +44,9 @@ actor ACMEConnection {
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        // A refused connection is retried until the connect timeout, so it is also how long an
+        // unreachable CA takes to fail a request.
+        configuration.timeout = .init(connect: TimeAmount(connectTimeout), read: .seconds(30))
         self.clientConfiguration = configuration
         self.directoryURL = directoryURL
         self.key = key

@@ -23,6 +23,7 @@ struct CertificateAuthorityOutageTests {
             let logs = CapturedLogs()
             var configuration = ACMECertificateSource.Configuration(directoryURL: unreachable, stateDirectory: URL(fileURLWithPath: state))
             configuration.retryBase = .seconds(60)
+            configuration.connectTimeout = .seconds(1)  // a refused connection is retried until then
             let source = try ACMECertificateSource(configuration: configuration, logger: logs.logger(), now: { clock.now })
             try await source.prepare(name)
             let saved = try #require(try await source.certificate(for: name))
