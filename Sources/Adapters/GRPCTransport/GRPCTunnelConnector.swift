@@ -48,7 +48,10 @@ public struct GRPCTunnelConnector: TunnelConnector {
         case .plaintext:
             return try HTTP2ClientTransport.Posix(
                 target: .dns(host: host, port: port), transportSecurity: .plaintext,
-                config: .defaults { $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes })
+                config: .defaults {
+                    $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+                    $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
+                })
         case .tls(let serverName, let caFile):
             return try HTTP2ClientTransport.Posix(
                 target: .dns(host: host, port: port),
@@ -58,6 +61,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                 config: .defaults {
                     $0.http2.authority = serverName
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+                    $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
                 })
         }
     }

@@ -41,7 +41,10 @@ public struct GRPCTunnelListener: TunnelListener {
         case .port(let host, let port):
             let transport = HTTP2ServerTransport.Posix(
                 address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
-                config: .defaults { $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes })
+                config: .defaults {
+                    $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+                    $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = DataFrameCopier.install(on:)
+                })
             try await serve(transport, service: service) {
                 let address = try await transport.listeningAddress
                 await onListening(address.ipv4?.port ?? port)
@@ -61,6 +64,7 @@ public struct GRPCTunnelListener: TunnelListener {
         do {
             var config = HTTP2ServerTransport.Custom<Factory>.Config.defaults
             config.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+            config.channelDebuggingCallbacks.onAcceptHTTP2Stream = DataFrameCopier.install(on:)
             try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory, config: config), service: service) {}
         } catch {
             logger.debug("the shared tunnel listener ended with the HTTPS port", metadata: ["error": "\(error)"])
