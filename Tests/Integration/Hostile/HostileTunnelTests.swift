@@ -174,16 +174,10 @@ struct HostileTunnelTests {
         try await withTemporaryDirectory { directory in
             try await withTestBackend { backend in
                 try await Gateway.withServer(dataDirectory: directory, extraArguments: ["--tunnel-listen", "127.0.0.1:0"], settings: settings) { server in
-                    let announced = server.process.output.firstMatch(of: /tunnel endpoint \(gRPC, plaintext\) listening on 127\.0\.0\.1:(\d+)/)?.1
-                    let tunnelPort = try #require(announced.flatMap { Int($0) })
+                    let tunnelPort = try Gateway.plaintextTunnelPort(of: server)
                     let honest = try await Gateway.register("honest.example.com", on: server)
                     let rogue = try await Gateway.register("rogue.example.com", on: server)
-                    var environment = ProcessInfo.processInfo.environment
-                    environment["HOP_CLIENT_API_KEY"] = honest
-                    try await withChildProcess(binary("hopgate-client"), [
-                        "--server", "127.0.0.1:\(tunnelPort)", "--plaintext", "--domain", "honest.example.com",
-                        "--local-target", "127.0.0.1:\(backend)", "--env-file", "/nonexistent", "--log-format", "text",
-                    ], environment: environment) { client in
+                    try await Gateway.withPlaintextClient(domain: "honest.example.com", key: honest, tunnelPort: tunnelPort, backend: backend) { client in
                         _ = try await client.waitForOutput(containing: "tunnel up for honest.example.com")
                         try await body(server, tunnelPort, (rogue, honest))
                         #expect(client.process.isRunning && !client.output.contains("tunnel down"), "\(client.output.suffix(2000))")

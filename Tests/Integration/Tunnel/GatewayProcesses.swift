@@ -86,6 +86,24 @@ enum GatewayProcesses {
         ] + extraArguments, environment: environment, body)
     }
 
+    /// The port of a server started with `--tunnel-listen` (its plaintext tunnel port), from its log.
+    static func plaintextTunnelPort(of server: Server) throws -> Int {
+        let announced = server.process.output.firstMatch(of: /tunnel endpoint \(gRPC, plaintext\) listening on 127\.0\.0\.1:(\d+)/)?.1
+        return try #require(announced.flatMap { Int($0) })
+    }
+
+    /// Runs `hopgate-client` against a plaintext tunnel port (`--plaintext`).
+    static func withPlaintextClient<R>(
+        domain: String, key: String, tunnelPort: Int, backend: Int, _ body: (ChildProcess) async throws -> R
+    ) async throws -> R {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOP_CLIENT_API_KEY"] = key
+        return try await withChildProcess(binary("hopgate-client"), [
+            "--server", "127.0.0.1:\(tunnelPort)", "--plaintext", "--domain", domain,
+            "--local-target", "127.0.0.1:\(backend)", "--env-file", "/nonexistent", "--log-format", "text",
+        ], environment: environment, body)
+    }
+
     /// Which HTTP version curl speaks to the public edge.
     enum HTTPVersion: String, CaseIterable, Sendable {
         case http1 = "--http1.1"

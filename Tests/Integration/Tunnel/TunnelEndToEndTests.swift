@@ -318,15 +318,10 @@ struct TunnelEndToEndTests {
         try await withTemporaryDirectory { directory in
             try await withTestBackend { backend in
                 try await Gateway.withServer(dataDirectory: directory, extraArguments: ["--tunnel-listen", "127.0.0.1:0"]) { server in
-                    let tunnelPort = try #require(server.process.output.firstMatch(of: /tunnel endpoint \(gRPC, plaintext\) listening on 127\.0\.0\.1:(\d+)/)?.1)
+                    let tunnelPort = try Gateway.plaintextTunnelPort(of: server)
                     #expect(!server.process.output.contains("shares the HTTPS port"))
                     let key = try await Gateway.register("apart.example.com", on: server)
-                    var environment = ProcessInfo.processInfo.environment
-                    environment["HOP_CLIENT_API_KEY"] = key
-                    try await withChildProcess(binary("hopgate-client"), [
-                        "--server", "127.0.0.1:\(tunnelPort)", "--plaintext", "--domain", "apart.example.com",
-                        "--local-target", "127.0.0.1:\(backend)", "--env-file", "/nonexistent", "--log-format", "text",
-                    ], environment: environment) { client in
+                    try await Gateway.withPlaintextClient(domain: "apart.example.com", key: key, tunnelPort: tunnelPort, backend: backend) { client in
                         _ = try await client.waitForOutput(containing: "tunnel up for apart.example.com")
                         #expect(try await Gateway.curl(server, "apart.example.com", .http2, ["URL/apart"]) == "hello from backend GET /apart")
                     }
