@@ -23,11 +23,20 @@ public final class PostgresDomainStore: DomainStore, Service {
     public let dsn: PostgresDSN
     /// The longest any one call waits (for a connection and its query) before it fails.
     public let operationTimeout: Duration
+    /// The longest ``migrate()`` waits. Longer than ``operationTimeout`` on purpose: a migration
+    /// queues behind other servers' migrations (the advisory lock) and commits DDL, which on a
+    /// busy disk takes seconds; failing it fails the server's start. (Four stores migrating one
+    /// database together under a loaded CI machine once exceeded 10 s.)
+    public let migrationTimeout: Duration
 
-    public init(dsn: PostgresDSN, logger: Logger = Logger(label: "hopgate.postgres"), operationTimeout: Duration = .seconds(10)) throws(PostgresDSNError) {
+    public init(
+        dsn: PostgresDSN, logger: Logger = Logger(label: "hopgate.postgres"),
+        operationTimeout: Duration = .seconds(10), migrationTimeout: Duration = .seconds(60)
+    ) throws(PostgresDSNError) {
         self.dsn = dsn
         self.logger = logger
         self.operationTimeout = operationTimeout
+        self.migrationTimeout = migrationTimeout
         self.client = PostgresClient(configuration: try dsn.clientConfiguration(), backgroundLogger: logger)
     }
 
@@ -39,7 +48,7 @@ public final class PostgresDomainStore: DomainStore, Service {
     /// Brings the schema up to date; safe to call from several servers at once.
     public func migrate() async throws(DomainStoreError) {
         let logger = self.logger
-        try await bounded("migration") { client in
+        try await bounded("migration", timeout: migrationTimeout) { client in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.advisoryLockKey))", logger: logger)
                 try await connection.query(
@@ -165,7 +174,7 @@ public final class PostgresDomainStore: DomainStore, Service {
         }
     }
 
-    /// Runs `body` against the pool, failing with `unavailable` after ``operationTimeout`` (a
+    /// Runs `body` against the pool, failing with `unavailable` after `timeout` (a
     /// pool waiting for a database that is down would otherwise hold the caller indefinitely).
     ///
     /// Surprising but necessary: a task group cannot enforce the timeout, because it waits for
@@ -173,11 +182,11 @@ public final class PostgresDomainStore: DomainStore, Service {
     /// that hung while PostgreSQL was stopped). So the operation runs in a task of its own that
     /// is cancelled — not waited for — when the deadline passes first.
     private func bounded<Result: Sendable>(
-        _ operation: String,
+        _ operation: String, timeout: Duration? = nil,
         _ body: @escaping @Sendable (PostgresClient) async throws -> Result
     ) async throws(DomainStoreError) -> Result {
         let client = self.client
-        let timeout = operationTimeout
+        let timeout = timeout ?? operationTimeout
         do {
             return try await FirstOutcome.race(
                 body: { try await body(client) },
