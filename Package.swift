@@ -19,6 +19,7 @@ let package = Package(
     products: [
         .executable(name: "hopgate-server", targets: ["HopGateServer"]),
         .executable(name: "hopgate-client", targets: ["HopGateClient"]),
+        .executable(name: "hopgate-fuzz", targets: ["HopGateFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -248,6 +249,20 @@ let package = Package(
             path: "Sources/Apps/hopgate-client",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "HopGateFuzz",
+            dependencies: [
+                "HopGatePorts", "HopGateGRPCTransport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            ],
+            path: "Sources/Apps/hopgate-fuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Tests.
         .target(
@@ -268,7 +283,10 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "HopGateDomain", "HopGatePorts", "HopGateTestSupport", "HopGateConfiguration", "HopGateObservability", "HopGateACME",
-                "HopGateEdge",
+                "HopGateEdge", "HopGateGRPCTransport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

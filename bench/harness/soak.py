@@ -7,10 +7,10 @@ Traffic, all at once, until the time is up:
   - curl downloads (HTTP/2) and uploads (HTTP/1.1) of larger files on the flaky domain, whose
     client is killed every `--kill-every` seconds (those transfers fail; that is the point);
   - the hostile HTTP/1.1 cases (Tests/Integration/Fixtures/hostile_http1.py) once a minute.
-The edge's RSS and open descriptors are sampled every 10 s. The baseline is the sample after the
-first minute (allocator warm-up); the final sample is taken after traffic stopped and the
-tunnel's cancel grace (30 s) has passed. Exit status 1 when either is more than 10 % above its
-baseline.
+The edge's RSS and open descriptors are sampled every 10 s. The baseline is the idle edge after a
+warm-up (`--warmup`, 60 s of the same traffic, then the tunnel's cancel grace of 30 s); the
+final sample is the idle edge after the soak, taken the same way. Exit status 1 when either is
+more than 10 % above its baseline.
 """
 import argparse
 import os
@@ -58,6 +58,7 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--kill-every", type=float, default=30)
+    parser.add_argument("--warmup", type=float, default=60, help="seconds of traffic before the baseline")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--only", default="h2,h1,download,upload,hostile,killer",
                         help="comma-separated traffic generators to run (for finding what costs memory)")
@@ -79,8 +80,8 @@ def main():
     t0 = time.monotonic()
     print("soak: %.0f min, flaky client killed every %.0f s; edge pid %d" % (args.minutes, args.kill_every, server.pid), flush=True)
 
-    stop = threading.Event()
     counter = Counter()
+    stop = threading.Event()  # the killer's and hostile rounds' pauses; set when a phase ends
 
     def h2():
         output = run(["h2load", "-t1", "-c2", "-m8", "-D", "10", "--connect-to", "127.0.0.1:%d" % port,
@@ -126,39 +127,64 @@ def main():
 
     generators = {"h2": h2, "h1": h1, "download": download, "download1": download_http1, "upload": upload, "hostile": hostile, "killer": killer}
     chosen = [generators[name] for name in args.only.split(",")]
-    threads = [threading.Thread(target=loop, args=(stop, body), daemon=True) for body in chosen]
-    for thread in threads:
-        thread.start()
 
-    samples = []
-    baseline = None
-    deadline = t0 + args.minutes * 60
-    while time.monotonic() < deadline:
-        time.sleep(10)
-        elapsed = time.monotonic() - t0
-        sample = (elapsed, rss_kib(server.pid), descriptors(server.pid))
-        samples.append(sample)
-        if baseline is None and elapsed >= 60:
-            baseline = sample
-        print("[%5.0f s] edge RSS %6d KiB, %4d descriptors; %s" % (sample + (dict(sorted(counter.counts.items())),)), flush=True)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=120)
-    time.sleep(35)  # the tunnel's cancel grace for exchanges whose client vanished
-    final = (time.monotonic() - t0, rss_kib(server.pid), descriptors(server.pid))
-    baseline = baseline or samples[0]
+    def traffic(seconds, label):
+        """Runs the chosen generators for `seconds`, sampling every 10 s; returns the samples."""
+        stop.clear()
+        threads = [threading.Thread(target=loop, args=(stop, body), daemon=True) for body in chosen]
+        for thread in threads:
+            thread.start()
+        samples = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(10)
+            sample = (time.monotonic() - t0, rss_kib(server.pid), descriptors(server.pid))
+            samples.append(sample)
+            print("[%5.0f s] %s: edge RSS %6d KiB, %4d descriptors; %s"
+                  % ((sample[0], label) + sample[1:] + (dict(sorted(counter.counts.items())),)), flush=True)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+        return samples
+
+    def idle_sample():
+        time.sleep(35)  # the tunnel's cancel grace for exchanges whose client vanished
+        return (time.monotonic() - t0, rss_kib(server.pid), descriptors(server.pid))
+
+    # The starting values: the edge idle after a warm-up of the same traffic (the allocator and
+    # the caches grown to their working size), compared with the edge idle after the soak.
+    traffic(args.warmup, "warm-up")
+    baseline = idle_sample()
+    print("baseline, idle after the warm-up (t=%.0f s): RSS %d KiB, %d descriptors" % baseline, flush=True)
+    samples = traffic(args.minutes * 60, "soak")
+    final = idle_sample()
     peak = max(s[1] for s in samples)
     rss_change = (final[1] - baseline[1]) / baseline[1] * 100
     fd_change = (final[2] - baseline[2]) / baseline[2] * 100
-    print("\nbaseline (t=%.0f s): RSS %d KiB, %d descriptors" % baseline)
-    print("final    (t=%.0f s): RSS %d KiB, %d descriptors (traffic stopped 35 s earlier)" % final)
+    print("\nbaseline (t=%.0f s): RSS %d KiB, %d descriptors (idle after the warm-up)" % baseline)
+    print("final    (t=%.0f s): RSS %d KiB, %d descriptors (idle after the soak)" % final)
     print("peak RSS %d KiB; RSS %+.1f %%, descriptors %+.1f %% against the baseline" % (peak, rss_change, fd_change))
     print("traffic: %s" % dict(sorted(counter.counts.items())))
+    trimmed = rss_after_malloc_trim(server.pid)
+    if trimmed is not None:
+        print("after malloc_trim(0) in the edge (gdb): RSS %d KiB (%+.1f %% against the baseline); the rest is live or"
+              " fragmented heap" % (trimmed, (trimmed - baseline[1]) / baseline[1] * 100))
     alive = server.poll() is None
     ok = alive and rss_change <= 10 and fd_change <= 10
     print("verdict: %s" % ("within 10 %" if ok else "NOT within 10 %" if alive else "the edge died"))
     ws.close()
     return 0 if ok else 1
+
+
+def rss_after_malloc_trim(pid):
+    """The edge's RSS after glibc hands its free pages back, to tell memory the allocator merely
+    keeps from memory still in use. Needs gdb; None without it."""
+    try:
+        subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (int)malloc_trim(0)"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rss_kib(pid)
 
 
 if __name__ == "__main__":

@@ -15,23 +15,39 @@ public struct GRPCTunnelListener: TunnelListener {
     private let endpoint: Endpoint
     private let logger: Logger
     private let exchangePoolSize: Int
+    private let maximumStreams: Int
     private let onListening: @Sendable (Int) async -> Void
 
+    /// The default of `maximumStreams`: HTTP/2 streams one tunnel connection may have open at once
+    /// (its control stream, its idle exchange streams and one per request in flight).
+    public static let defaultMaximumStreams = 1024
+
     /// A plaintext gRPC listener on a port of its own.
-    /// - Parameter onListening: told the bound port (useful with port 0).
-    public init(host: String, port: Int, logger: Logger, exchangePoolSize: Int = 16, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+    /// - Parameters:
+    ///   - maximumStreams: announced as `SETTINGS_MAX_CONCURRENT_STREAMS`; a connection opening
+    ///     more loses it (`GOAWAY`), before or after its hello. Must exceed `exchangePoolSize`.
+    ///   - onListening: told the bound port (useful with port 0).
+    public init(
+        host: String, port: Int, logger: Logger, exchangePoolSize: Int = 16, maximumStreams: Int = Self.defaultMaximumStreams,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         self.endpoint = .port(host: host, port: port)
         self.logger = logger
         self.exchangePoolSize = exchangePoolSize
+        self.maximumStreams = maximumStreams
         self.onListening = onListening
     }
 
     /// A listener whose connections come from `listenerFactory` (the edge's shared-port
     /// handoff, which has already done TLS).
-    public init(sharing listenerFactory: some HTTP2ServerTransport.ListenerFactory, logger: Logger, exchangePoolSize: Int = 16) {
+    public init(
+        sharing listenerFactory: some HTTP2ServerTransport.ListenerFactory, logger: Logger, exchangePoolSize: Int = 16,
+        maximumStreams: Int = Self.defaultMaximumStreams
+    ) {
         self.endpoint = .shared(listenerFactory)
         self.logger = logger
         self.exchangePoolSize = exchangePoolSize
+        self.maximumStreams = maximumStreams
         self.onListening = { _ in }
     }
 
@@ -43,6 +59,7 @@ public struct GRPCTunnelListener: TunnelListener {
                 address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
                 config: .defaults {
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+                    $0.http2.maxConcurrentStreams = maximumStreams
                     $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = DataFrameCopier.install(on:)
                 })
             try await serve(transport, service: service) {
@@ -64,6 +81,7 @@ public struct GRPCTunnelListener: TunnelListener {
         do {
             var config = HTTP2ServerTransport.Custom<Factory>.Config.defaults
             config.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+            config.http2.maxConcurrentStreams = maximumStreams
             config.channelDebuggingCallbacks.onAcceptHTTP2Stream = DataFrameCopier.install(on:)
             try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory, config: config), service: service) {}
         } catch {

@@ -239,19 +239,17 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         do {
             while let message = try await messages.next() {
                 if ended { continue }
-                switch message.kind {
-                case .head(let head):
-                    await inbound.send(.head(try ProtoConversions.responseHead(head)))
-                case .body(let chunk):
-                    await inbound.send(.body(ByteBuffer(bytes: chunk.data)))
-                case .end(let end):
-                    await inbound.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
-                    inbound.finish()
+                switch try ExchangeMessageDecoding.message(message) {
+                case .part(let part):
+                    await inbound.send(part)
+                    if case .end = part {
+                        inbound.finish()
+                        ended = true
+                    }
+                case .failure(let reason):
+                    inbound.fail(TunnelExchangeError(.upstreamFailed, reason))
                     ended = true
-                case .failure(let failure):
-                    inbound.fail(TunnelExchangeError(.upstreamFailed, failure.message))
-                    ended = true
-                case .attach, nil:
+                case .unexpected:
                     inbound.fail(TunnelExchangeError(.protocolViolation, "unexpected message in an exchange"))
                     ended = true
                 }

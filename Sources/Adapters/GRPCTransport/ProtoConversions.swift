@@ -11,7 +11,7 @@ enum ProtoConversions {
         fields.map { field in
             var header = Hopgate_Tunnel_V1_Header()
             header.name = field.name.rawName
-            header.value = Data(field.value.utf8)
+            header.value = field.withUnsafeBytesOfValue { Data($0) }
             return header
         }
     }
@@ -22,7 +22,8 @@ enum ProtoConversions {
             guard let name = HTTPField.Name(header.name) else {
                 throw TunnelExchangeError(.protocolViolation, "invalid header name '\(header.name.prefix(40))'")
             }
-            fields.append(HTTPField(name: name, value: String(decoding: header.value, as: UTF8.self)))
+            // Bytes, not a String: obs-text (a Latin-1 filename, say) must arrive unchanged.
+            fields.append(HTTPField(name: name, value: header.value))
         }
         return fields
     }

@@ -79,6 +79,7 @@ extension ServerConfiguration {
             ("HOP_SERVER_MAX_CONNECTIONS_PER_IP", maximumConnectionsPerAddress == 0 ? "0 (no limit)" : "\(maximumConnectionsPerAddress)"),
             ("HOP_PROXY_MAX_BODY_BYTES", maximumBodyBytes == 0 ? "unlimited" : "\(maximumBodyBytes)"),
             ("HOP_TUNNEL_POLICY", policyText),
+            ("HOP_TUNNEL_MAX_STREAMS", "\(maximumTunnelStreams)"),
             ("HOP_LOG_LEVEL", logLevel),
             ("HOP_LOG_FORMAT", logFormat),
         ]

@@ -69,6 +69,8 @@ struct ServerConfiguration: Sendable {
     /// Open HTTPS connections allowed per client address (0: no limit).
     var maximumConnectionsPerAddress: Int
     var maximumBodyBytes: Int
+    /// HTTP/2 streams one tunnel connection may have open at once (more: GOAWAY).
+    var maximumTunnelStreams: Int
     var tunnelPolicy: TunnelAdmissionPolicy
     var logLevel: String
     var logFormat: String
@@ -170,6 +172,8 @@ struct ServerConfiguration: Sendable {
         http2WindowBytes = try settings.integer("HOP_SERVER_H2_WINDOW_BYTES", in: 65_535...16 << 20) ?? 65_535
         maximumConnectionsPerAddress = try settings.integer("HOP_SERVER_MAX_CONNECTIONS_PER_IP", in: 0...1_000_000) ?? 1_000
         maximumBodyBytes = try settings.integer("HOP_PROXY_MAX_BODY_BYTES", in: 0...Int.max) ?? 0
+        // At least the client's idle exchange streams (16) and its control stream, with room to serve.
+        maximumTunnelStreams = try settings.integer("HOP_TUNNEL_MAX_STREAMS", in: 32...100_000) ?? 1024
         switch value("HOP_TUNNEL_POLICY") ?? "pool" {
         case "pool": tunnelPolicy = .pool(maximum: try settings.integer("HOP_TUNNEL_MAX_PER_DOMAIN", in: 1...1024) ?? 8)
         case "replace": tunnelPolicy = .replace

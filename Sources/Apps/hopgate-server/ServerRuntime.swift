@@ -109,13 +109,16 @@ struct ServerRuntime {
         // The tunnel shares the HTTPS port unless HOP_TUNNEL_LISTEN names a port of its own.
         let tunnelHandoff = configuration.tunnelListen == nil ? SharedPortTunnelHandoff() : nil
         if let tunnelHandoff {
-            let listener = GRPCTunnelListener(sharing: tunnelHandoff, logger: Logger(label: "tunnels"))
+            let listener = GRPCTunnelListener(
+                sharing: tunnelHandoff, logger: Logger(label: "tunnels"), maximumStreams: configuration.maximumTunnelStreams)
             services.append(ClosureService { try await listener.run(acceptor: hub) })
         }
         if let tunnel = configuration.tunnelListen {
-            let listener = GRPCTunnelListener(host: tunnel.host, port: tunnel.port, logger: Logger(label: "tunnels"), onListening: { port in
-                logger.notice("tunnel endpoint (gRPC, plaintext) listening on \(ListenAddress(host: tunnel.host, port: port))")
-            })
+            let listener = GRPCTunnelListener(
+                host: tunnel.host, port: tunnel.port, logger: Logger(label: "tunnels"), maximumStreams: configuration.maximumTunnelStreams,
+                onListening: { port in
+                    logger.notice("tunnel endpoint (gRPC, plaintext) listening on \(ListenAddress(host: tunnel.host, port: port))")
+                })
             services.append(ClosureService { try await listener.run(acceptor: hub) })
         }
         let requestLimits = HTTP1RequestLimits(
@@ -184,6 +187,8 @@ struct ServerRuntime {
                 })
             services.append(ClosureService { try await server.run() })
         }
+        let heap = FreeHeapReturner()
+        services.append(ClosureService { try await heap.run() })
         // On SIGTERM services stop in reverse order: the edges first (no new connections; those
         // open finish their requests), then the tunnels, the admin API last. Past the grace
         // period whatever is left is cancelled.

@@ -1,6 +1,7 @@
 """Hostile HTTP/2 clients over TLS (ALPN h2), with frames written by hand.
 
-Usage: hostile_http2.py PORT HOST CA_FILE CASE
+Usage: hostile_http2.py PORT HOST CA_FILE CASE      (CA_FILE "-": plaintext, prior knowledge, as
+                                                    to the server's plaintext tunnel port)
   rapid_reset    1000 streams, each HEADERS then RST_STREAM at once (CVE-2023-44487)
   continuation   HEADERS without END_HEADERS, then CONTINUATION frames without end (CVE-2024-27316)
   bad_pseudo     a request with a pseudo-header after a regular one, and one with :path missing
@@ -16,10 +17,13 @@ import struct
 import sys
 
 port, host, ca_file, case = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-context = ssl.create_default_context(cafile=ca_file)
-context.set_alpn_protocols(["h2"])
-sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=host)
-assert sock.selected_alpn_protocol() == "h2", sock.selected_alpn_protocol()
+if ca_file == "-":
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+else:
+    context = ssl.create_default_context(cafile=ca_file)
+    context.set_alpn_protocols(["h2"])
+    sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=host)
+    assert sock.selected_alpn_protocol() == "h2", sock.selected_alpn_protocol()
 
 
 def frame(kind, flags, stream, payload=b""):

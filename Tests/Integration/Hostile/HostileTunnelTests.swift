@@ -167,6 +167,21 @@ struct HostileTunnelTests {
 
     /// A server with a plaintext tunnel port, `honest.example.com` served by a real client, and
     /// `rogue.example.com` registered for the rogue (its key passed).
+    @Test("a tunnel connection opening more streams than HOP_TUNNEL_MAX_STREAMS loses it (GOAWAY) before any hello; the honest tunnel keeps serving")
+    func streamLimit() async throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/hostile_http2.py").path
+        try await withGateway(settings: ["HOP_TUNNEL_MAX_STREAMS": "32"]) { server, tunnelPort, _ in
+            // 120 streams opened at once on the plaintext tunnel port, none of them a valid call.
+            let output = try await runCommand(["python3", script, "\(tunnelPort)", "tunnel", "-", "many_streams"])
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+            let announced = try #require(result["settings"] as? [String: Int], "\(result)")
+            #expect(announced["3"] == 32, "MAX_CONCURRENT_STREAMS: \(announced)")
+            #expect(result["goaway_error"] as? Int == 1 && result["closed"] as? Bool == true, "\(result)")
+            #expect(try await Gateway.curl(server, "honest.example.com", .http2, ["URL/after"]) == "hello from backend GET /after")
+        }
+    }
+
     private func withGateway(
         settings: [String: String] = [:],
         _ body: (Gateway.Server, _ tunnelPort: Int, _ keys: (rogue: String, honest: String)) async throws -> Void

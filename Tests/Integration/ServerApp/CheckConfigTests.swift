@@ -45,6 +45,7 @@ struct CheckConfigTests {
         ("HOP_PROXY_MAX_BODY_BYTES", "-5"),
         ("HOP_TUNNEL_POLICY", "random"),
         ("HOP_TUNNEL_MAX_PER_DOMAIN", "0"),
+        ("HOP_TUNNEL_MAX_STREAMS", "16"),
         ("HOP_LOG_LEVEL", "loud"),
         ("HOP_LOG_FORMAT", "xml"),
         ("HOP_SERVER_HTTP_MODE", "tunnel"),

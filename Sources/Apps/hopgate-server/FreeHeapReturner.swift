@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Hands the heap's free pages back to the kernel every ``interval`` (glibc's `malloc_trim`).
+///
+/// Surprising but measured: glibc keeps what a burst of traffic freed in its per-thread arenas,
+/// so an idle edge after a soak of mixed traffic sat at 229 MB where `malloc_trim(0)` brought it
+/// to 152 MB (`scripts/soak`). Trimming walks the arenas under their locks — milliseconds — so it
+/// runs on a timer, not per request. Without glibc it does nothing.
+struct FreeHeapReturner {
+    var interval: Duration = .seconds(30)
+
+    func run() async throws {
+        guard let trim = Self.mallocTrim else { return }
+        while !Task.isCancelled {
+            try await Task.sleep(for: interval)
+            _ = trim(0)
+        }
+    }
+
+    /// `malloc_trim` is in glibc's `malloc.h`, which Swift's Glibc module does not import; it is
+    /// looked up by name instead (nil where there is no such function).
+    private static var mallocTrim: (@convention(c) (Int) -> Int32)? {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }
+}
