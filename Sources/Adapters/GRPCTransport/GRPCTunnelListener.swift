@@ -1,4 +1,4 @@
-package import GRPCCore
+import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import HopGatePorts
 public import Logging
