@@ -188,7 +188,7 @@ struct ServerRuntime {
             services.append(ClosureService { try await server.run() })
         }
         let heap = FreeHeapReturner()
-        services.append(ClosureService { try await heap.run() })
+        services.append(ClosureService { await heap.run() })
         // On SIGTERM services stop in reverse order: the edges first (no new connections; those
         // open finish their requests), then the tunnels, the admin API last. Past the grace
         // period whatever is left is cancelled.
