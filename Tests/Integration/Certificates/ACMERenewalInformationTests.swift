@@ -70,8 +70,7 @@ struct ACMERenewalInformationTests {
             let formatter = ISO8601DateFormatter()
             let portFile = directory + "/port", logFile = directory + "/requests.log"
             FileManager.default.createFile(atPath: logFile, contents: nil)
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("Fixtures/recorded_ca.py").path
+            let script = fixtureScript("recorded_ca.py")
             try await withChildProcess("/usr/bin/env", ["python3", script, portFile, logFile,
                                                         formatter.string(from: window.lowerBound), formatter.string(from: window.upperBound)]) { _ in
                 var port: String?

@@ -60,8 +60,7 @@ struct ACMEServerTests {
 
     @Test("TLS-ALPN-01 on the HTTPS port; a short-lived certificate is renewed and swapped in while an open connection keeps working")
     func tlsALPNAndRenewal() async throws {
-        let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/keepalive_check.py").path
+        let checker = fixtureScript("keepalive_check.py")
         try await withTemporaryDirectory { data in
             let httpsPort = try freeLoopbackPort()
             // 20 s certificates: renewal is due 13 s after issuance.

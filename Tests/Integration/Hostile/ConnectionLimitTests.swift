@@ -9,8 +9,7 @@ struct ConnectionLimitTests {
 
     @Test("connections over the per-address limit (HTTPS and plain HTTP together) are closed at once; a released slot is usable again; the tunnel counts and keeps serving")
     func perAddressLimit() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/hold_connections.py").path
+        let script = fixtureScript("hold_connections.py")
         let domain = "limits.example.com"
         try await Gateway.withTunnel(domain: domain, settings: ["HOP_SERVER_MAX_CONNECTIONS_PER_IP": "4"]) { server, _, _ in
             let httpPort = try #require(Int(server.http.split(separator: ":").last ?? ""))

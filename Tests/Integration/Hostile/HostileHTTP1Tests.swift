@@ -24,8 +24,7 @@ struct HostileHTTP1Tests {
 
     @Test("malformed and smuggling requests get 400/414/431/501 or a close; the next request is served; nothing leaks")
     func malformed() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/hostile_http1.py").path
+        let script = fixtureScript("hostile_http1.py")
         let domain = "app.example.com"
         try await Gateway.withTunnel(domain: domain) { server, _, _ in
             let pid = server.process.process.processIdentifier

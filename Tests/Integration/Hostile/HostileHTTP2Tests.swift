@@ -11,8 +11,7 @@ struct HostileHTTP2Tests {
 
     @Test("rapid reset, CONTINUATION flood and bad pseudo-headers are cut off; the tunnel keeps serving; nothing leaks")
     func attacks() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/hostile_http2.py").path
+        let script = fixtureScript("hostile_http2.py")
         let domain = "h2.example.com"
         try await Gateway.withTunnel(domain: domain) { server, _, _ in
             let pid = server.process.process.processIdentifier
@@ -51,8 +50,7 @@ struct HostileHTTP2Tests {
 
     @Test("the HTTP/2 settings are announced as configured; a client over the stream limit loses its connection, others are served")
     func settingsAndStreamLimit() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/hostile_http2.py").path
+        let script = fixtureScript("hostile_http2.py")
         let domain = "h2limits.example.com"
         let settings = ["HOP_SERVER_H2_MAX_STREAMS": "50", "HOP_SERVER_H2_WINDOW_BYTES": "262144", "HOP_SERVER_MAX_HEADER_BYTES": "32768"]
         try await Gateway.withTunnel(domain: domain, settings: settings) { server, _, _ in

@@ -111,8 +111,7 @@ struct HostileTunnelTests {
             defer { try? FileManager.default.removeItem(atPath: upload) }
             // The rogue talks through a proxy that stops reading from the server once the tunnel is
             // up: its TCP receive buffer and every HTTP/2 window fill and stay full.
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("Fixtures/stall_proxy.py").path
+            let script = fixtureScript("stall_proxy.py")
             let portFile = upload + ".port"
             defer { try? FileManager.default.removeItem(atPath: portFile) }
             try await withChildProcess("/usr/bin/env", ["python3", script, portFile, "\(tunnelPort)"]) { proxy in
@@ -165,12 +164,9 @@ struct HostileTunnelTests {
         }
     }
 
-    /// A server with a plaintext tunnel port, `honest.example.com` served by a real client, and
-    /// `rogue.example.com` registered for the rogue (its key passed).
     @Test("a tunnel connection opening more streams than HOP_TUNNEL_MAX_STREAMS loses it (GOAWAY) before any hello; the honest tunnel keeps serving")
     func streamLimit() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/hostile_http2.py").path
+        let script = fixtureScript("hostile_http2.py")
         try await withGateway(settings: ["HOP_TUNNEL_MAX_STREAMS": "32"]) { server, tunnelPort, _ in
             // 120 streams opened at once on the plaintext tunnel port, none of them a valid call.
             let output = try await runCommand(["python3", script, "\(tunnelPort)", "tunnel", "-", "many_streams"])
@@ -182,6 +178,8 @@ struct HostileTunnelTests {
         }
     }
 
+    /// A server with a plaintext tunnel port, `honest.example.com` served by a real client, and
+    /// `rogue.example.com` registered for the rogue (its key passed).
     private func withGateway(
         settings: [String: String] = [:],
         _ body: (Gateway.Server, _ tunnelPort: Int, _ keys: (rogue: String, honest: String)) async throws -> Void

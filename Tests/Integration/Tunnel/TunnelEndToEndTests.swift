@@ -146,8 +146,7 @@ struct TunnelEndToEndTests {
 
     @Test("a WebSocket echo through the tunnel; a client that vanishes mid-session leaves nothing open")
     func webSocket() async throws {
-        let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/ws_check.py").path
+        let checker = fixtureScript("ws_check.py")
         try await withTunnel(domain: "ws.example.com") { server, backend, client in
             let url = "wss://ws.example.com:\(server.httpsPort)/ws"
             let report = try await runCommand(["/usr/bin/python3", checker, url, server.caFile])
@@ -177,8 +176,7 @@ struct TunnelEndToEndTests {
 
     @Test("trailers pass both ways for clients that accept them (TE: trailers)")
     func trailers() async throws {
-        let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/trailers_check.py").path
+        let checker = fixtureScript("trailers_check.py")
         try await withTunnel(domain: "trailers.example.com") { server, _, _ in
             // Request trailers (HTTP/1.1 chunked; curl cannot send them) reach the service, its trailers come back.
             let report = try await runCommand(["/usr/bin/python3", checker, "https://trailers.example.com:\(server.httpsPort)/trailers", server.caFile])
@@ -383,8 +381,7 @@ struct TunnelEndToEndTests {
 
     @Test("a client trickling its request head, and an idle keep-alive connection, are cut off; a long response is not")
     func requestHeadTimeout() async throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/slow_client.py").path
+        let script = fixtureScript("slow_client.py")
         try await withTemporaryDirectory { directory in
             try await withTestBackend { backend in
                 try await Gateway.withServer(dataDirectory: directory, settings: ["HOP_SERVER_REQUEST_HEAD_TIMEOUT": "1s"]) { server in
