@@ -1,6 +1,7 @@
 import Foundation
 import HopGateConfiguration
 import HopGateDomain
+import HopGateGRPCTransport
 
 /// Everything the server needs, validated; built from flags, then `HOP_*` variables, then `.env`.
 struct ServerConfiguration: Sendable {
@@ -173,7 +174,7 @@ struct ServerConfiguration: Sendable {
         maximumConnectionsPerAddress = try settings.integer("HOP_SERVER_MAX_CONNECTIONS_PER_IP", in: 0...1_000_000) ?? 1_000
         maximumBodyBytes = try settings.integer("HOP_PROXY_MAX_BODY_BYTES", in: 0...Int.max) ?? 0
         // At least the client's idle exchange streams (16) and its control stream, with room to serve.
-        maximumTunnelStreams = try settings.integer("HOP_TUNNEL_MAX_STREAMS", in: 32...100_000) ?? 1024
+        maximumTunnelStreams = try settings.integer("HOP_TUNNEL_MAX_STREAMS", in: 32...100_000) ?? GRPCTunnelListener.defaultMaximumStreams
         switch value("HOP_TUNNEL_POLICY") ?? "pool" {
         case "pool": tunnelPolicy = .pool(maximum: try settings.integer("HOP_TUNNEL_MAX_PER_DOMAIN", in: 1...1024) ?? 8)
         case "replace": tunnelPolicy = .replace
