@@ -20,6 +20,30 @@ def write(results, out):
         lines.append("- `%s`: %s" % (name, description))
     lines += ["", "Settings: %s" % json.dumps(results["config"]), ""]
 
+    if "small" in results:
+        lines += small_section(results)
+    if "bulk" in results:
+        lines += bulk_section(results)
+    if "head_of_line" in results:
+        lines += head_of_line_section(results)
+    lines += memory_section(results)
+    if "cpu" in results:
+        lines += ["", "## CPU seconds per 10,000 small requests (wrk -c50)", ""]
+        for name, entry in results["cpu"].items():
+            lines.append("- %s: %s" % (name, ", ".join("%s %.3f s" % (k, v) for k, v in entry.items() if k != "requests")))
+    if "startup" in results:
+        start = results["startup"]
+        lines += ["", "## Start-up", "",
+                  "- client start → first successful request: %.2f s" % start["client_start_to_first_request_s"],
+                  "- edge restart → first successful request again: %.2f s" % start["edge_restart_to_first_request_s"]]
+    lines += ["", "## Commands", "", "```"] + results["commands"] + ["```", "", "Charts: " + ", ".join(
+        "![%s](%s)" % (c, c) for c in results.get("charts", [])), ""]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+def small_section(results):
+    lines = []
     small = results["small"]
     lines += ["## Small requests (1 KiB GET) — median of %d runs [min–max]" % results["config"]["repetitions"], ""]
     cases = list(next(iter(small.values())).keys())
@@ -43,7 +67,11 @@ def write(results, out):
             row += [ratio(small["hopgate"][case]["rps"]["median"], small[name][case]["rps"]["median"]),
                     ratio(small["hopgate"][case]["p99_us"]["median"], small[name][case]["p99_us"]["median"])]
         lines.append("| " + " | ".join(row) + " |")
+    return lines
 
+
+def bulk_section(results):
+    lines = []
     bulk = results["bulk"]
     lines += ["", "## Bulk (%s, checksums verified) — MB/s, median [min–max]" % results["config"]["bulk_file"], "",
               "| system | download | upload | HopGate ÷ it (down) | HopGate ÷ it (up) |", "|---|---|---|---|---|"]
@@ -52,7 +80,11 @@ def write(results, out):
         lines.append("| %s | %.1f [%.1f–%.1f] | %.1f [%.1f–%.1f] | %s | %s |" % (
             name, d["median"], d["min"], d["max"], u["median"], u["min"], u["max"],
             ratio(bulk["hopgate"]["download"]["median"], d["median"]), ratio(bulk["hopgate"]["upload"]["median"], u["median"])))
+    return lines
 
+
+def head_of_line_section(results):
+    lines = []
     hol = results["head_of_line"]
     lines += ["", "## Head-of-line: small requests (wrk -c10) idle vs during %d looping downloads of %s" % (
         results["config"]["hol_downloads"], results["config"]["hol_file"]), "",
@@ -63,15 +95,34 @@ def write(results, out):
         lines.append("| %s | %.2f | %.2f | %.2f | %.2f | %.2f× | %d |" % (
             name, e["idle"]["p50_us"]["median"] / 1000, e["idle"]["p99_us"]["median"] / 1000,
             e["loaded"]["p50_us"]["median"] / 1000, e["loaded"]["p99_us"]["median"] / 1000, e["p99_ratio"], e["downloads_completed"]))
+    return lines
 
+
+def memory_section(results):
     memory = results["memory"]
-    lines += ["", "## Memory (HopGate)", "",
-              "- idle: edge %.1f MiB, client %.1f MiB" % (memory["idle"]["edge"] / 1024, memory["idle"]["client"] / 1024),
-              "- peak during the bulk transfers: edge %.1f MiB, client %.1f MiB" % (memory["bulk_peak"]["edge"] / 1024, memory["bulk_peak"]["client"] / 1024)]
+    lines = ["", "## Memory (HopGate)", "",
+             "- idle: edge %.1f MiB, client %.1f MiB" % (memory["idle"]["edge"] / 1024, memory["idle"]["client"] / 1024)]
+    if "bulk_peak" in memory:
+        lines.append("- peak during the bulk transfers: edge %.1f MiB, client %.1f MiB" % (
+            memory["bulk_peak"]["edge"] / 1024, memory["bulk_peak"]["client"] / 1024))
+    if "transfer" in memory:
+        lines += transfer_lines(memory)
+    if "tunnels" in memory:
+        lines += tunnel_lines(memory)
+    return lines
+
+
+def transfer_lines(memory):
+    lines = []
     growth = memory["transfer"]
     lines.append("- during one %s download: edge +%.1f MiB (peak %.1f), client +%.1f MiB (peak %.1f), %.1f MB/s" % (
         memory["transfer_file"], growth["edge"]["growth_kib"] / 1024, growth["edge"]["peak_kib"] / 1024,
         growth["client"]["growth_kib"] / 1024, growth["client"]["peak_kib"] / 1024, growth["MBps"]))
+    return lines
+
+
+def tunnel_lines(memory):
+    lines = []
     lines += ["", "Idle tunnels (N client processes, one domain each — a client serves one domain):", "",
               "| tunnels | edge RSS MiB | edge growth per tunnel KiB | client RSS MiB (each) | client private MiB (each) | all connected in s |", "|---|---|---|---|---|---|"]
     for count, entry in memory["tunnels"].items():
@@ -81,18 +132,7 @@ def write(results, out):
             lines.append("| %s | %.1f | %.1f | %.1f | %.1f | %.1f |" % (
                 count, entry["edge_rss_kib"] / 1024, entry["per_tunnel_kib"], entry["client_rss_kib_median"] / 1024,
                 entry["client_private_kib_median"] / 1024, entry["seconds_to_connect_all"]))
-
-    lines += ["", "## CPU seconds per 10,000 small requests (wrk -c50)", ""]
-    for name, entry in results["cpu"].items():
-        lines.append("- %s: %s" % (name, ", ".join("%s %.3f s" % (k, v) for k, v in entry.items() if k != "requests")))
-    start = results["startup"]
-    lines += ["", "## Start-up", "",
-              "- client start → first successful request: %.2f s" % start["client_start_to_first_request_s"],
-              "- edge restart → first successful request again: %.2f s" % start["edge_restart_to_first_request_s"]]
-    lines += ["", "## Commands", "", "```"] + results["commands"] + ["```", "", "Charts: " + ", ".join(
-        "![%s](%s)" % (c, c) for c in results.get("charts", [])), ""]
-    with open(os.path.join(out, "report.md"), "w") as f:
-        f.write("\n".join(lines))
+    return lines
 
 
 def ordered(mapping):
@@ -123,6 +163,20 @@ def charts(results, out):
         plt.close(figure)
         made.append(filename)
 
+    if "small" in results:
+        small_charts(results, bars)
+    if "bulk" in results:
+        bulk = results["bulk"]
+        bars("bulk.png", "Bulk transfer (%s)" % results["config"]["bulk_file"], "MB/s", ["download", "upload"],
+             {n: [bulk[n]["download"]["median"], bulk[n]["upload"]["median"]] for n in ordered(bulk)})
+    if "head_of_line" in results:
+        hol = results["head_of_line"]
+        bars("head-of-line.png", "Small-request p99: idle vs during downloads", "ms", ["idle", "loaded"],
+             {n: [hol[n]["idle"]["p99_us"]["median"] / 1000, hol[n]["loaded"]["p99_us"]["median"] / 1000] for n in ordered(hol)})
+    return made
+
+
+def small_charts(results, bars):
     small = results["small"]
     cases = list(next(iter(small.values())).keys())
     names = ordered(small)
@@ -130,10 +184,3 @@ def charts(results, out):
          {n: [small[n][c]["rps"]["median"] for c in cases] for n in names})
     bars("small-p99.png", "Small requests: p99 latency (median)", "ms", cases,
          {n: [small[n][c]["p99_us"]["median"] / 1000 for c in cases] for n in names})
-    bulk = results["bulk"]
-    bars("bulk.png", "Bulk transfer (%s)" % results["config"]["bulk_file"], "MB/s", ["download", "upload"],
-         {n: [bulk[n]["download"]["median"], bulk[n]["upload"]["median"]] for n in ordered(bulk)})
-    hol = results["head_of_line"]
-    bars("head-of-line.png", "Small-request p99: idle vs during downloads", "ms", ["idle", "loaded"],
-         {n: [hol[n]["idle"]["p99_us"]["median"] / 1000, hol[n]["loaded"]["p99_us"]["median"] / 1000] for n in ordered(hol)})
-    return made

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """HopGate against nginx and ssh -R tunnels, every scenario against every system in one run.
 
-usage: run.py --bin DIR --out DIR [--smoke] [--keep]
+usage: run.py --bin DIR --out DIR [--smoke] [--keep] [--only SCENARIO,…] [--systems NAME,…]
 Normally started by `scripts/bench`, which installs the tools and builds the binaries.
+Scenarios: small, bulk, hol, cpu, transfer, tunnels, startup (default: all).
+Systems: direct, nginx-https, ssh-N-R, ssh-tt-R, hopgate (default: all; hopgate always runs).
 """
 import argparse
 import datetime
@@ -24,6 +26,8 @@ FULL = {"repetitions": 3, "seconds": 4, "warmup": 1, "connections": [1, 50, 200]
         "bulk_file": "256m.bin", "hol_file": "256m.bin", "hol_downloads": 4, "tunnels": [1, 100, 1000], "transfer_file": "1g.bin"}
 SMOKE = {"repetitions": 1, "seconds": 1, "warmup": 0, "connections": [1, 50], "streams": 50,
          "bulk_file": "8m.bin", "hol_file": "8m.bin", "hol_downloads": 4, "tunnels": [1, 10], "transfer_file": "32m.bin"}
+SCENARIOS = ["small", "bulk", "hol", "cpu", "transfer", "tunnels", "startup"]
+SYSTEMS = ["direct", "nginx-https", "ssh-N-R", "ssh-tt-R", "hopgate"]
 SIZES = {"1k.bin": 1024, "8m.bin": 8 << 20, "32m.bin": 32 << 20, "256m.bin": 256 << 20, "1g.bin": 1 << 30}
 
 
@@ -58,8 +62,19 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--smoke", action="store_true", help="one short run of every scenario (CI)")
     parser.add_argument("--keep", action="store_true", help="keep the workspace (logs, configs)")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios to run: " + ",".join(SCENARIOS))
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="systems to compare: " + ",".join(SYSTEMS))
     args = parser.parse_args()
-    config = SMOKE if args.smoke else FULL
+    config = dict(SMOKE if args.smoke else FULL)
+    only = [name for name in args.only.split(",") if name]
+    wanted = set(name for name in args.systems.split(",") if name) | {"hopgate"}
+    for name in only:
+        if name not in SCENARIOS:
+            parser.error("unknown scenario %r (known: %s)" % (name, ", ".join(SCENARIOS)))
+    for name in wanted:
+        if name not in SYSTEMS:
+            parser.error("unknown system %r (known: %s)" % (name, ", ".join(SYSTEMS)))
+    config["scenarios"], config["compared"] = only, [name for name in SYSTEMS if name in wanted]
     os.makedirs(args.out, exist_ok=True)
     started = datetime.datetime.now(datetime.timezone.utc)
     log_file = open(os.path.join(args.out, "run.log"), "w")
@@ -76,20 +91,27 @@ def main():
     try:
         # Files live outside the workspace so repeated runs need not write 1.3 GiB again.
         root = os.path.join(os.environ.get("HOP_BENCH_FILES", "/var/tmp/hopgate-bench-files"))
-        needed = {n: s for n, s in SIZES.items() if n in ("1k.bin", config["bulk_file"], config["hol_file"], config["transfer_file"])}
+        wanted_files = ["1k.bin"] + ([config["bulk_file"]] if "bulk" in only else []) + (
+            [config["hol_file"]] if "hol" in only else []) + ([config["transfer_file"]] if "transfer" in only else [])
+        needed = {n: s for n, s in SIZES.items() if n in wanted_files}
         files = make_files(root, needed)
         for name in needed:
             files[name + ".sha256"] = run(["sha256sum", files[name]]).split()[0]
         log("files ready in %s" % root)
 
         direct, _ = start_backend(ws, root)
-        remote, _, _ = start_ssh_tunnels(ws, direct.port)
+        remote = {}
+        if wanted & {"ssh-N-R", "ssh-tt-R"}:
+            remote, _, _ = start_ssh_tunnels(ws, direct.port)
+            remote = {name: port for name, port in remote.items() if name in wanted}
         fronts, front_nginx = start_front_nginx(ws, {"nginx-https": direct.port, **remote})
+        if "nginx-https" not in wanted:
+            fronts.pop("nginx-https")
         hopgate = HopGate(ws, args.bin, direct.port)
         hopgate.start_server()
         hopgate.start_client()
         hopgate.wait_until_serving()
-        systems = [direct] + [System(name, "https", port, {
+        systems = ([direct] if "direct" in wanted else []) + [System(name, "https", port, {
             "nginx-https": "nginx terminating TLS (TLS 1.2/1.3, P-256, h2 + http/1.1), proxying with keep-alive, unbuffered",
             "ssh-N-R": "the same nginx in front of `ssh -N -R` to sshd on loopback (Nagle on, what people type)",
             "ssh-tt-R": "the same nginx in front of `ssh -tt -R … sleep` (a tty: TCP_NODELAY on, the fair form)",
@@ -106,17 +128,24 @@ def main():
                    "machine": machine(), "config": config, "systems": {s.name: s.description for s in systems},
                    "commands": commands}
         results["memory"] = {"idle": {"edge": rss_kib(hopgate.server.pid), "client": rss_kib(hopgate.client.pid)}}
-        results["small"] = scenarios.small_requests(systems, config, ws.dir, log)
-        results["bulk"], results["memory"]["bulk_peak"] = scenarios.bulk(systems, config, files, root, ws.dir, log, hopgate)
-        results["head_of_line"] = scenarios.head_of_line(systems, config, ws.dir, log)
-        results["cpu"] = scenarios.cpu_per_requests(systems, config, ws.dir, front_nginx.pid, log)
-        name = config["transfer_file"]
-        results["memory"]["transfer_file"] = name
-        results["memory"]["transfer"] = scenarios.transfer_growth(hopgate.system(), "/" + name, files[name + ".sha256"], ws.dir)
-        log("transfer %s: edge +%.1f MiB, client +%.1f MiB" % (
-            name, results["memory"]["transfer"]["edge"]["growth_kib"] / 1024, results["memory"]["transfer"]["client"]["growth_kib"] / 1024))
-        results["memory"]["tunnels"] = scenarios.tunnels_memory(hopgate, config["tunnels"], log)
-        results["startup"] = scenarios.startup_times(hopgate, log)
+        if "small" in only:
+            results["small"] = scenarios.small_requests(systems, config, ws.dir, log)
+        if "bulk" in only:
+            results["bulk"], results["memory"]["bulk_peak"] = scenarios.bulk(systems, config, files, root, ws.dir, log, hopgate)
+        if "hol" in only:
+            results["head_of_line"] = scenarios.head_of_line(systems, config, ws.dir, log)
+        if "cpu" in only:
+            results["cpu"] = scenarios.cpu_per_requests(systems, config, ws.dir, front_nginx.pid, log)
+        if "transfer" in only:
+            name = config["transfer_file"]
+            results["memory"]["transfer_file"] = name
+            results["memory"]["transfer"] = scenarios.transfer_growth(hopgate.system(), "/" + name, files[name + ".sha256"], ws.dir)
+            log("transfer %s: edge +%.1f MiB, client +%.1f MiB" % (
+                name, results["memory"]["transfer"]["edge"]["growth_kib"] / 1024, results["memory"]["transfer"]["client"]["growth_kib"] / 1024))
+        if "tunnels" in only:
+            results["memory"]["tunnels"] = scenarios.tunnels_memory(hopgate, config["tunnels"], log)
+        if "startup" in only:
+            results["startup"] = scenarios.startup_times(hopgate, log)
         results["seconds"] = time.monotonic() - t0
         results["charts"] = report.charts(results, args.out)
         with open(os.path.join(args.out, "results.json"), "w") as f:

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""What one small request costs each HopGate process: CPU, system calls, context switches.
+
+usage: profile.py --bin DIR --out DIR [--seconds N] [--no-perf]
+Normally started by `scripts/profile`, which installs the tools and builds the release binaries.
+
+Starts the backend nginx, hopgate-server (dev) and one hopgate-client, and nginx HTTPS in front
+of the same backend as the reference. For each load (`wrk -t1 -c50`, `wrk -t1 -c1`,
+`h2load -t1 -c1 -m50`) it prints, per request and per process: CPU µs (utime + stime from
+/proc), system calls (perf's raw_syscalls:sys_enter, or strace -c when perf cannot count) and
+context switches (voluntary + involuntary over all threads). Then, unless --no-perf, it records
+`perf record -g` of each HopGate process under wrk -c50 and writes the flat profiles
+(`perf report --no-children`, demangled) to OUT/perf-edge.txt and OUT/perf-client.txt.
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from load import h2load, wrk  # noqa: E402
+from procs import Workspace, cpu_seconds, children  # noqa: E402
+from systems import HopGate, System, make_files, start_backend, start_front_nginx  # noqa: E402
+
+
+def context_switches(pid):
+    total = 0
+    for status in glob.glob("/proc/%d/task/*/status" % pid):
+        try:
+            with open(status) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[1])
+        except OSError:
+            pass  # a thread ended while we read
+    return total
+
+
+class SyscallCounter:
+    """Counts system calls of one process while a load runs: `perf stat` when the kernel lets
+    it count tracepoints, else nothing (reported as None)."""
+
+    def __init__(self, pid, seconds, out):
+        self.pid, self.seconds, self.out = pid, seconds, out
+        self.count = None
+
+    def _run(self):
+        if not shutil.which("perf"):
+            return
+        result = subprocess.run(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", str(self.pid), "--",
+                                 "sleep", str(self.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in result.stderr.splitlines():
+            parts = line.split(",")
+            if len(parts) > 2 and parts[2] == "raw_syscalls:sys_enter" and parts[0].isdigit():
+                self.count = int(parts[0])
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.join()
+
+
+def measure(name, run_load, pids, seconds, log):
+    """Runs one load and returns per-request figures for each process in `pids`."""
+    flat = {role: (p if isinstance(p, list) else [p]) for role, p in pids.items()}
+    before_cpu = {r: sum(cpu_seconds(p) for p in ps) for r, ps in flat.items()}
+    before_cs = {r: sum(context_switches(p) for p in ps) for r, ps in flat.items()}
+    counters = {r: SyscallCounter(ps[0], seconds, None) for r, ps in flat.items() if len(ps) == 1}
+    for counter in counters.values():
+        counter.__enter__()
+    result = run_load()
+    for counter in counters.values():
+        counter.__exit__()
+    requests = result["requests"]
+    figures = {"load": name, "requests": requests, "rps": result["rps"], "p50_ms": result["p50_us"] / 1000,
+               "p99_ms": result["p99_us"] / 1000, "processes": {}}
+    for role, ps in flat.items():
+        cpu = sum(cpu_seconds(p) for p in ps) - before_cpu[role]
+        cs = sum(context_switches(p) for p in ps) - before_cs[role]
+        calls = counters[role].count if role in counters else None
+        figures["processes"][role] = {
+            "cpu_us_per_request": cpu / requests * 1e6,
+            # perf counts during its own `sleep seconds`, which the load's run covers: per request
+            # of that window, using the load's rate.
+            "syscalls_per_request": (calls / (result["rps"] * seconds)) if calls is not None else None,
+            "context_switches_per_request": cs / requests,
+        }
+    log(format_row(figures))
+    return figures
+
+
+def format_row(figures):
+    parts = ["%-22s %7.0f req/s p50 %6.2f ms p99 %6.2f ms" % (figures["load"], figures["rps"], figures["p50_ms"], figures["p99_ms"])]
+    for role, entry in figures["processes"].items():
+        calls = "%.1f" % entry["syscalls_per_request"] if entry["syscalls_per_request"] is not None else "?"
+        parts.append("%s: %.0f µs CPU, %s syscalls, %.1f cs" % (role, entry["cpu_us_per_request"], calls, entry["context_switches_per_request"]))
+    return " | ".join(parts)
+
+
+def perf_profile(role, pid, seconds, out, run_load):
+    data = os.path.join(out, "perf-%s.data" % role)
+    recorder = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_load()
+    recorder.wait()
+    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "symbol", "-g", "none", "--stdio"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    demangled = subprocess.run(["swift", "demangle", "--simplified"], input=report, stdout=subprocess.PIPE, text=True).stdout
+    path = os.path.join(out, "perf-%s.txt" % role)
+    with open(path, "w") as f:
+        f.write(demangled)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--no-perf", action="store_true")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    t0 = time.monotonic()
+
+    def log(message):
+        print("[%6.1f s] %s" % (time.monotonic() - t0, message), flush=True)
+
+    ws = Workspace()
+    try:
+        root = os.environ.get("HOP_BENCH_FILES", "/var/tmp/hopgate-bench-files")
+        make_files(root, {"1k.bin": 1024})
+        direct, _ = start_backend(ws, root)
+        fronts, front_nginx = start_front_nginx(ws, {"nginx-https": direct.port})
+        nginx = System("nginx-https", "https", fronts["nginx-https"], "nginx HTTPS")
+        hopgate = HopGate(ws, args.bin, direct.port)
+        hopgate.start_server()
+        hopgate.start_client()
+        hopgate.wait_until_serving()
+        system = hopgate.system()
+        seconds = args.seconds
+        wrk(system, "/1k.bin", 50, 2, ws.dir)  # warm-up
+        loads = [
+            ("wrk -t1 -c50", lambda s: wrk(s, "/1k.bin", 50, seconds, ws.dir)),
+            ("wrk -t1 -c1", lambda s: wrk(s, "/1k.bin", 1, seconds, ws.dir)),
+            ("h2load -t1 -c1 -m50", lambda s: h2load(s, "/1k.bin", 50, seconds, ws.dir)),
+        ]
+        results = {"seconds": seconds, "hopgate": [], "nginx-https": []}
+        for name, load in loads:
+            results["hopgate"].append(measure(name, lambda: load(system), system.pids, seconds, log))
+            results["nginx-https"].append(measure(name, lambda: load(nginx), {"nginx workers": children(front_nginx.pid)}, seconds,
+                                                  lambda m: log("   nginx-https " + m)))
+        if not args.no_perf and shutil.which("perf"):
+            for role, pid in system.pids.items():
+                path = perf_profile(role, pid, seconds, args.out, lambda: wrk(system, "/1k.bin", 50, seconds, ws.dir))
+                log("perf profile of the %s under wrk -c50: %s" % (role, path))
+        with open(os.path.join(args.out, "profile.json"), "w") as f:
+            json.dump(results, f, indent=2)
+        log("figures: %s" % os.path.join(args.out, "profile.json"))
+    finally:
+        ws.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
