@@ -242,7 +242,7 @@ public actor ACMECertificateSource: CertificateSource, Service {
             HopGateMetrics.setCertificateExpiry(domain: name.value, certificate.notAfter)
             logger.notice("certificate \(outcome)", metadata: [
                 "domain": "\(name)", "not_after": "\(certificate.notAfter)",
-                "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                "duration_ms": "\(elapsed.millisecondsToTenths)",
             ])
             return certificate
         } catch {

@@ -1,6 +1,7 @@
 import AsyncAlgorithms
 import AsyncHTTPClient
 public import HopGatePorts
+import HopGateDomain
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
@@ -31,11 +32,11 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
         var config = HTTPClient.Configuration()
         config.redirectConfiguration = .disallow
         config.decompression = .disabled
-        config.timeout = .init(connect: .nanoseconds(Self.nanoseconds(configuration.connectTimeout)), read: nil)
+        config.timeout = .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds), read: nil)
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnectionsPerTarget)
         config.httpVersion = .http1Only
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-        self.connectTimeout = .nanoseconds(Self.nanoseconds(configuration.connectTimeout))
+        self.connectTimeout = .nanoseconds(configuration.connectTimeout.nanoseconds)
     }
 
     /// Closes pooled connections. Call once, when the client stops.
@@ -112,10 +113,6 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
     }
 
     private static func hostForURL(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-    }
 }
 
 /// A flag one task sets and another reads.

@@ -1,4 +1,5 @@
 public import Foundation
+import HopGatePorts
 public import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -101,23 +102,7 @@ enum RFC3339 {
 
 /// JSON string escaping and metadata rendering.
 enum JSONText {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f || scalar == "\u{2028}" || scalar == "\u{2029}":
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ text: String) -> String { JSONString.quoted(text) }
 
     static func value(_ value: Logger.MetadataValue) -> String {
         switch value {

@@ -20,7 +20,7 @@ public struct ReconnectBackoff: Sendable, Hashable {
     public mutating func nextDelay(using generator: inout some RandomNumberGenerator) -> Duration {
         let ceiling = ceilingDelay(forAttempt: attempt)
         attempt += 1
-        let ceilingNanos = Self.nanoseconds(ceiling)
+        let ceilingNanos = ceiling.nanoseconds
         let floor = ceilingNanos / 2
         return .nanoseconds(Int64.random(in: floor...ceilingNanos, using: &generator))
     }
@@ -36,17 +36,12 @@ public struct ReconnectBackoff: Sendable, Hashable {
 
     /// The upper bound of the delay for a given attempt, without jitter.
     public func ceilingDelay(forAttempt attempt: Int) -> Duration {
-        let maximumNanos = Self.nanoseconds(maximum)
-        var delay = Self.nanoseconds(base)
+        let maximumNanos = maximum.nanoseconds
+        var delay = base.nanoseconds
         for _ in 0..<min(attempt, 62) {
             if delay >= maximumNanos / 2 { return maximum }
             delay *= 2
         }
         return .nanoseconds(min(delay, maximumNanos))
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

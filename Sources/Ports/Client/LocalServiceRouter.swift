@@ -41,15 +41,17 @@ public struct LocalServiceRouter: ExchangeHandler {
             }
             try await response.write(part)
         }
-        var log = logger
-        log[metadataKey: "request_id"] = "\(head.requestID)"
+        // Request-scoped metadata is part of each line's metadata, which swift-log builds only
+        // when the line's level is enabled (a logger copy with metadata cost every request).
+        let log = logger
+        var service = "-"
         defer {
             let elapsed = started.duration(to: clock.now)
-            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             log.info("request", metadata: [
+                "request_id": "\(head.requestID)", "service": "\(service)",
                 "method": "\(head.request.method.rawValue)", "path": "\(path.prefix(200))",
                 "status": "\(status.withLock { $0 }.map(String.init) ?? "-")",
-                "duration_ms": "\((milliseconds * 10).rounded() / 10)",
+                "duration_ms": "\(elapsed.millisecondsToTenths)",
             ])
         }
 
@@ -59,12 +61,14 @@ public struct LocalServiceRouter: ExchangeHandler {
         }
         var forwarded = head
         forwarded.request.path = match.forwardedPath
-        log[metadataKey: "service"] = "\(match.route.target.name)"
+        service = match.route.target.name
         do {
             try await forwarder.forward(forwarded, to: match.route.target.target, requestBody: requestBody, response: tracked)
         } catch {
             guard status.withLock({ $0 }) == nil, !Task.isCancelled else { throw error }
-            log.warning("local service failed", metadata: ["target": "\(match.route.target.target)", "error": "\(error)"])
+            log.warning("local service failed", metadata: [
+                "request_id": "\(head.requestID)", "service": "\(service)", "target": "\(match.route.target.target)", "error": "\(error)",
+            ])
             try await Self.answer(502, "the local service \(match.route.target.target) did not answer / 로컬 서비스가 응답하지 않습니다", to: tracked)
         }
     }

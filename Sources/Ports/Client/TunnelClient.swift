@@ -74,7 +74,7 @@ public struct TunnelClient: Sendable {
                 reason = "\(error)"
             }
             let delay = backoff.nextDelay()
-            logger.warning("tunnel down, reconnecting", metadata: ["reason": "\(reason)", "retry_in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+            logger.warning("tunnel down, reconnecting", metadata: ["reason": "\(reason)", "retry_in_ms": "\(delay.milliseconds)"])
             onStatus(.disconnected(reason: reason, retryIn: delay))
             // Sleep out the backoff, unless the client leaves meanwhile.
             let clock = self.clock

@@ -29,10 +29,12 @@ public enum HopGateMetrics {
     /// All names, for the dashboard check.
     public static let all = [requests, requestDuration, activeTunnels, handshakes, bytes, proxyErrors, certificateExpiry, certificateOrders, certificateNameExpiry]
 
-    /// Counts a finished proxied request and its duration.
+    /// Counts a finished proxied request and its duration. The handles are looked up once
+    /// (see ``RequestMetricHandles``), not per request.
     public static func recordRequest(method: String, status: Int, duration: Duration) {
-        Counter(label: requests, dimensions: [("method", normalisedMethod(method)), ("status_class", "\(status / 100)xx")]).increment()
-        Metrics.Timer(label: requestDuration).record(duration: duration)
+        let handles = RequestMetricHandles.shared
+        handles.counter(method: method, status: status).increment()
+        handles.duration.record(duration: duration)
     }
 
     /// Counts a handshake outcome.
@@ -47,7 +49,11 @@ public enum HopGateMetrics {
 
     /// Counts proxied body bytes.
     public static func recordBytes(_ count: Int, direction: String) {
-        Counter(label: bytes, dimensions: [("direction", direction)]).increment(by: count)
+        switch direction {
+        case "in": RequestMetricHandles.shared.bytesIn.increment(by: count)
+        case "out": RequestMetricHandles.shared.bytesOut.increment(by: count)
+        default: Counter(label: bytes, dimensions: [("direction", direction)]).increment(by: count)
+        }
     }
 
     /// Sets the expiry of the soonest-expiring certificate in use.
@@ -70,8 +76,11 @@ public enum HopGateMetrics {
         Counter(label: proxyErrors, dimensions: [("kind", kind)]).increment()
     }
 
-    /// Methods outside the standard set collapse to `OTHER`, so a scanner cannot grow the label set.
+    /// The methods with a label of their own; others collapse to `OTHER`, so a scanner cannot
+    /// grow the label set.
+    static let labelledMethods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"]
+
     static func normalisedMethod(_ method: String) -> String {
-        ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"].contains(method) ? method : "OTHER"
+        labelledMethods.contains(method) ? method : "OTHER"
     }
 }

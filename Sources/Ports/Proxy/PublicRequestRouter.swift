@@ -48,16 +48,15 @@ public struct PublicRequestRouter: Sendable {
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>
     ) async throws {
-        let requestID = request.headerFields[HTTPField.Name("X-Request-Id")!].flatMap { $0.count <= 128 ? $0 : nil }
-            ?? Self.newRequestID()
+        let requestID = RequestID.accepting(request.headerFields[Self.requestIDField])
         let started = ContinuousClock.now
-        var log = logger
-        log[metadataKey: "request_id"] = "\(requestID)"
         guard let authority = request.authority, let host = try? DomainName(parsing: authority) else {
             try await send(.badRequest, for: request, requestID: requestID, started: started, to: response)
             return
         }
-        log[metadataKey: "domain"] = "\(host)"
+        // Request-scoped metadata goes into each line's metadata closure, which runs only when
+        // the line's level is enabled (copying the logger with metadata cost every request).
+        let log = RequestLog(logger: logger, requestID: requestID, domain: host)
         if let site, host == site.domain, site.matches(path: request.path ?? "/") {
             try await serve(request, on: site, peer: peer, scheme: scheme, requestID: requestID, started: started, requestBody: requestBody, response: response, log: log)
             return
@@ -65,7 +64,7 @@ public struct PublicRequestRouter: Sendable {
         guard let connection = hub.connection(for: host) else {
             let page: ErrorPage = await administration.isRegistered(host) ? .noTunnel : .unknownHost
             try await send(page, for: request, requestID: requestID, started: started, to: response)
-            log.info("request", metadata: ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)"])
+            log.info("request") { ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)"] }
             return
         }
 
@@ -159,7 +158,7 @@ public struct PublicRequestRouter: Sendable {
             guard !progress.headSent else {
                 HopGateMetrics.recordProxyError(kind: "cut_off")
                 HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: .now - started)
-                log.warning("response cut off", metadata: ["error": "\(error)"])
+                log.warning("response cut off") { ["error": "\(error)"] }
                 throw error
             }
             let page: ErrorPage
@@ -170,24 +169,24 @@ public struct PublicRequestRouter: Sendable {
             case ProxyFailure.unexpectedSwitch, ProxyFailure.outOfOrder: page = .upstreamFailed
             default: page = .noTunnel
             }
-            log.info("request", metadata: [
-                "method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)", "error": "\(error)",
-            ])
+            log.info("request") {
+                ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)", "error": "\(error)"]
+            }
             try await send(page, for: request, requestID: requestID, started: started, to: response)
             return
         }
-        HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: .now - started)
-        log.info("request", metadata: [
-            "method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)",
-            "duration_ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
-        ])
+        let elapsed = ContinuousClock.now - started  // read once: the metric and the log line agree
+        HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: elapsed)
+        log.info("request") {
+            ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)", "duration_ms": "\(elapsed.millisecondsToTenths)"]
+        }
     }
 
     /// Hands a request for the server's own site to its local service; 502 when that fails
     /// before answering.
     private func serve(
         _ request: HTTPRequest, on site: ServerSiteRoute, peer: String, scheme: String, requestID: String, started: ContinuousClock.Instant,
-        requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>, log: Logger
+        requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>, log: RequestLog
     ) async throws {
         let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
         let progress = ExchangeProgress()
@@ -199,12 +198,12 @@ public struct PublicRequestRouter: Sendable {
             try await site.forwarder.forward(head, to: site.target(), requestBody: requestBody, response: watched)
         } catch {
             guard !progress.headSent else { throw error }
-            log.warning("server site unreachable", metadata: ["path": "\(request.path ?? "")", "error": "\(error)"])
+            log.warning("server site unreachable") { ["path": "\(request.path ?? "")", "error": "\(error)"] }
             try await send(.upstreamFailed, for: request, requestID: requestID, started: started, to: response)
             return
         }
         HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: .now - started)
-        log.info("request", metadata: ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)"])
+        log.info("request") { ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)"] }
     }
 
     /// The request as the tunnel client sees it: hop-by-hop fields gone, `X-Forwarded-*` set.
@@ -215,7 +214,7 @@ public struct PublicRequestRouter: Sendable {
         fields[forwardedFor] = fields[forwardedFor].map { "\($0), \(address)" } ?? address
         fields[HTTPField.Name("X-Forwarded-Proto")!] = scheme
         fields[HTTPField.Name("X-Forwarded-Host")!] = request.authority ?? ""
-        fields[HTTPField.Name("X-Request-Id")!] = requestID
+        fields[Self.requestIDField] = requestID
         fields[.expect] = nil  // answered by the edge, which sends 100 Continue when it reads the body
         // `TE: trailers` is hop-by-hop, but the edge passes trailers back, so the next hop may send them.
         if HopByHopFields.acceptsTrailers(request.headerFields) {
@@ -252,9 +251,30 @@ public struct PublicRequestRouter: Sendable {
         return text
     }
 
-    static func newRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(UInt8.random(in: 0...15, using: &generator), radix: 16) }.joined()
+    static let requestIDField = HTTPField.Name("X-Request-Id")!
+}
+
+/// The router's log lines for one request: `request_id` and `domain` are added to a line's
+/// metadata only when its level is enabled.
+struct RequestLog {
+    let logger: Logger
+    let requestID: String
+    let domain: DomainName
+
+    func info(_ message: @autoclosure () -> Logger.Message, metadata: () -> Logger.Metadata) {
+        log(.info, message(), metadata)
+    }
+
+    func warning(_ message: @autoclosure () -> Logger.Message, metadata: () -> Logger.Metadata) {
+        log(.warning, message(), metadata)
+    }
+
+    private func log(_ level: Logger.Level, _ message: @autoclosure () -> Logger.Message, _ metadata: () -> Logger.Metadata) {
+        guard logger.logLevel <= level else { return }
+        var fields = metadata()
+        fields["request_id"] = "\(requestID)"
+        fields["domain"] = "\(domain)"
+        logger.log(level: level, message(), metadata: fields)
     }
 }
 
