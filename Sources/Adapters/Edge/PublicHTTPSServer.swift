@@ -187,24 +187,37 @@ struct ConnectionRouting: Sendable {
         if case .negotiated(ClientHelloPeek.acmeALPN) = negotiated {
             return channel.close()  // a TLS-ALPN-01 validation is over once the handshake is
         }
-        registry.add(channel)
         switch negotiated {
         case .negotiated(ALPN.http2):
-            return channel.configureAsyncHTTP2Pipeline(mode: .server, configuration: http2Settings.handlerConfiguration) { stream in
-                stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
-                    return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: stream)
+            guard let tunnels else { return configureWebHTTP2(channel, peer: peer) }
+            // Any gRPC client offers `h2`; the first request tells a tunnel client from the web.
+            return channel.eventLoop.makeCompletedFuture {
+                let sniffer = SharedPortHTTP2Sniffer(servicePath: SharedPortTunnelHandoff.servicePath, deadline: requestHeadTimeout) { verdict, channel in
+                    verdict == .tunnel ? tunnels.handOver(channel) : configureWebHTTP2(channel, peer: peer)
                 }
-            }.flatMapThrowing { multiplexer in
-                try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
-                try deliver(.http2(multiplexer, connection: channel, peer: peer), closing: channel)
+                try channel.pipeline.syncOperations.addHandler(sniffer)
             }
         default:
+            registry.add(channel)
             return channel.eventLoop.makeCompletedFuture {
                 let connection = try HTTP1Pipeline.configure(
                     channel, secure: true, requestHeadTimeout: requestHeadTimeout, limits: requestLimits)
                 try deliver(.http1(connection, peer: peer), closing: channel)
             }
+        }
+    }
+
+    /// An HTTP/2 web connection: one request per stream.
+    private func configureWebHTTP2(_ channel: any Channel, peer: String) -> EventLoopFuture<Void> {
+        registry.add(channel)
+        return channel.configureAsyncHTTP2Pipeline(mode: .server, configuration: http2Settings.handlerConfiguration) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
+                return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: stream)
+            }
+        }.flatMapThrowing { multiplexer in
+            try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
+            try deliver(.http2(multiplexer, connection: channel, peer: peer), closing: channel)
         }
     }
 
@@ -255,6 +268,6 @@ final class HandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
 extension TimeAmount {
     /// The same span as a `Duration`, to nanosecond precision.
     init(_ duration: Duration) {
-        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        self = .nanoseconds(duration.nanoseconds)
     }
 }

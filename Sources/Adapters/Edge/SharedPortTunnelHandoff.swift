@@ -17,6 +17,10 @@ public final class SharedPortTunnelHandoff: HTTP2ServerTransport.ListenerFactory
         let injector: NIOLoopBound<TunnelConnectionInjector>
     }
 
+    /// The path prefix of the tunnel service's methods (`tunnel.proto`'s package and service):
+    /// an `h2` connection whose first request is a gRPC call under it is a tunnel connection.
+    public static let servicePath = "/hopgate.tunnel.v1.Tunnel/"
+
     private let bound: EventLoopPromise<any Channel>
     private let attached = Mutex<Attached?>(nil)
 
