@@ -10,7 +10,9 @@ import SwiftProtobuf
 import Synchronization
 
 /// The client side of the tunnel protocol: one Control stream, plus a pool of pre-opened
-/// Exchange streams that it tops up as requests take them, each served concurrently.
+/// Exchange streams that it tops up as requests take them, each served concurrently. The pool
+/// follows demand (``ExchangePoolSizing``): two idle streams on a quiet tunnel, more while many
+/// requests run, at most the server's `exchange_pool_size`.
 public struct GRPCTunnelConnector: TunnelConnector {
     /// Misbehaviour to inject, for tests of the server's fault handling only.
     public struct Faults: Sendable {
@@ -119,7 +121,7 @@ private struct ClientSession: Sendable {
     let logger: Logger
     let faults: GRPCTunnelConnector.Faults
 
-    enum PoolEvent: Sendable { case consumed, drain }
+    enum PoolEvent: Sendable { case consumed, finished, drain }
 
     func serve(
         _ response: StreamingClientResponse<Hopgate_Tunnel_V1_ControlFromServer>,
@@ -138,7 +140,7 @@ private struct ClientSession: Sendable {
             $0.tunnelID = welcome.tunnelID
             $0.exchangeToken = welcome.exchangeToken
         }
-        let poolSize = max(1, Int(welcome.exchangePoolSize))
+        let poolMaximum = Int(welcome.exchangePoolSize)
         let (events, eventSink) = AsyncStream.makeStream(of: PoolEvent.self)
         let lastHeard = LastHeard()
         let draining = OnceFlag()
@@ -180,13 +182,22 @@ private struct ClientSession: Sendable {
                 return nil
             }
             group.addTask {  // the exchange pool
+                var sizing = ExchangePoolSizing(maximumIdle: poolMaximum)
                 await withDiscardingTaskGroup { exchanges in
-                    for _ in 0..<poolSize {
+                    for _ in 0..<sizing.start() {
                         exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
                     }
                     for await event in events {
-                        if case .drain = event { break }
-                        exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
+                        let opening: Int
+                        switch event {
+                        case .drain: opening = -1
+                        case .consumed: opening = sizing.streamTaken()
+                        case .finished: opening = sizing.exchangeFinished()
+                        }
+                        if opening < 0 { break }
+                        for _ in 0..<opening {
+                            exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
+                        }
                     }
                 }
                 var done = Hopgate_Tunnel_V1_ControlFromClient()
@@ -231,10 +242,14 @@ private struct ClientSession: Sendable {
                     guard let head = await iterator.next() else {
                         // Cancelled before its head came (the public request was gone at once):
                         // this stream was taken all the same, so the pool gets a new one.
-                        if cancelled.isSet { events.yield(.consumed) }
+                        if cancelled.isSet {
+                            events.yield(.consumed)
+                            events.yield(.finished)
+                        }
                         return
                     }
                     events.yield(.consumed)
+                    defer { events.yield(.finished) }
                     await ClientExchangeServing.serve(head, with: handler, requestBody: inbound, cancels: cancels, writer: writer)
                     // Request parts that still come are dropped, so the response side never blocks.
                     inbound.finish()
