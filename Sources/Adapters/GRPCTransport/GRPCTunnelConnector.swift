@@ -11,8 +11,8 @@ import Synchronization
 
 /// The client side of the tunnel protocol: one Control stream, plus a pool of pre-opened
 /// Exchange streams that it tops up as requests take them, each served concurrently. The pool
-/// follows demand (``ExchangePoolSizing``): two idle streams on a quiet tunnel, more while many
-/// requests run, at most the server's `exchange_pool_size`.
+/// follows demand (``ExchangePoolSizing``): two idle streams on a tunnel that has not been busy,
+/// growing with the requests taken up to the server's `exchange_pool_size`.
 public struct GRPCTunnelConnector: TunnelConnector {
     /// Misbehaviour to inject, for tests of the server's fault handling only.
     public struct Faults: Sendable {
@@ -121,7 +121,7 @@ private struct ClientSession: Sendable {
     let logger: Logger
     let faults: GRPCTunnelConnector.Faults
 
-    enum PoolEvent: Sendable { case consumed, finished, drain }
+    enum PoolEvent: Sendable { case consumed, drain }
 
     func serve(
         _ response: StreamingClientResponse<Hopgate_Tunnel_V1_ControlFromServer>,
@@ -188,14 +188,8 @@ private struct ClientSession: Sendable {
                         exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
                     }
                     for await event in events {
-                        let opening: Int
-                        switch event {
-                        case .drain: opening = -1
-                        case .consumed: opening = sizing.streamTaken()
-                        case .finished: opening = sizing.exchangeFinished()
-                        }
-                        if opening < 0 { break }
-                        for _ in 0..<opening {
+                        if case .drain = event { break }
+                        for _ in 0..<sizing.streamTaken() {
                             exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
                         }
                     }
@@ -242,14 +236,10 @@ private struct ClientSession: Sendable {
                     guard let head = await iterator.next() else {
                         // Cancelled before its head came (the public request was gone at once):
                         // this stream was taken all the same, so the pool gets a new one.
-                        if cancelled.isSet {
-                            events.yield(.consumed)
-                            events.yield(.finished)
-                        }
+                        if cancelled.isSet { events.yield(.consumed) }
                         return
                     }
                     events.yield(.consumed)
-                    defer { events.yield(.finished) }
                     await ClientExchangeServing.serve(head, with: handler, requestBody: inbound, cancels: cancels, writer: writer)
                     // Request parts that still come are dropped, so the response side never blocks.
                     inbound.finish()
