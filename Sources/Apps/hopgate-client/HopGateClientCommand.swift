@@ -18,7 +18,7 @@ struct HopGateClientCommand: AsyncParsableCommand {
         commandName: "hopgate-client",
         abstract: "Keeps a tunnel to a HopGate server and forwards its requests to a local service.",
         discussion: "Settings come from flags, then HOP_CLIENT_* environment variables, then .env.",
-        version: "0.1.0"
+        version: HopGateVersion.current
     )
 
     @OptionGroup var options: ClientOptions
@@ -43,7 +43,7 @@ struct HopGateClientCommand: AsyncParsableCommand {
             host: configuration.serverHost, port: configuration.serverPort, security: security, logger: Logger(label: "tunnel"))
         let hello = TunnelHello(
             domain: configuration.domain.value, clientAPIKey: configuration.apiKey.secret,
-            clientName: "hopgate-client", clientVersion: Self.configuration.version,
+            clientName: "hopgate-client", clientVersion: HopGateVersion.current,
             services: configuration.services.map { TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.prefix.description) })
         let client = TunnelClient(connector: connector, hello: hello, handler: router, logger: logger) { status in
             switch status {

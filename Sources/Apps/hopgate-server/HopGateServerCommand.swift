@@ -1,4 +1,5 @@
 import ArgumentParser
+import HopGateDomain
 
 /// `hopgate-server`: the public edge of HopGate.
 @main
