@@ -29,15 +29,19 @@ public final class PostgresDomainStore: DomainStore, Service {
     /// database together under a loaded CI machine once exceeded 10 s.)
     public let migrationTimeout: Duration
 
+    /// The pool's size and idle timeout.
+    public let pool: PostgresPoolSettings
+
     public init(
-        dsn: PostgresDSN, logger: Logger = Logger(label: "hopgate.postgres"),
+        dsn: PostgresDSN, pool: PostgresPoolSettings = .init(), logger: Logger = Logger(label: "hopgate.postgres"),
         operationTimeout: Duration = .seconds(10), migrationTimeout: Duration = .seconds(60)
     ) throws(PostgresDSNError) {
         self.dsn = dsn
+        self.pool = pool
         self.logger = logger
         self.operationTimeout = operationTimeout
         self.migrationTimeout = migrationTimeout
-        self.client = PostgresClient(configuration: try dsn.clientConfiguration(), backgroundLogger: logger)
+        self.client = PostgresClient(configuration: try dsn.clientConfiguration(pool: pool), backgroundLogger: logger)
     }
 
     /// Runs the connection pool until the task is cancelled.

@@ -65,6 +65,8 @@ extension ServerConfiguration {
             ("HOP_METRICS_LISTEN", metricsListen?.description ?? "(off)"),
             ("HOP_ADMIN_API_KEY", adminKey.isEmpty ? "(generated at start)" : "\(adminKey.prefix(4))… (\(adminKey.count) characters)"),
             ("HOP_DB_DSN", storeText),
+            ("HOP_DB_MAX_CONNECTIONS", "\(databaseMaximumConnections) (PostgreSQL only)"),
+            ("HOP_DB_CONN_IDLE_TIMEOUT", "\(databaseIdleTimeout) (PostgreSQL only)"),
             ("HOP_DATA_DIR", dataDirectory),
             ("HOP_PROXY_TIMEOUT", "\(proxyTimeout)"),
             ("HOP_SHUTDOWN_GRACE", "\(shutdownGrace)"),

@@ -49,6 +49,9 @@ struct ServerConfiguration: Sendable {
     var tunnelListen: ListenAddress?
     var adminKey: String
     var store: StoreLocation
+    /// PostgreSQL pool: connections open at most at once, and how long one may sit idle before it closes.
+    var databaseMaximumConnections: Int
+    var databaseIdleTimeout: Duration
     var dataDirectory: String
     var proxyTimeout: Duration
     /// How long in-flight requests may take to finish after SIGTERM.
@@ -131,6 +134,12 @@ struct ServerConfiguration: Sendable {
             store = .sqlite(path: path)
         } else {
             throw SettingsError(name: "HOP_DB_DSN", message: "has an unknown scheme; expected postgres://… or sqlite:…")
+        }
+
+        databaseMaximumConnections = try settings.integer("HOP_DB_MAX_CONNECTIONS", in: 1...1_000) ?? 10
+        databaseIdleTimeout = try settings.duration("HOP_DB_CONN_IDLE_TIMEOUT") ?? .seconds(60)
+        guard databaseIdleTimeout > .zero else {
+            throw SettingsError(name: "HOP_DB_CONN_IDLE_TIMEOUT", message: "is 0; expected a duration above 0 such as 60s or 30m")
         }
 
         switch value("HOP_CERTIFICATES") ?? (development ? "self-signed" : "acme") {
