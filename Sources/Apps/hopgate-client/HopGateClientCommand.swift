@@ -25,14 +25,18 @@ struct HopGateClientCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration: ClientConfiguration
+        let notices: [SettingNotice]
         do {
-            configuration = try ClientConfiguration(options: options, settings: try Settings(dotEnvPath: options.envFile))
+            let migrated = try UpstreamSettings.migrate(try Settings(dotEnvPath: options.envFile), for: .client)
+            notices = migrated.notices
+            configuration = try ClientConfiguration(options: options, settings: migrated.settings)
         } catch {
             FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
             throw ExitCode.failure
         }
         (LogFormat(rawValue: configuration.logFormat) ?? .text).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
         let logger = Logger(label: "client")
+        for notice in notices { logger.warning("\(notice.message)", metadata: ["setting": "\(notice.name)"]) }
         let forwarder = HTTPClientLocalForwarder()
         let router = try LocalServiceRouter(
             domain: configuration.domain, services: configuration.services, forwarder: forwarder, logger: Logger(label: "requests"))

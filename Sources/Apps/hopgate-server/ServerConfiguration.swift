@@ -190,10 +190,7 @@ struct ServerConfiguration: Sendable {
         case let other: throw SettingsError(name: "HOP_TUNNEL_POLICY", message: "is '\(other)'; expected pool or replace")
         }
 
-        logLevel = value("HOP_LOG_LEVEL") ?? "info"
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw SettingsError(name: "HOP_LOG_LEVEL", message: "is '\(logLevel)'; expected trace, debug, info, notice, warning, error or critical")
-        }
+        logLevel = try LogLevelSetting.parse(value("HOP_LOG_LEVEL") ?? "info")
         logFormat = value("HOP_LOG_FORMAT") ?? (development ? "text" : "json")
         guard ["json", "text"].contains(logFormat) else {
             throw SettingsError(name: "HOP_LOG_FORMAT", message: "is '\(logFormat)'; expected json or text")
