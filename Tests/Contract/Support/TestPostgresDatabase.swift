@@ -32,6 +32,19 @@ public struct TestPostgresDatabase: Sendable {
         return TestPostgresDatabase(dsn: dsn, name: name, admin: admin, url: components?.string ?? "")
     }
 
+    /// Runs `body` with a new empty database, and drops it afterwards, whether `body` throws or not.
+    public static func with<Result>(_ body: (TestPostgresDatabase) async throws -> Result) async throws -> Result {
+        let database = try await create()
+        do {
+            let result = try await body(database)
+            try await database.drop()
+            return result
+        } catch {
+            try? await database.drop()
+            throw error
+        }
+    }
+
     /// Drops the database, closing any connection still open to it.
     public func drop() async throws {
         try await Self.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: admin)

@@ -75,14 +75,7 @@ struct UpstreamMigrationTests {
 
     @Test("the server starts with upstream's .env, warns once per replaced setting, and logs at warn level")
     func serverStarts() async throws {
-        let database = try await TestPostgresDatabase.create()
-        do {
-            try await startServer(databaseURL: database.url)
-            try await database.drop()
-        } catch {
-            try? await database.drop()
-            throw error
-        }
+        try await TestPostgresDatabase.with { database in try await startServer(databaseURL: database.url) }
     }
 
     func startServer(databaseURL: String) async throws {
