@@ -29,7 +29,7 @@ struct PostgresStoreTests {
             for store in stores { #expect(try await store.count() == 1) }
             group.cancelAll()
         }
-        let applied = try await TestPostgresDatabase.scalar("SELECT COUNT(*)::bigint FROM schema_migrations", on: database.dsn)
+        let applied = try await TestPostgresDatabase.scalar("SELECT COUNT(*)::bigint FROM hopgate_schema_migrations", on: database.dsn)
         #expect(applied == 1)
     }
 
