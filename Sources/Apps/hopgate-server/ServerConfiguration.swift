@@ -126,15 +126,7 @@ struct ServerConfiguration: Sendable {
         guard let dsn else {
             throw SettingsError(name: "HOP_DB_DSN", message: "is not set; expected postgres://USER:PASSWORD@HOST:5432/DB or sqlite:/path/to/file")
         }
-        if dsn.hasPrefix("postgres://") || dsn.hasPrefix("postgresql://") {
-            store = .postgres(dsn: dsn)
-        } else if dsn.hasPrefix("sqlite:") {
-            let path = String(dsn.dropFirst("sqlite:".count)).replacingPrefix("//", with: "")
-            guard !path.isEmpty else { throw SettingsError(name: "HOP_DB_DSN", message: "names no SQLite file; expected sqlite:/path/to/file") }
-            store = .sqlite(path: path)
-        } else {
-            throw SettingsError(name: "HOP_DB_DSN", message: "has an unknown scheme; expected postgres://… or sqlite:…")
-        }
+        store = try Self.storeLocation(dsn: dsn)
 
         databaseMaximumConnections = try settings.integer("HOP_DB_MAX_CONNECTIONS", in: 1...1_000) ?? 10
         databaseIdleTimeout = try settings.duration("HOP_DB_CONN_IDLE_TIMEOUT") ?? .seconds(60)
@@ -227,5 +219,19 @@ struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 extension String {
     func replacingPrefix(_ prefix: String, with replacement: String) -> String {
         hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}
+
+extension ServerConfiguration {
+    /// The store `HOP_DB_DSN` names: `postgres://…` (or `postgresql://…`) or `sqlite:/path`.
+    static func storeLocation(dsn: String) throws(SettingsError) -> StoreLocation {
+        if dsn.hasPrefix("postgres://") || dsn.hasPrefix("postgresql://") {
+            return .postgres(dsn: dsn)
+        } else if dsn.hasPrefix("sqlite:") {
+            let path = String(dsn.dropFirst("sqlite:".count)).replacingPrefix("//", with: "")
+            guard !path.isEmpty else { throw SettingsError(name: "HOP_DB_DSN", message: "names no SQLite file; expected sqlite:/path/to/file") }
+            return .sqlite(path: path)
+        }
+        throw SettingsError(name: "HOP_DB_DSN", message: "has an unknown scheme; expected postgres://… or sqlite:…")
     }
 }
