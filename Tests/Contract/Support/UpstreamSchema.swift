@@ -1,6 +1,5 @@
 import Foundation
 public import HopGatePostgres
-import PostgresNIO
 
 /// Upstream HopGate's (`dalbodeule/hop-gate`) PostgreSQL table exactly as its ent schema creates
 /// it (`ent/migrate/schema.go`: `domains` with a unique `domain` and a unique `client_api_key`
@@ -44,18 +43,3 @@ public enum UpstreamSchema {
         """
 }
 
-extension TestPostgresDatabase {
-    /// The single text value `sql` returns (nil for no row or NULL), read on a short-lived connection to `dsn`.
-    public static func text(_ sql: String, on dsn: PostgresDSN) async throws -> String? {
-        let client = PostgresClient(configuration: try dsn.clientConfiguration())
-        return try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask { await client.run(); return nil }
-            defer { group.cancelAll() }
-            var value: String?
-            for try await text in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(String?.self) {
-                value = text
-            }
-            return value
-        }
-    }
-}
