@@ -12,7 +12,8 @@ public import ServiceLifecycle
 ///
 /// Requests pass, in order: the admin-key check (401 "unauthorized"; 429 for an address with too
 /// many failed attempts, see ``AuthenticationThrottle``), a 16 KiB body limit (413),
-/// the generated decoder (400 naming the field), then ``AdminAPIHandler``. The OpenAPI document
+/// the generated decoder (400 naming the field), then ``AdminAPIHandler``. A wrong method on a
+/// known path gets 405 with `Allow` (``AdminMethodNotAllowed``). The OpenAPI document
 /// itself is served without a key at `/api/v1/admin/openapi.json`.
 public enum AdminAPIServer {
     /// Where the API is mounted.
@@ -31,11 +32,15 @@ public enum AdminAPIServer {
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
+        AdminMethodNotAllowed.register(path: documentPath, allowing: ["GET"], on: router)
+        let document = OpenAPIDocumentIndex(json: OpenAPIDocument.json)
         let api = router.group(RouterPath(basePath))
             .add(middleware: AdminAuthMiddleware(credential: credential, exempt: [documentPath], throttle: throttle, logger: logger))
-            .add(middleware: AdminRequestGuard(
-                maximumBodyBytes: maximumBodyBytes, document: OpenAPIDocumentIndex(json: OpenAPIDocument.json), logger: logger))
+            .add(middleware: AdminRequestGuard(maximumBodyBytes: maximumBodyBytes, document: document, logger: logger))
         try AdminAPIHandler(administration: administration).registerHandlers(on: api)
+        for (path, methods) in document.methodsByPath {
+            AdminMethodNotAllowed.register(path: path, allowing: methods, on: api)
+        }
         return router
     }
 

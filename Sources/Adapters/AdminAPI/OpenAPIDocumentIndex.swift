@@ -7,16 +7,20 @@ import Foundation
 struct OpenAPIDocumentIndex: Sendable {
     private let fieldsByOperation: [String: Set<String>]
     private let integerQueryParameters: [String: [String]]
+    /// The upper-case methods each path (relative to the server URL) declares.
+    let methodsByPath: [String: Set<String>]
 
     init(json: String) {
         var fields: [String: Set<String>] = [:]
         var integers: [String: [String]] = [:]
+        var methods: [String: Set<String>] = [:]
         let root = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
         let components = root["components"] as? [String: Any] ?? [:]
         let schemas = (components["schemas"] as? [String: Any]) ?? [:]
         let sharedParameters = (components["parameters"] as? [String: Any]) ?? [:]
-        for case let (_, item as [String: Any]) in (root["paths"] as? [String: Any]) ?? [:] {
-            for case let (_, operation as [String: Any]) in item {
+        for case let (path, item as [String: Any]) in (root["paths"] as? [String: Any]) ?? [:] {
+            for case let (method, operation as [String: Any]) in item {
+                if operation["operationId"] != nil { methods[path, default: []].insert(method.uppercased()) }
                 if let id = operation["operationId"] as? String {
                     for case var parameter as [String: Any] in (operation["parameters"] as? [Any]) ?? [] {
                         if let reference = parameter["$ref"] as? String {
@@ -39,6 +43,7 @@ struct OpenAPIDocumentIndex: Sendable {
         }
         self.fieldsByOperation = fields
         self.integerQueryParameters = integers
+        self.methodsByPath = methods
     }
 
     /// The query parameters of `operationID` the document declares as integers.

@@ -4,9 +4,11 @@ public import Foundation
 /// environment always wins over the file; command-line flags (handled by the apps) win over both.
 public struct Settings: Sendable {
     /// Where each value came from, for `check-config`.
-    public enum Source: String, Sendable { case environment, dotEnv = ".env" }
+    public enum Source: String, Sendable { case environment, dotEnv = ".env", upstream = "upstream HopGate setting" }
 
-    private let values: [String: (String, Source)]
+    let values: [String: (String, Source)]
+
+    init(values: [String: (String, Source)]) { self.values = values }
 
     /// Reads `environment` and, when it exists, the file at `dotEnvPath`.
     /// - Throws: ``SettingsError`` when the `.env` file exists but has a malformed line.
@@ -22,6 +24,9 @@ public struct Settings: Sendable {
         for (key, value) in environment where key.hasPrefix("HOP_") { values[key] = (value, .environment) }
         self.values = values
     }
+
+    /// The names of the `HOP_*` settings that have a value (empty counts as unset), sorted.
+    public var names: [String] { values.filter { $0.key.hasPrefix("HOP_") && !$0.value.0.isEmpty }.keys.sorted() }
 
     /// The raw value of `name`, if set and not empty.
     public func string(_ name: String) -> String? {

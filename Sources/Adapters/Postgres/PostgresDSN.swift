@@ -66,8 +66,8 @@ public struct PostgresDSN: Sendable, CustomStringConvertible {
         return copy
     }
 
-    /// The PostgresNIO client configuration for this address.
-    public func clientConfiguration() throws(PostgresDSNError) -> PostgresClient.Configuration {
+    /// The PostgresNIO client configuration for this address, with `pool`'s size and idle timeout.
+    public func clientConfiguration(pool: PostgresPoolSettings = .init()) throws(PostgresDSNError) -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS
         switch sslMode {
         case "disable":
@@ -86,7 +86,8 @@ public struct PostgresDSN: Sendable, CustomStringConvertible {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
-        configuration.options.maximumConnections = 10
+        configuration.options.maximumConnections = pool.maximumConnections
+        configuration.options.connectionIdleTimeout = pool.idleTimeout
         return configuration
     }
 }

@@ -3,7 +3,6 @@ public import HopGateDomain
 public import HopGatePorts
 public import Logging
 import PostgresNIO
-import Synchronization
 public import ServiceLifecycle
 
 /// A ``DomainStore`` in PostgreSQL: the production store.
@@ -14,6 +13,9 @@ public import ServiceLifecycle
 /// - ``run()`` keeps the pool alive (it is a `Service`); call ``migrate()`` once it runs.
 /// - Migrations take a transaction-scoped advisory lock, so servers starting together apply each
 ///   step exactly once.
+/// - Its tables are HopGate's own (`hopgate_domains`, `hopgate_schema_migrations`), so it can
+///   share a database with upstream HopGate's `domains` and never touches it
+///   (``PostgresMigrations``).
 /// - Timestamps travel as integer microseconds and are stored as `timestamptz`, so a stored date
 ///   reads back exactly.
 public final class PostgresDomainStore: DomainStore, Service {
@@ -29,15 +31,19 @@ public final class PostgresDomainStore: DomainStore, Service {
     /// database together under a loaded CI machine once exceeded 10 s.)
     public let migrationTimeout: Duration
 
+    /// The pool's size and idle timeout.
+    public let pool: PostgresPoolSettings
+
     public init(
-        dsn: PostgresDSN, logger: Logger = Logger(label: "hopgate.postgres"),
+        dsn: PostgresDSN, pool: PostgresPoolSettings = .init(), logger: Logger = Logger(label: "hopgate.postgres"),
         operationTimeout: Duration = .seconds(10), migrationTimeout: Duration = .seconds(60)
     ) throws(PostgresDSNError) {
         self.dsn = dsn
+        self.pool = pool
         self.logger = logger
         self.operationTimeout = operationTimeout
         self.migrationTimeout = migrationTimeout
-        self.client = PostgresClient(configuration: try dsn.clientConfiguration(), backgroundLogger: logger)
+        self.client = PostgresClient(configuration: try dsn.clientConfiguration(pool: pool), backgroundLogger: logger)
     }
 
     /// Runs the connection pool until the task is cancelled.
@@ -51,12 +57,11 @@ public final class PostgresDomainStore: DomainStore, Service {
         try await bounded("migration", timeout: migrationTimeout) { client in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.advisoryLockKey))", logger: logger)
-                try await connection.query(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-                    logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: PostgresMigrations.adoptLegacyLayout), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: PostgresMigrations.createLedger), logger: logger)
                 var current = 0
                 for try await version in try await connection.query(
-                    "SELECT COALESCE(MAX(version), 0)::integer FROM schema_migrations", logger: logger
+                    "SELECT COALESCE(MAX(version), 0)::integer FROM hopgate_schema_migrations", logger: logger
                 ).decode(Int.self) {
                     current = version
                 }
@@ -64,7 +69,7 @@ public final class PostgresDomainStore: DomainStore, Service {
                     for statement in step.statements {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(step.version))", logger: logger)
+                    try await connection.query("INSERT INTO hopgate_schema_migrations (version) VALUES (\(step.version))", logger: logger)
                     logger.info("applied schema migration", metadata: ["version": "\(step.version)"])
                 }
             }
@@ -80,7 +85,7 @@ public final class PostgresDomainStore: DomainStore, Service {
         try await bounded("insert of \(record.domain)") { client -> Void in
             try await Self.withLiveConnection(client) { connection in
                 _ = try await connection.query("""
-                    INSERT INTO domains (id, domain, key_hash, memo, created_at, updated_at)
+                    INSERT INTO hopgate_domains (id, domain, key_hash, memo, created_at, updated_at)
                     VALUES (\(id), \(row.domain), \(row.keyHash), \(row.memo),
                             \(unescaped: Self.epoch) + \(row.createdAtMicroseconds) * interval '1 microsecond',
                             \(unescaped: Self.epoch) + \(row.updatedAtMicroseconds) * interval '1 microsecond')
@@ -91,19 +96,19 @@ public final class PostgresDomainStore: DomainStore, Service {
 
     public func find(_ domain: DomainName) async throws(DomainStoreError) -> DomainRecord? {
         try await records("lookup of \(domain)",
-            "SELECT \(unescaped: Self.columns) FROM domains WHERE domain = \(domain.value)").first
+            "SELECT \(unescaped: Self.columns) FROM hopgate_domains WHERE domain = \(domain.value)").first
     }
 
     public func delete(_ domain: DomainName, keyHash: ClientAPIKeyHash) async throws(DomainStoreError) -> Bool {
         try await !records("delete of \(domain)", """
-            DELETE FROM domains WHERE domain = \(domain.value) AND key_hash = \(keyHash.hex)
+            DELETE FROM hopgate_domains WHERE domain = \(domain.value) AND key_hash = \(keyHash.hex)
             RETURNING \(unescaped: Self.columns)
             """).isEmpty
     }
 
     public func replaceKeyHash(of domain: DomainName, with keyHash: ClientAPIKeyHash, at updatedAt: Date) async throws(DomainStoreError) -> DomainRecord? {
         try await records("key update of \(domain)", """
-            UPDATE domains SET key_hash = \(keyHash.hex),
+            UPDATE hopgate_domains SET key_hash = \(keyHash.hex),
                    updated_at = \(unescaped: Self.epoch) + \(updatedAt.storageMicroseconds) * interval '1 microsecond'
             WHERE domain = \(domain.value)
             RETURNING \(unescaped: Self.columns)
@@ -114,12 +119,12 @@ public final class PostgresDomainStore: DomainStore, Service {
         guard limit > 0 else { throw DomainStoreError(.invalidArgument, "limit must be positive") }
         if let cursor {
             return try await records("list", """
-                SELECT \(unescaped: Self.columns) FROM domains WHERE domain COLLATE "C" > \(cursor.value)
+                SELECT \(unescaped: Self.columns) FROM hopgate_domains WHERE domain COLLATE "C" > \(cursor.value)
                 ORDER BY domain COLLATE "C" LIMIT \(limit)
                 """)
         }
         return try await records("list",
-            "SELECT \(unescaped: Self.columns) FROM domains ORDER BY domain COLLATE \"C\" LIMIT \(limit)")
+            "SELECT \(unescaped: Self.columns) FROM hopgate_domains ORDER BY domain COLLATE \"C\" LIMIT \(limit)")
     }
 
     public func count() async throws(DomainStoreError) -> Int {
@@ -127,7 +132,7 @@ public final class PostgresDomainStore: DomainStore, Service {
         return try await bounded("count") { client in
             try await Self.withLiveConnection(client) { connection in
                 var count = 0
-                for try await value in try await connection.query("SELECT COUNT(*)::bigint FROM domains", logger: logger).decode(Int64.self) {
+                for try await value in try await connection.query("SELECT COUNT(*)::bigint FROM hopgate_domains", logger: logger).decode(Int64.self) {
                     count = Int(value)
                 }
                 return count
@@ -195,65 +200,5 @@ public final class PostgresDomainStore: DomainStore, Service {
         } catch {
             throw DomainStoreError.postgres(error, while: operation)
         }
-    }
-}
-
-/// Resumes a waiting caller with whichever comes first: an operation's outcome, its deadline, or
-/// the caller's cancellation. The others are cancelled (an operation that ignores cancellation
-/// finishes on its own later and its outcome is dropped).
-private final class FirstOutcome<Result: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Result, any Error>?
-        var tasks: [Task<Void, Never>] = []
-        /// Set by the first outcome; an outcome that comes before the continuation waits here.
-        var outcome: Swift.Result<Result, any Error>?
-    }
-
-    private let state = Mutex(State())
-
-    private init() {}
-
-    static func race(
-        body: @escaping @Sendable () async throws -> Result, deadline: Duration, timeoutError: any Error
-    ) async throws -> Result {
-        let race = FirstOutcome()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let work = Task {
-                    do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
-                }
-                let timer = Task {
-                    try? await Task.sleep(for: deadline)
-                    race.finish(.failure(timeoutError))
-                }
-                race.start(continuation, tasks: [work, timer])
-            }
-        } onCancel: {
-            race.finish(.failure(CancellationError()))
-        }
-    }
-
-    private func start(_ continuation: CheckedContinuation<Result, any Error>, tasks: [Task<Void, Never>]) {
-        let early = state.withLock { state -> Swift.Result<Result, any Error>? in
-            state.tasks = tasks
-            if state.outcome == nil { state.continuation = continuation }
-            return state.outcome
-        }
-        if let early {
-            continuation.resume(with: early)
-            for task in tasks { task.cancel() }
-        }
-    }
-
-    /// The first call decides; later calls do nothing.
-    private func finish(_ outcome: Swift.Result<Result, any Error>) {
-        let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<Result, any Error>?, [Task<Void, Never>]) in
-            guard state.outcome == nil else { return (nil, []) }
-            state.outcome = outcome
-            defer { state.continuation = nil }
-            return (state.continuation, state.tasks)
-        }
-        continuation?.resume(with: outcome)
-        for task in tasks { task.cancel() }
     }
 }

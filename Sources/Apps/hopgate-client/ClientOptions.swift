@@ -6,7 +6,9 @@ import HopGatePorts
 
 /// The client's flags. Each falls back to its `HOP_CLIENT_*` variable (environment, then `.env`).
 struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: "Server address HOST:PORT (HOP_CLIENT_SERVER_ADDR).")
+    @Option(
+        name: [.customLong("server"), .customLong("server-addr")],
+        help: "Server address HOST:PORT (HOP_CLIENT_SERVER_ADDR); --server-addr is upstream HopGate's spelling.")
     var server: String?
 
     @Option(name: .long, help: "The domain this client serves (HOP_CLIENT_DOMAIN).")
@@ -30,7 +32,7 @@ struct ClientOptions: ParsableArguments {
     @Flag(name: .long, help: "Connect without TLS (tests and loopback only) (HOP_CLIENT_PLAINTEXT).")
     var plaintext = false
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (HOP_LOG_LEVEL).")
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning (or warn), error, critical (HOP_LOG_LEVEL).")
     var logLevel: String?
 
     @Option(name: .long, help: "Log format: json or text (HOP_LOG_FORMAT).")
@@ -103,7 +105,11 @@ struct ClientConfiguration: Sendable {
                 name: "HOP_CLIENT_SERVER_NAME",
                 message: "is not set and the server is given as the address \(serverHost); expected the name on the server's certificate, e.g. hopgate.example.com")
         }
-        logLevel = options.logLevel ?? settings.string("HOP_LOG_LEVEL") ?? "info"
+        if let raw = options.logLevel {
+            logLevel = try LogLevelSetting.parse(raw, name: "--log-level")
+        } else {
+            logLevel = try LogLevelSetting.parse(settings.string("HOP_LOG_LEVEL") ?? "info")
+        }
         logFormat = options.logFormat ?? settings.string("HOP_LOG_FORMAT") ?? "text"
     }
 }

@@ -18,21 +18,25 @@ struct HopGateClientCommand: AsyncParsableCommand {
         commandName: "hopgate-client",
         abstract: "Keeps a tunnel to a HopGate server and forwards its requests to a local service.",
         discussion: "Settings come from flags, then HOP_CLIENT_* environment variables, then .env.",
-        version: "0.1.0"
+        version: HopGateVersion.current
     )
 
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
         let configuration: ClientConfiguration
+        let notices: [SettingNotice]
         do {
-            configuration = try ClientConfiguration(options: options, settings: try Settings(dotEnvPath: options.envFile))
+            let migrated = try UpstreamSettings.migrate(try Settings(dotEnvPath: options.envFile), for: .client)
+            notices = migrated.notices
+            configuration = try ClientConfiguration(options: options, settings: migrated.settings)
         } catch {
             FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
             throw ExitCode.failure
         }
         (LogFormat(rawValue: configuration.logFormat) ?? .text).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
         let logger = Logger(label: "client")
+        for notice in notices { logger.warning("\(notice.message)", metadata: ["setting": "\(notice.name)"]) }
         let forwarder = HTTPClientLocalForwarder()
         let router = try LocalServiceRouter(
             domain: configuration.domain, services: configuration.services, forwarder: forwarder, logger: Logger(label: "requests"))
@@ -43,7 +47,7 @@ struct HopGateClientCommand: AsyncParsableCommand {
             host: configuration.serverHost, port: configuration.serverPort, security: security, logger: Logger(label: "tunnel"))
         let hello = TunnelHello(
             domain: configuration.domain.value, clientAPIKey: configuration.apiKey.secret,
-            clientName: "hopgate-client", clientVersion: Self.configuration.version,
+            clientName: "hopgate-client", clientVersion: HopGateVersion.current,
             services: configuration.services.map { TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.prefix.description) })
         let client = TunnelClient(connector: connector, hello: hello, handler: router, logger: logger) { status in
             switch status {

@@ -5,6 +5,8 @@ import HopGateDomain
 
 /// `hopgate-server check-config`: validates the settings and prints the effective
 /// configuration with secrets masked; exits 1 with one line naming the first bad setting.
+/// Before it, one `warning:` line for each upstream HopGate setting (with its replacement) and
+/// each unknown `HOP_*` name.
 struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
@@ -18,17 +20,21 @@ struct CheckConfigCommand: AsyncParsableCommand {
     var envFile: String = ".env"
 
     func run() async throws {
-        let settings: Settings
         let configuration: ServerConfiguration
         do {
-            settings = try Settings(dotEnvPath: envFile)
-            configuration = try ServerConfiguration(mode: dev ? .development : .production, settings: settings)
+            let migrated = try UpstreamSettings.migrate(try Settings(dotEnvPath: envFile), for: .server)
+            // Upstream HopGate's settings with their replacements, and unknown names, even when
+            // something else is wrong: they often explain it.
+            for notice in migrated.notices { print("warning: \(notice)") }
+            configuration = try ServerConfiguration(mode: dev ? .development : .production, settings: migrated.settings)
         } catch {
             print("configuration error: \(error)")
             throw ExitCode.failure
         }
-        for (name, value) in configuration.summary {
-            print("\(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(value)")
+        let summary = configuration.summary
+        let width = summary.map(\.0.count).max() ?? 0
+        for (name, value) in summary {
+            print("\(name.padding(toLength: width, withPad: " ", startingAt: 0)) \(value)")
         }
         print("configuration OK")
     }
@@ -65,6 +71,8 @@ extension ServerConfiguration {
             ("HOP_METRICS_LISTEN", metricsListen?.description ?? "(off)"),
             ("HOP_ADMIN_API_KEY", adminKey.isEmpty ? "(generated at start)" : "\(adminKey.prefix(4))… (\(adminKey.count) characters)"),
             ("HOP_DB_DSN", storeText),
+            ("HOP_DB_MAX_CONNECTIONS", "\(databaseMaximumConnections) (PostgreSQL only)"),
+            ("HOP_DB_CONN_IDLE_TIMEOUT", "\(databaseIdleTimeout) (PostgreSQL only)"),
             ("HOP_DATA_DIR", dataDirectory),
             ("HOP_PROXY_TIMEOUT", "\(proxyTimeout)"),
             ("HOP_SHUTDOWN_GRACE", "\(shutdownGrace)"),

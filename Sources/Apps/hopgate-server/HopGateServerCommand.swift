@@ -1,4 +1,5 @@
 import ArgumentParser
+import HopGateDomain
 
 /// `hopgate-server`: the public edge of HopGate.
 @main
@@ -8,7 +9,7 @@ struct HopGateServerCommand: AsyncParsableCommand {
         abstract: "HopGate's public edge: HTTPS for registered domains, the gRPC tunnel endpoint and the admin API.",
         discussion: "Settings come from HOP_* environment variables, an optional .env file and flags (flags win).",
         version: HopGateVersion.current,
-        subcommands: [ServeCommand.self, DevCommand.self, CheckConfigCommand.self, DomainsCommand.self],
+        subcommands: [ServeCommand.self, DevCommand.self, CheckConfigCommand.self, DomainsCommand.self, ImportUpstreamCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

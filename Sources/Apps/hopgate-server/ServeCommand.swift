@@ -50,15 +50,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     static func serve(mode: ServerConfiguration.Mode, envFile: String, overrides: [String: String], demo: Bool = false) async throws {
         var configuration: ServerConfiguration
+        let notices: [SettingNotice]
         do {
-            let settings = try Settings(dotEnvPath: envFile)
-            configuration = try ServerConfiguration(mode: mode, settings: settings, overrides: overrides)
+            let migrated = try UpstreamSettings.migrate(try Settings(dotEnvPath: envFile), for: .server)
+            notices = migrated.notices
+            configuration = try ServerConfiguration(mode: mode, settings: migrated.settings, overrides: overrides)
         } catch {
             FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
             throw ExitCode.failure
         }
         (LogFormat(rawValue: configuration.logFormat) ?? .json).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
         let logger = Logger(label: "server")
+        for notice in notices { logger.warning("\(notice.message)", metadata: ["setting": "\(notice.name)"]) }
         if configuration.adminKey.isEmpty {
             // Development without HOP_ADMIN_API_KEY: a key for this run, printed once.
             configuration.adminKey = ClientAPIKey.generate().secret

@@ -49,6 +49,9 @@ struct ServerConfiguration: Sendable {
     var tunnelListen: ListenAddress?
     var adminKey: String
     var store: StoreLocation
+    /// PostgreSQL pool: connections open at most at once, and how long one may sit idle before it closes.
+    var databaseMaximumConnections: Int
+    var databaseIdleTimeout: Duration
     var dataDirectory: String
     var proxyTimeout: Duration
     /// How long in-flight requests may take to finish after SIGTERM.
@@ -123,14 +126,12 @@ struct ServerConfiguration: Sendable {
         guard let dsn else {
             throw SettingsError(name: "HOP_DB_DSN", message: "is not set; expected postgres://USER:PASSWORD@HOST:5432/DB or sqlite:/path/to/file")
         }
-        if dsn.hasPrefix("postgres://") || dsn.hasPrefix("postgresql://") {
-            store = .postgres(dsn: dsn)
-        } else if dsn.hasPrefix("sqlite:") {
-            let path = String(dsn.dropFirst("sqlite:".count)).replacingPrefix("//", with: "")
-            guard !path.isEmpty else { throw SettingsError(name: "HOP_DB_DSN", message: "names no SQLite file; expected sqlite:/path/to/file") }
-            store = .sqlite(path: path)
-        } else {
-            throw SettingsError(name: "HOP_DB_DSN", message: "has an unknown scheme; expected postgres://… or sqlite:…")
+        store = try Self.storeLocation(dsn: dsn)
+
+        databaseMaximumConnections = try settings.integer("HOP_DB_MAX_CONNECTIONS", in: 1...1_000) ?? 10
+        databaseIdleTimeout = try settings.duration("HOP_DB_CONN_IDLE_TIMEOUT") ?? .seconds(60)
+        guard databaseIdleTimeout > .zero else {
+            throw SettingsError(name: "HOP_DB_CONN_IDLE_TIMEOUT", message: "is 0; expected a duration above 0 such as 60s or 30m")
         }
 
         switch value("HOP_CERTIFICATES") ?? (development ? "self-signed" : "acme") {
@@ -181,10 +182,7 @@ struct ServerConfiguration: Sendable {
         case let other: throw SettingsError(name: "HOP_TUNNEL_POLICY", message: "is '\(other)'; expected pool or replace")
         }
 
-        logLevel = value("HOP_LOG_LEVEL") ?? "info"
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw SettingsError(name: "HOP_LOG_LEVEL", message: "is '\(logLevel)'; expected trace, debug, info, notice, warning, error or critical")
-        }
+        logLevel = try LogLevelSetting.parse(value("HOP_LOG_LEVEL") ?? "info")
         logFormat = value("HOP_LOG_FORMAT") ?? (development ? "text" : "json")
         guard ["json", "text"].contains(logFormat) else {
             throw SettingsError(name: "HOP_LOG_FORMAT", message: "is '\(logFormat)'; expected json or text")
@@ -221,5 +219,19 @@ struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 extension String {
     func replacingPrefix(_ prefix: String, with replacement: String) -> String {
         hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}
+
+extension ServerConfiguration {
+    /// The store `HOP_DB_DSN` names: `postgres://…` (or `postgresql://…`) or `sqlite:/path`.
+    static func storeLocation(dsn: String) throws(SettingsError) -> StoreLocation {
+        if dsn.hasPrefix("postgres://") || dsn.hasPrefix("postgresql://") {
+            return .postgres(dsn: dsn)
+        } else if dsn.hasPrefix("sqlite:") {
+            let path = String(dsn.dropFirst("sqlite:".count)).replacingPrefix("//", with: "")
+            guard !path.isEmpty else { throw SettingsError(name: "HOP_DB_DSN", message: "names no SQLite file; expected sqlite:/path/to/file") }
+            return .sqlite(path: path)
+        }
+        throw SettingsError(name: "HOP_DB_DSN", message: "has an unknown scheme; expected postgres://… or sqlite:…")
     }
 }

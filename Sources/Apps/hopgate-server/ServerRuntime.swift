@@ -41,7 +41,9 @@ struct ServerRuntime {
             await store.close()
         case .postgres(let raw):
             let store: PostgresDomainStore
-            do { store = try PostgresDomainStore(dsn: try PostgresDSN(parsing: raw), logger: Logger(label: "store")) } catch {
+            let pool = PostgresPoolSettings(
+                maximumConnections: configuration.databaseMaximumConnections, idleTimeout: configuration.databaseIdleTimeout)
+            do { store = try PostgresDomainStore(dsn: try PostgresDSN(parsing: raw), pool: pool, logger: Logger(label: "store")) } catch {
                 throw ServerStartupError(message: "HOP_DB_DSN: \(error)")
             }
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -40,14 +40,8 @@ public func withStoreLocation<Result>(
         defer { try? FileManager.default.removeItem(at: directory) }
         return try await body(StoreLocation(kind: .sqlite(path: directory.appendingPathComponent("domains.sqlite").path)))
     case .postgres:
-        let database = try await TestPostgresDatabase.create()
-        do {
-            let result = try await body(StoreLocation(kind: .postgres(database.dsn)))
-            try await database.drop()
-            return result
-        } catch {
-            try? await database.drop()
-            throw error
+        return try await TestPostgresDatabase.with { database in
+            try await body(StoreLocation(kind: .postgres(database.dsn)))
         }
     }
 }

@@ -32,6 +32,19 @@ public struct TestPostgresDatabase: Sendable {
         return TestPostgresDatabase(dsn: dsn, name: name, admin: admin, url: components?.string ?? "")
     }
 
+    /// Runs `body` with a new empty database, and drops it afterwards, whether `body` throws or not.
+    public static func with<Result>(_ body: (TestPostgresDatabase) async throws -> Result) async throws -> Result {
+        let database = try await create()
+        do {
+            let result = try await body(database)
+            try await database.drop()
+            return result
+        } catch {
+            try? await database.drop()
+            throw error
+        }
+    }
+
     /// Drops the database, closing any connection still open to it.
     public func drop() async throws {
         try await Self.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: admin)
@@ -57,13 +70,23 @@ public struct TestEnvironmentError: Error, CustomStringConvertible {
 extension TestPostgresDatabase {
     /// The single integer `sql` returns, read on a short-lived connection to `dsn`.
     public static func scalar(_ sql: String, on dsn: PostgresDSN) async throws -> Int64? {
+        try await single(sql, as: Int64.self, on: dsn)
+    }
+
+    /// The single text value `sql` returns (nil for no row or NULL).
+    public static func text(_ sql: String, on dsn: PostgresDSN) async throws -> String? {
+        try await single(sql, as: String?.self, on: dsn) ?? nil
+    }
+
+    /// The value in the last row `sql` returns, decoded as `type`, read on a short-lived connection to `dsn`.
+    static func single<Value: PostgresDecodable & Sendable>(_ sql: String, as type: Value.Type, on dsn: PostgresDSN) async throws -> Value? {
         let client = PostgresClient(configuration: try dsn.clientConfiguration())
-        return try await withThrowingTaskGroup(of: Int64?.self) { group in
+        return try await withThrowingTaskGroup(of: Value?.self) { group in
             group.addTask { await client.run(); return nil }
             defer { group.cancelAll() }
-            var value: Int64?
-            for try await number in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int64.self) {
-                value = number
+            var value: Value?
+            for try await decoded in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Value.self) {
+                value = decoded
             }
             return value
         }

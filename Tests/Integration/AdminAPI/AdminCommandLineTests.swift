@@ -9,14 +9,7 @@ struct AdminCommandLineTests {
 
     @Test("curl and `hopgate-server domains …` register, list, rotate, check and unregister")
     func endToEnd() async throws {
-        let database = try await TestPostgresDatabase.create()
-        do {
-            try await run(dsn: database.url)
-            try await database.drop()
-        } catch {
-            try? await database.drop()
-            throw error
-        }
+        try await TestPostgresDatabase.with { database in try await run(dsn: database.url) }
     }
 
     private func run(dsn: String) async throws {

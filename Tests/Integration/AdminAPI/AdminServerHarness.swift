@@ -19,6 +19,7 @@ struct AdminServerHarness: Sendable {
     struct Reply: Sendable {
         let status: Int
         let text: String
+        var headers: HTTPHeaders = [:]
         var object: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
         var error: String? { object["error"] as? String }
     }
@@ -37,7 +38,7 @@ struct AdminServerHarness: Sendable {
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 1 << 20)
-        return Reply(status: Int(response.status.code), text: String(buffer: bytes))
+        return Reply(status: Int(response.status.code), text: String(buffer: bytes), headers: response.headers)
     }
 }
 

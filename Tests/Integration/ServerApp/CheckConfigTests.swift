@@ -65,6 +65,13 @@ struct CheckConfigTests {
         ("HOP_AUTH_MAX_FAILURES", "-1"),
         ("HOP_SERVER_MAX_CONNECTIONS_PER_IP", "lots"),
         ("HOP_AUTH_LOCKOUT", "a while"),
+        ("HOP_DB_MAX_CONNECTIONS", "0"),
+        ("HOP_DB_CONN_IDLE_TIMEOUT", "0s"),
+        // Upstream HopGate's settings that are carried over name themselves when malformed.
+        ("HOP_SERVER_PROXY_TIMEOUT_SECONDS", "soon"),
+        ("HOP_DB_MAX_OPEN_CONNS", "many"),
+        ("HOP_DB_CONN_MAX_LIFETIME", "forever"),
+        ("HOP_ACME_CA_DIR", "http://acme.example.com/directory"),
     ])
     func broken(_ name: String, _ value: String) async throws {
         let (ok, output) = await checkConfig([name: value])

@@ -11,14 +11,7 @@ import Testing
 struct PostgresStoreTests {
     @Test("servers migrating the same new database together apply each step once")
     func concurrentMigrations() async throws {
-        let database = try await TestPostgresDatabase.create()
-        do {
-            try await migrateTogether(database)
-        } catch {
-            try? await database.drop()
-            throw error
-        }
-        try await database.drop()
+        try await TestPostgresDatabase.with { database in try await migrateTogether(database) }
     }
 
     private func migrateTogether(_ database: TestPostgresDatabase) async throws {
@@ -36,7 +29,7 @@ struct PostgresStoreTests {
             for store in stores { #expect(try await store.count() == 1) }
             group.cancelAll()
         }
-        let applied = try await TestPostgresDatabase.scalar("SELECT COUNT(*)::bigint FROM schema_migrations", on: database.dsn)
+        let applied = try await TestPostgresDatabase.scalar("SELECT COUNT(*)::bigint FROM hopgate_schema_migrations", on: database.dsn)
         #expect(applied == 1)
     }
 
