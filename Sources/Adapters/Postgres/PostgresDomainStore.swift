@@ -57,7 +57,13 @@ public final class PostgresDomainStore: DomainStore, Service {
         try await bounded("migration", timeout: migrationTimeout) { client in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresMigrations.advisoryLockKey))", logger: logger)
+                let ledgerQuery: PostgresQuery = "SELECT to_regclass('hopgate_schema_migrations') IS NOT NULL"
+                let hadLedger = try await connection.query(ledgerQuery, logger: logger).collect().first?.decode(Bool.self) ?? false
                 try await connection.query(PostgresQuery(unsafeSQL: PostgresMigrations.adoptLegacyLayout), logger: logger)
+                if !hadLedger, try await connection.query(ledgerQuery, logger: logger).collect().first?.decode(Bool.self) == true {
+                    logger.notice("moved an earlier HopGate's tables to their own names", metadata: [
+                        "from": "domains, schema_migrations", "to": "hopgate_domains, hopgate_schema_migrations"])
+                }
                 try await connection.query(PostgresQuery(unsafeSQL: PostgresMigrations.createLedger), logger: logger)
                 var current = 0
                 for try await version in try await connection.query(

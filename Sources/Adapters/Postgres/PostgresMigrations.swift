@@ -49,7 +49,6 @@ enum PostgresMigrations {
                 ALTER TABLE hopgate_domains RENAME CONSTRAINT domains_pkey TO hopgate_domains_pkey;
                 ALTER TABLE hopgate_domains RENAME CONSTRAINT domains_domain_key TO hopgate_domains_domain_key;
                 ALTER TABLE hopgate_domains RENAME CONSTRAINT domains_key_hash_check TO hopgate_domains_key_hash_check;
-                RAISE NOTICE 'HopGate: renamed domains to hopgate_domains and schema_migrations to hopgate_schema_migrations';
             END IF;
         END
         $$
