@@ -42,6 +42,7 @@ enum GatewayProcesses {
             _ = try await process.waitForOutput(containing: "admin API listening")
             _ = try await process.waitForOutput(containing: "tunnel endpoint")
             _ = try await process.waitForOutput(containing: "public HTTP listening on")
+            _ = try await process.waitForOutput(containing: "public HTTPS listening on")
             _ = try await process.waitForOutput(containing: "metrics and health listening on")
             let log = process.output
             let http = try #require(log.firstMatch(of: /public HTTP listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
