@@ -106,37 +106,20 @@ public struct PublicRequestRouter: Sendable {
                             pump.addTask {
                                 let meter = ByteMeter(direction: "out")
                                 defer { meter.flush() }
-                                // Response parts must come as informational heads, one final head,
-                                // body, end; a tunnel client that sends them otherwise gets a 502 (or
-                                // its response cut) instead of malformed output to the public client.
-                                var finalHeadSeen = false
+                                var order = ExchangeResponseOrder(upgrading: upgrading)
                                 for try await part in answer.stream {
-                                    switch part {
-                                    case .head where finalHeadSeen:
-                                        throw ProxyFailure.outOfOrder("a second response head")
-                                    case .body where !finalHeadSeen, .end where !finalHeadSeen:
-                                        throw ProxyFailure.outOfOrder("response body before its head")
-                                    case .head(var answer) where answer.status == .switchingProtocols:
-                                        guard upgrading, let upgrade = answer.headerFields[.upgrade] else { throw ProxyFailure.unexpectedSwitch }
-                                        answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
-                                        answer.headerFields[.upgrade] = upgrade
-                                        answer.headerFields[.connection] = "upgrade"
-                                        progress.markHeadSent(answer.status.code)
-                                        finalHeadSeen = true
-                                        try await response.write(.head(answer))
-                                    case .head(var answer):
-                                        answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
-                                        if answer.status.code >= 200 {
-                                            progress.markHeadSent(answer.status.code)
-                                            finalHeadSeen = true
-                                        }
-                                        try await response.write(.head(answer))
-                                    case .body(let buffer):
-                                        meter.add(buffer.readableBytes)
+                                    switch order.receive(part) {
+                                    case .head(let head, let final):
+                                        if final { progress.markHeadSent(head.status.code) }
+                                        try await response.write(.head(head))
+                                    case .body:
+                                        if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
                                         try await response.write(part)
                                     case .end:
                                         try await response.write(part)
                                         return true
+                                    case .violation(let violation):
+                                        throw violation
                                     }
                                 }
                                 return true
@@ -166,7 +149,7 @@ public struct PublicRequestRouter: Sendable {
             case ProxyFailure.timeout: page = .timeout
             case ProxyFailure.tooLarge: page = .tooLarge
             case let failure as TunnelExchangeError where failure.code == .upstreamFailed: page = .upstreamFailed
-            case ProxyFailure.unexpectedSwitch, ProxyFailure.outOfOrder: page = .upstreamFailed
+            case is ExchangeResponseOrder.Violation: page = .upstreamFailed
             default: page = .noTunnel
             }
             log.info("request") {
@@ -281,10 +264,6 @@ struct RequestLog {
 /// Why the router answered instead of the service.
 enum ProxyFailure: Error {
     case timeout, tooLarge
-    /// A `101 Switching Protocols` for a request that asked for no upgrade, or without `Upgrade`.
-    case unexpectedSwitch
-    /// Response parts in an order HTTP does not allow (the tunnel client broke the protocol).
-    case outOfOrder(String)
 }
 
 /// Counts one direction's body bytes and hands them to the metrics in batches of at least 1 MiB
