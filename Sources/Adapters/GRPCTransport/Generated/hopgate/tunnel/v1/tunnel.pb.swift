@@ -204,7 +204,8 @@ package nonisolated struct Hopgate_Tunnel_V1_Welcome: Sendable {
   /// only join the tunnel that authenticated.
   package var exchangeToken: Data = Data()
 
-  /// How many idle Exchange streams the server wants the client to keep open.
+  /// The most idle Exchange streams the client keeps open. A client keeps a few while the tunnel
+  /// is quiet and opens more as requests take them, up to this number.
   package var exchangePoolSize: UInt32 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
