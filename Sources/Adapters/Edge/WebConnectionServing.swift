@@ -1,4 +1,5 @@
 import HTTPTypes
+import HopGateDomain
 import HopGatePorts
 import Logging
 import NIOCore
@@ -8,9 +9,9 @@ import NIOHTTPTypes
 /// One accepted web connection, after the protocol was chosen (by ALPN on TLS, or plain HTTP/1.1).
 enum WebConnection: Sendable {
     /// HTTP/1.1: requests one after another on the connection.
-    case http1(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, peer: String)
+    case http1(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, peer: PeerAddress)
     /// HTTP/2: one request per stream, streams served concurrently.
-    case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>>, connection: any Channel, peer: String)
+    case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>>, connection: any Channel, peer: PeerAddress)
 }
 
 /// Serves web connections through the ``PublicRequestRouter``: each request's body is streamed in
@@ -18,7 +19,7 @@ enum WebConnection: Sendable {
 enum WebConnectionServing {
     /// Serves one request: its head, the peer's address, its body, and where the response goes.
     typealias RequestHandler = @Sendable (
-        _ request: HTTPRequest, _ peer: String,
+        _ request: HTTPRequest, _ peer: PeerAddress,
         _ body: PartStream<ExchangeRequestPart>, _ response: PartWriter<ExchangeResponsePart>
     ) async throws -> Void
 
@@ -43,7 +44,7 @@ enum WebConnectionServing {
     /// Requests one after another on an HTTP/1.1 connection, or the single request of an HTTP/2
     /// stream (its inbound ends after the request).
     static func serveRequests(
-        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, handler: RequestHandler, peer: String, logger: Logger
+        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, handler: RequestHandler, peer: PeerAddress, logger: Logger
     ) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -84,10 +85,8 @@ enum WebConnectionServing {
         }
     }
 
-    /// `address:port` of a channel's peer, for logs and `X-Forwarded-For`.
-    static func peer(of channel: any Channel) -> String {
-        channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
-    }
+    /// A channel's peer, made once when the connection is accepted.
+    static func peer(of channel: any Channel) -> PeerAddress { PeerAddress(channel.remoteAddress) }
 }
 
 /// Reads one connection's request parts; a body stream reads through it up to the request's end.

@@ -41,10 +41,10 @@ public struct PublicRequestRouter: Sendable {
 
     /// Serves one public request.
     /// - Parameters:
-    ///   - peer: the public client's address (for `X-Forwarded-For`).
+    ///   - peer: the public client's address (for `X-Forwarded-For` and `X-Real-IP`).
     ///   - scheme: `https` or `http` as the public client used it.
     public func handle(
-        _ request: HTTPRequest, peer: String, scheme: String,
+        _ request: HTTPRequest, peer: PeerAddress, scheme: String,
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>
     ) async throws {
@@ -185,7 +185,7 @@ public struct PublicRequestRouter: Sendable {
     /// Hands a request for the server's own site to its local service; 502 when that fails
     /// before answering.
     private func serve(
-        _ request: HTTPRequest, on site: ServerSiteRoute, peer: String, scheme: String, requestID: String, started: ContinuousClock.Instant,
+        _ request: HTTPRequest, on site: ServerSiteRoute, peer: PeerAddress, scheme: String, requestID: String, started: ContinuousClock.Instant,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>, log: RequestLog
     ) async throws {
         let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
@@ -206,12 +206,14 @@ public struct PublicRequestRouter: Sendable {
         log.info("request") { ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)"] }
     }
 
-    /// The request as the tunnel client sees it: hop-by-hop fields gone, `X-Forwarded-*` set.
-    func forwarded(_ request: HTTPRequest, peer: String, scheme: String, requestID: String) -> HTTPRequest {
+    /// The request as the tunnel client sees it: hop-by-hop fields gone, `X-Forwarded-*` set,
+    /// `X-Real-IP` the public client's address (as nginx's `proxy_set_header X-Real-IP`).
+    func forwarded(_ request: HTTPRequest, peer: PeerAddress, scheme: String, requestID: String) -> HTTPRequest {
         var fields = HopByHopFields.removing(from: request.headerFields)
         let forwardedFor = HTTPField.Name("X-Forwarded-For")!
-        let address = Self.address(of: peer)
+        let address = peer.address
         fields[forwardedFor] = fields[forwardedFor].map { "\($0), \(address)" } ?? address
+        fields[HTTPField.Name("X-Real-IP")!] = address
         fields[HTTPField.Name("X-Forwarded-Proto")!] = scheme
         fields[HTTPField.Name("X-Forwarded-Host")!] = request.authority ?? ""
         fields[Self.requestIDField] = requestID
@@ -240,15 +242,6 @@ public struct PublicRequestRouter: Sendable {
         try await response.write(.head(head))
         if request.method != .head { try await response.write(.body(body)) }
         try await response.write(.end(nil))
-    }
-
-    /// "ipv4:1.2.3.4:5678" or "1.2.3.4:5678" → "1.2.3.4"; "[::1]:80" → "::1".
-    static func address(of peer: String) -> String {
-        var text = peer
-        for prefix in ["ipv4:", "ipv6:"] where text.hasPrefix(prefix) { text.removeFirst(prefix.count) }
-        if text.hasPrefix("["), let end = text.firstIndex(of: "]") { return String(text[text.index(after: text.startIndex)..<end]) }
-        if text.filter({ $0 == ":" }).count == 1, let colon = text.lastIndex(of: ":") { return String(text[..<colon]) }
-        return text
     }
 
     static let requestIDField = HTTPField.Name("X-Request-Id")!
