@@ -75,14 +75,38 @@ enum WebConnectionServing {
                     // Refused before its body was asked for: the client may or may not send it,
                     // so the connection cannot be reused.
                     if reader.goAheadPending { return }
-                    // Read what the router left of the body before the next request.
-                    while try await reader.nextBodyPart() != nil {}
+                    // Read what the router left of the body before the next request — within
+                    // bounds; past them the connection is closed instead (nginx's lingering close).
+                    guard try await drainRest(of: reader, on: connection.channel) else { return }
                     if head.headerFields[.connection]?.lowercased().contains("close") == true { return }
                 }
             }
         } catch {
             logger.debug("connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
         }
+    }
+
+    /// The most bytes of a request body the edge reads and discards after the response (an error
+    /// page for an upload, say) to keep the connection for the next request; past it the
+    /// connection is closed. nginx's `lingering_close` plays the same role.
+    static let drainedBytesLimit = 1 << 20
+    /// The longest the edge waits for the rest of such a body before closing the connection.
+    static let drainTimeLimit = TimeAmount.seconds(2)
+
+    /// Reads and discards what the handler left of a request body, at most ``drainedBytesLimit``
+    /// bytes for at most ``drainTimeLimit`` (the connection is closed when the time is up).
+    /// - Returns: whether the body ended within the bounds, so that the connection can serve the
+    ///   next request.
+    private static func drainRest(of reader: RequestReader, on channel: any Channel) async throws -> Bool {
+        let deadline = channel.eventLoop.scheduleTask(in: drainTimeLimit) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        var drained = 0
+        while let part = try await reader.nextBodyPart() {
+            guard case .body(let buffer) = part else { continue }
+            drained += buffer.readableBytes
+            if drained > drainedBytesLimit { return false }
+        }
+        return channel.isActive
     }
 
     /// A channel's peer, made once when the connection is accepted.
