@@ -18,15 +18,20 @@ public struct PublicRequestRouter: Sendable {
         public var responseTimeout: Duration
         /// The largest request body accepted, in bytes; 0 means no limit.
         public var maximumBodyBytes: Int
-        public init(responseTimeout: Duration = .seconds(60), maximumBodyBytes: Int = 0) {
+        /// The `Strict-Transport-Security` value put on HTTPS responses for registered domains
+        /// (the tunnelled responses, unless the service set its own, and the edge's pages for
+        /// them), e.g. `max-age=31536000`; nil sends none.
+        public var strictTransportSecurity: String?
+        public init(responseTimeout: Duration = .seconds(60), maximumBodyBytes: Int = 0, strictTransportSecurity: String? = nil) {
             self.responseTimeout = responseTimeout
             self.maximumBodyBytes = maximumBodyBytes
+            self.strictTransportSecurity = strictTransportSecurity
         }
     }
 
     private let hub: TunnelHub
     private let administration: DomainAdministration
-    private let configuration: Configuration
+    let configuration: Configuration
     private let site: ServerSiteRoute?
     private let logger: Logger
 
@@ -62,8 +67,9 @@ public struct PublicRequestRouter: Sendable {
             return
         }
         guard let connection = hub.connection(for: host) else {
-            let page: ErrorPage = await administration.isRegistered(host) ? .noTunnel : .unknownHost
-            try await send(page, for: request, requestID: requestID, started: started, to: response)
+            let registered = await administration.isRegistered(host)
+            let page: ErrorPage = registered ? .noTunnel : .unknownHost
+            try await send(page, for: request, requestID: requestID, started: started, strictTransport: registered ? scheme : nil, to: response)
             log.info("request") { ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)"] }
             return
         }
@@ -121,12 +127,14 @@ public struct PublicRequestRouter: Sendable {
                                         answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
                                         answer.headerFields[.upgrade] = upgrade
                                         answer.headerFields[.connection] = "upgrade"
+                                        addStrictTransportSecurity(to: &answer, scheme: scheme)
                                         progress.markHeadSent(answer.status.code)
                                         finalHeadSeen = true
                                         try await response.write(.head(answer))
                                     case .head(var answer):
                                         answer.headerFields = HopByHopFields.removing(from: answer.headerFields)
                                         if answer.status.code >= 200 {
+                                            addStrictTransportSecurity(to: &answer, scheme: scheme)
                                             progress.markHeadSent(answer.status.code)
                                             finalHeadSeen = true
                                         }
@@ -172,7 +180,7 @@ public struct PublicRequestRouter: Sendable {
             log.info("request") {
                 ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)", "error": "\(error)"]
             }
-            try await send(page, for: request, requestID: requestID, started: started, to: response)
+            try await send(page, for: request, requestID: requestID, started: started, strictTransport: scheme, to: response)
             return
         }
         let elapsed = ContinuousClock.now - started  // read once: the metric and the log line agree
@@ -232,13 +240,16 @@ public struct PublicRequestRouter: Sendable {
     }
 
     /// Answers with one of the edge's own pages, and counts it.
+    /// - Parameter strictTransport: the scheme of a request for a registered domain (its page gets
+    ///   `Strict-Transport-Security` over HTTPS); nil for any other request.
     private func send(
         _ page: ErrorPage, for request: HTTPRequest, requestID: String, started: ContinuousClock.Instant,
-        to response: PartWriter<ExchangeResponsePart>
+        strictTransport scheme: String? = nil, to response: PartWriter<ExchangeResponsePart>
     ) async throws {
         HopGateMetrics.recordProxyError(kind: page.kind)
         HopGateMetrics.recordRequest(method: request.method.rawValue, status: page.status.code, duration: .now - started)
-        let (head, body) = page.response(for: request.headerFields, requestID: requestID)
+        var (head, body) = page.response(for: request.headerFields, requestID: requestID)
+        if let scheme { addStrictTransportSecurity(to: &head, scheme: scheme) }
         try await response.write(.head(head))
         if request.method != .head { try await response.write(.body(body)) }
         try await response.write(.end(nil))
