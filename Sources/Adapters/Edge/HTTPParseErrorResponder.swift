@@ -24,17 +24,14 @@ final class HTTPParseErrorResponder: ChannelDuplexHandler, RemovableChannelHandl
     private var requestsInFlight = 0
     /// A final (non-1xx) response head went out for the request in flight.
     private var responseStarted = false
-    /// The request in flight's header fields that choose the error page (`Accept`, `X-Request-Id`).
-    private var pageFields = HTTPFields()
+    /// The request in flight's header fields (`Accept`, `X-Request-Id` choose the error page).
+    private var requestHeaders = HTTPHeaders()
     private var failed = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(let head) = unwrapInboundIn(data) {
             requestsInFlight += 1
-            pageFields = HTTPFields()
-            for name in ["Accept", "X-Request-Id"] {
-                for value in head.headers[name] { pageFields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
-            }
+            requestHeaders = head.headers
         }
         context.fireChannelRead(data)
     }
@@ -67,6 +64,10 @@ final class HTTPParseErrorResponder: ChannelDuplexHandler, RemovableChannelHandl
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else if !responseStarted {
             // The body's framing broke after the application took the request: answer for it.
+            var pageFields = HTTPFields()
+            for name in ["Accept", "X-Request-Id"] {
+                for value in requestHeaders[name] { pageFields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+            }
             let (response, body) = ErrorPage.badRequest.response(
                 for: pageFields, requestID: RequestID.accepting(pageFields[HTTPField.Name("X-Request-Id")!]))
             var headers = HTTPHeaders(response.headerFields.map { ($0.name.rawName, $0.value) })

@@ -98,6 +98,8 @@ enum WebConnectionServing {
     /// - Returns: whether the body ended within the bounds, so that the connection can serve the
     ///   next request.
     private static func drainRest(of reader: RequestReader, on channel: any Channel) async throws -> Bool {
+        // Usually the handler read the whole body: then there is nothing to schedule or cancel.
+        guard reader.bodyPending else { return true }
         let deadline = channel.eventLoop.scheduleTask(in: drainTimeLimit) { channel.close(promise: nil) }
         defer { deadline.cancel() }
         var drained = 0
@@ -136,6 +138,9 @@ private final class RequestReader {
         self.upgrading = upgrading
         self.goAhead = goAhead
     }
+
+    /// The current request's body has not been read to its end.
+    var bodyPending: Bool { inBody }
 
     /// The request expected `100 Continue` and its body was never asked for.
     var goAheadPending: Bool { goAhead != nil }
