@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HopGateDomain
 public import Hummingbird
 public import NIOCore
 
@@ -17,12 +18,13 @@ public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
     /// The client the request is from: the peer's address, or — when the peer is this machine,
     /// which is how the public edge forwards `https://<domain>/api/v1/admin` — the address the
     /// edge appended last to `X-Forwarded-For` (earlier entries are the client's own claims).
-    func clientAddress(_ request: Request) -> String {
-        let peer = remoteAddress?.ipAddress ?? "unknown"
-        guard peer == "127.0.0.1" || peer == "::1",
+    /// The edge writes that entry as a bare address (``PeerAddress/address``), never with a port.
+    func clientAddress(_ request: Request) -> PeerAddress {
+        let peer = remoteAddress.flatMap { socket in socket.ipAddress.map { PeerAddress(address: $0, port: socket.port) } } ?? .unknown
+        guard peer.isLoopback,
               let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
               let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
         else { return peer }
-        return last
+        return PeerAddress(address: last)
     }
 }

@@ -1,3 +1,4 @@
+import HopGateDomain
 public import Logging
 import NIOCore
 import Synchronization
@@ -24,7 +25,7 @@ public final class ConnectionsPerAddress: Sendable {
     /// An admitted channel is uncounted when it closes.
     func admit(_ channel: any Channel) -> Bool {
         guard maximum > 0 else { return true }
-        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let address = PeerAddress(channel.remoteAddress).address
         let admitted = open.withLock { open -> Bool in
             let count = open[address, default: 0]
             guard count < maximum else { return false }

@@ -24,7 +24,7 @@ struct PlainHTTPResponder: Sendable {
     let router: PublicRequestRouter
 
     func handle(
-        _ request: HTTPRequest, peer: String,
+        _ request: HTTPRequest, peer: PeerAddress,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>
     ) async throws {
         let path = request.path ?? "/"

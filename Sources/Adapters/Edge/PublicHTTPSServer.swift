@@ -208,7 +208,7 @@ struct ConnectionRouting: Sendable {
     }
 
     /// An HTTP/2 web connection: one request per stream.
-    private func configureWebHTTP2(_ channel: any Channel, peer: String) -> EventLoopFuture<Void> {
+    private func configureWebHTTP2(_ channel: any Channel, peer: PeerAddress) -> EventLoopFuture<Void> {
         registry.add(channel)
         return channel.configureAsyncHTTP2Pipeline(mode: .server, configuration: http2Settings.handlerConfiguration) { stream in
             stream.eventLoop.makeCompletedFuture {

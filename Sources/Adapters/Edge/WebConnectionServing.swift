@@ -1,4 +1,5 @@
 import HTTPTypes
+import HopGateDomain
 import HopGatePorts
 import Logging
 import NIOCore
@@ -8,9 +9,9 @@ import NIOHTTPTypes
 /// One accepted web connection, after the protocol was chosen (by ALPN on TLS, or plain HTTP/1.1).
 enum WebConnection: Sendable {
     /// HTTP/1.1: requests one after another on the connection.
-    case http1(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, peer: String)
+    case http1(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, peer: PeerAddress)
     /// HTTP/2: one request per stream, streams served concurrently.
-    case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>>, connection: any Channel, peer: String)
+    case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>>, connection: any Channel, peer: PeerAddress)
 }
 
 /// Serves web connections through the ``PublicRequestRouter``: each request's body is streamed in
@@ -18,7 +19,7 @@ enum WebConnection: Sendable {
 enum WebConnectionServing {
     /// Serves one request: its head, the peer's address, its body, and where the response goes.
     typealias RequestHandler = @Sendable (
-        _ request: HTTPRequest, _ peer: String,
+        _ request: HTTPRequest, _ peer: PeerAddress,
         _ body: PartStream<ExchangeRequestPart>, _ response: PartWriter<ExchangeResponsePart>
     ) async throws -> Void
 
@@ -43,7 +44,7 @@ enum WebConnectionServing {
     /// Requests one after another on an HTTP/1.1 connection, or the single request of an HTTP/2
     /// stream (its inbound ends after the request).
     static func serveRequests(
-        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, handler: RequestHandler, peer: String, logger: Logger
+        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, handler: RequestHandler, peer: PeerAddress, logger: Logger
     ) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -74,8 +75,9 @@ enum WebConnectionServing {
                     // Refused before its body was asked for: the client may or may not send it,
                     // so the connection cannot be reused.
                     if reader.goAheadPending { return }
-                    // Read what the router left of the body before the next request.
-                    while try await reader.nextBodyPart() != nil {}
+                    // Read what the router left of the body before the next request — within
+                    // bounds; past them the connection is closed instead (nginx's lingering close).
+                    guard try await drainRest(of: reader, on: connection.channel) else { return }
                     if head.headerFields[.connection]?.lowercased().contains("close") == true { return }
                 }
             }
@@ -84,10 +86,33 @@ enum WebConnectionServing {
         }
     }
 
-    /// `address:port` of a channel's peer, for logs and `X-Forwarded-For`.
-    static func peer(of channel: any Channel) -> String {
-        channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+    /// The most bytes of a request body the edge reads and discards after the response (an error
+    /// page for an upload, say) to keep the connection for the next request; past it the
+    /// connection is closed. nginx's `lingering_close` plays the same role.
+    static let drainedBytesLimit = 1 << 20
+    /// The longest the edge waits for the rest of such a body before closing the connection.
+    static let drainTimeLimit = TimeAmount.seconds(2)
+
+    /// Reads and discards what the handler left of a request body, at most ``drainedBytesLimit``
+    /// bytes for at most ``drainTimeLimit`` (the connection is closed when the time is up).
+    /// - Returns: whether the body ended within the bounds, so that the connection can serve the
+    ///   next request.
+    private static func drainRest(of reader: RequestReader, on channel: any Channel) async throws -> Bool {
+        // Usually the handler read the whole body: then there is nothing to schedule or cancel.
+        guard reader.bodyPending else { return true }
+        let deadline = channel.eventLoop.scheduleTask(in: drainTimeLimit) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        var drained = 0
+        while let part = try await reader.nextBodyPart() {
+            guard case .body(let buffer) = part else { continue }
+            drained += buffer.readableBytes
+            if drained > drainedBytesLimit { return false }
+        }
+        return channel.isActive
     }
+
+    /// A channel's peer, made once when the connection is accepted.
+    static func peer(of channel: any Channel) -> PeerAddress { PeerAddress(channel.remoteAddress) }
 }
 
 /// Reads one connection's request parts; a body stream reads through it up to the request's end.
@@ -113,6 +138,9 @@ private final class RequestReader {
         self.upgrading = upgrading
         self.goAhead = goAhead
     }
+
+    /// The current request's body has not been read to its end.
+    var bodyPending: Bool { inBody }
 
     /// The request expected `100 Continue` and its body was never asked for.
     var goAheadPending: Bool { goAhead != nil }

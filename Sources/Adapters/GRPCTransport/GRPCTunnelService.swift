@@ -51,7 +51,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         let messages = OneTaskIterator(request.makeAsyncIterator())
         let hello = try await readHello(messages)
         let welcome: TunnelWelcome
-        do { welcome = try await acceptor.admit(hello, peer: context.remotePeer) } catch {
+        do { welcome = try await acceptor.admit(hello, peer: PeerAddress(grpcPeer: context.remotePeer)) } catch {
             throw RPCError(refusal: error)
         }
         var token = [UInt8](repeating: 0, count: 32)

@@ -25,7 +25,7 @@ public struct LoopbackTunnelConnector: TunnelConnector {
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason {
         guard let acceptor = network.currentAcceptor else { throw LoopbackUnreachable() }
-        let welcome = try await acceptor.admit(hello, peer: "loopback")
+        let welcome = try await acceptor.admit(hello, peer: .unknown)
         let (events, sink) = AsyncStream.makeStream(of: LoopbackTunnelSession.Event.self)
         let session = LoopbackTunnelSession(id: welcome.tunnelID, events: sink)
         await acceptor.tunnelOpened(session)

@@ -86,6 +86,7 @@ extension ServerConfiguration {
             ("HOP_SERVER_H2_WINDOW_BYTES", "\(http2WindowBytes)"),
             ("HOP_SERVER_MAX_CONNECTIONS_PER_IP", maximumConnectionsPerAddress == 0 ? "0 (no limit)" : "\(maximumConnectionsPerAddress)"),
             ("HOP_PROXY_MAX_BODY_BYTES", maximumBodyBytes == 0 ? "unlimited" : "\(maximumBodyBytes)"),
+            ("HOP_HSTS", strictTransportSecurity ?? "off"),
             ("HOP_TUNNEL_POLICY", policyText),
             ("HOP_TUNNEL_MAX_STREAMS", "\(maximumTunnelStreams)"),
             ("HOP_LOG_LEVEL", logLevel),

@@ -73,6 +73,8 @@ struct ServerConfiguration: Sendable {
     /// Open HTTPS connections allowed per client address (0: no limit).
     var maximumConnectionsPerAddress: Int
     var maximumBodyBytes: Int
+    /// `Strict-Transport-Security` on registered domains' HTTPS responses (`HOP_HSTS`); nil: none.
+    var strictTransportSecurity: String?
     /// HTTP/2 streams one tunnel connection may have open at once (more: GOAWAY).
     var maximumTunnelStreams: Int
     var tunnelPolicy: TunnelAdmissionPolicy
@@ -174,6 +176,7 @@ struct ServerConfiguration: Sendable {
         http2WindowBytes = try settings.integer("HOP_SERVER_H2_WINDOW_BYTES", in: 65_535...16 << 20) ?? 65_535
         maximumConnectionsPerAddress = try settings.integer("HOP_SERVER_MAX_CONNECTIONS_PER_IP", in: 0...1_000_000) ?? 1_000
         maximumBodyBytes = try settings.integer("HOP_PROXY_MAX_BODY_BYTES", in: 0...Int.max) ?? 0
+        strictTransportSecurity = try Self.strictTransportSecurity(value("HOP_HSTS"), development: development)
         // At least the client's idle exchange streams (16) and its control stream, with room to serve.
         maximumTunnelStreams = try settings.integer("HOP_TUNNEL_MAX_STREAMS", in: 32...100_000) ?? GRPCTunnelListener.defaultMaximumStreams
         switch value("HOP_TUNNEL_POLICY") ?? "pool" {

@@ -18,15 +18,20 @@ public struct PublicRequestRouter: Sendable {
         public var responseTimeout: Duration
         /// The largest request body accepted, in bytes; 0 means no limit.
         public var maximumBodyBytes: Int
-        public init(responseTimeout: Duration = .seconds(60), maximumBodyBytes: Int = 0) {
+        /// The `Strict-Transport-Security` value put on HTTPS responses for registered domains
+        /// (the tunnelled responses, unless the service set its own, and the edge's pages for
+        /// them), e.g. `max-age=31536000`; nil sends none.
+        public var strictTransportSecurity: String?
+        public init(responseTimeout: Duration = .seconds(60), maximumBodyBytes: Int = 0, strictTransportSecurity: String? = nil) {
             self.responseTimeout = responseTimeout
             self.maximumBodyBytes = maximumBodyBytes
+            self.strictTransportSecurity = strictTransportSecurity
         }
     }
 
     private let hub: TunnelHub
     private let administration: DomainAdministration
-    private let configuration: Configuration
+    let configuration: Configuration
     private let site: ServerSiteRoute?
     private let logger: Logger
 
@@ -41,10 +46,10 @@ public struct PublicRequestRouter: Sendable {
 
     /// Serves one public request.
     /// - Parameters:
-    ///   - peer: the public client's address (for `X-Forwarded-For`).
+    ///   - peer: the public client's address (for `X-Forwarded-For` and `X-Real-IP`).
     ///   - scheme: `https` or `http` as the public client used it.
     public func handle(
-        _ request: HTTPRequest, peer: String, scheme: String,
+        _ request: HTTPRequest, peer: PeerAddress, scheme: String,
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>
     ) async throws {
@@ -62,8 +67,9 @@ public struct PublicRequestRouter: Sendable {
             return
         }
         guard let connection = hub.connection(for: host) else {
-            let page: ErrorPage = await administration.isRegistered(host) ? .noTunnel : .unknownHost
-            try await send(page, for: request, requestID: requestID, started: started, to: response)
+            let registered = await administration.isRegistered(host)
+            let page: ErrorPage = registered ? .noTunnel : .unknownHost
+            try await send(page, for: request, requestID: requestID, started: started, strictTransport: registered ? scheme : nil, to: response)
             log.info("request") { ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)"] }
             return
         }
@@ -109,8 +115,11 @@ public struct PublicRequestRouter: Sendable {
                                 var order = ExchangeResponseOrder(upgrading: upgrading)
                                 for try await part in answer.stream {
                                     switch order.receive(part) {
-                                    case .head(let head, let final):
-                                        if final { progress.markHeadSent(head.status.code) }
+                                    case .head(var head, let final):
+                                        if final {
+                                            addStrictTransportSecurity(to: &head, scheme: scheme)
+                                            progress.markHeadSent(head.status.code)
+                                        }
                                         try await response.write(.head(head))
                                     case .body:
                                         if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
@@ -155,7 +164,7 @@ public struct PublicRequestRouter: Sendable {
             log.info("request") {
                 ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)", "error": "\(error)"]
             }
-            try await send(page, for: request, requestID: requestID, started: started, to: response)
+            try await send(page, for: request, requestID: requestID, started: started, strictTransport: scheme, to: response)
             return
         }
         let elapsed = ContinuousClock.now - started  // read once: the metric and the log line agree
@@ -168,7 +177,7 @@ public struct PublicRequestRouter: Sendable {
     /// Hands a request for the server's own site to its local service; 502 when that fails
     /// before answering.
     private func serve(
-        _ request: HTTPRequest, on site: ServerSiteRoute, peer: String, scheme: String, requestID: String, started: ContinuousClock.Instant,
+        _ request: HTTPRequest, on site: ServerSiteRoute, peer: PeerAddress, scheme: String, requestID: String, started: ContinuousClock.Instant,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>, log: RequestLog
     ) async throws {
         let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
@@ -189,12 +198,14 @@ public struct PublicRequestRouter: Sendable {
         log.info("request") { ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)"] }
     }
 
-    /// The request as the tunnel client sees it: hop-by-hop fields gone, `X-Forwarded-*` set.
-    func forwarded(_ request: HTTPRequest, peer: String, scheme: String, requestID: String) -> HTTPRequest {
+    /// The request as the tunnel client sees it: hop-by-hop fields gone, `X-Forwarded-*` set,
+    /// `X-Real-IP` the public client's address (as nginx's `proxy_set_header X-Real-IP`).
+    func forwarded(_ request: HTTPRequest, peer: PeerAddress, scheme: String, requestID: String) -> HTTPRequest {
         var fields = HopByHopFields.removing(from: request.headerFields)
         let forwardedFor = HTTPField.Name("X-Forwarded-For")!
-        let address = Self.address(of: peer)
+        let address = peer.address
         fields[forwardedFor] = fields[forwardedFor].map { "\($0), \(address)" } ?? address
+        fields[HTTPField.Name("X-Real-IP")!] = address
         fields[HTTPField.Name("X-Forwarded-Proto")!] = scheme
         fields[HTTPField.Name("X-Forwarded-Host")!] = request.authority ?? ""
         fields[Self.requestIDField] = requestID
@@ -213,25 +224,19 @@ public struct PublicRequestRouter: Sendable {
     }
 
     /// Answers with one of the edge's own pages, and counts it.
+    /// - Parameter strictTransport: the scheme of a request for a registered domain (its page gets
+    ///   `Strict-Transport-Security` over HTTPS); nil for any other request.
     private func send(
         _ page: ErrorPage, for request: HTTPRequest, requestID: String, started: ContinuousClock.Instant,
-        to response: PartWriter<ExchangeResponsePart>
+        strictTransport scheme: String? = nil, to response: PartWriter<ExchangeResponsePart>
     ) async throws {
         HopGateMetrics.recordProxyError(kind: page.kind)
         HopGateMetrics.recordRequest(method: request.method.rawValue, status: page.status.code, duration: .now - started)
-        let (head, body) = page.response(for: request.headerFields, requestID: requestID)
+        var (head, body) = page.response(for: request.headerFields, requestID: requestID)
+        if let scheme { addStrictTransportSecurity(to: &head, scheme: scheme) }
         try await response.write(.head(head))
         if request.method != .head { try await response.write(.body(body)) }
         try await response.write(.end(nil))
-    }
-
-    /// "ipv4:1.2.3.4:5678" or "1.2.3.4:5678" → "1.2.3.4"; "[::1]:80" → "::1".
-    static func address(of peer: String) -> String {
-        var text = peer
-        for prefix in ["ipv4:", "ipv6:"] where text.hasPrefix(prefix) { text.removeFirst(prefix.count) }
-        if text.hasPrefix("["), let end = text.firstIndex(of: "]") { return String(text[text.index(after: text.startIndex)..<end]) }
-        if text.filter({ $0 == ":" }).count == 1, let colon = text.lastIndex(of: ":") { return String(text[..<colon]) }
-        return text
     }
 
     static let requestIDField = HTTPField.Name("X-Request-Id")!

@@ -1,3 +1,4 @@
+public import HopGateDomain
 import Synchronization
 
 /// Counts failed authentications per source address and turns an address away for a while once
@@ -41,8 +42,9 @@ public final class AuthenticationThrottle: Sendable {
         self.now = now
     }
 
-    /// How long `address` is still turned away, or nil when it may try.
-    public func retryDelay(for address: String) -> Duration? {
+    /// How long `peer`'s address is still turned away, or nil when it may try.
+    public func retryDelay(for peer: PeerAddress) -> Duration? {
+        let address = peer.address
         guard policy.maximumFailures > 0 else { return nil }
         let now = self.now()
         return records.withLock { records -> Duration? in
@@ -56,9 +58,10 @@ public final class AuthenticationThrottle: Sendable {
         }
     }
 
-    /// Records a failed attempt from `address`. - Returns: true when this failure locked it out.
+    /// Records a failed attempt from `peer`'s address (whatever its port). - Returns: true when this failure locked it out.
     @discardableResult
-    public func recordFailure(from address: String) -> Bool {
+    public func recordFailure(from peer: PeerAddress) -> Bool {
+        let address = peer.address
         guard policy.maximumFailures > 0 else { return false }
         let now = self.now()
         return records.withLock { records -> Bool in
@@ -79,22 +82,9 @@ public final class AuthenticationThrottle: Sendable {
         }
     }
 
-    /// Records a successful authentication from `address`: its failures are forgotten.
-    public func recordSuccess(from address: String) {
+    /// Records a successful authentication from `peer`'s address: its failures are forgotten.
+    public func recordSuccess(from peer: PeerAddress) {
+        let address = peer.address
         records.withLock { _ = $0.removeValue(forKey: address) }
-    }
-
-    /// The address part of a peer description: `ipv4:192.0.2.1:5000` → `192.0.2.1`,
-    /// `ipv6:[2001:db8::1]:5000` → `2001:db8::1`, `[::1]:80` → `::1`, `192.0.2.1:5000` → `192.0.2.1`.
-    public static func address(ofPeer peer: String) -> String {
-        var text = Substring(peer)
-        for prefix in ["ipv4:", "ipv6:"] where text.hasPrefix(prefix) { text = text.dropFirst(prefix.count) }
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            return String(text[text.index(after: text.startIndex)..<close])
-        }
-        if text.filter({ $0 == ":" }).count == 1, let colon = text.lastIndex(of: ":") {
-            return String(text[..<colon])
-        }
-        return String(text)
     }
 }

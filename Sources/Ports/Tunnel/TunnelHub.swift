@@ -86,11 +86,11 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
 
     // MARK: TunnelAcceptor
 
-    public func admit(_ hello: TunnelHello, peer: String) async throws(TunnelRefusal) -> TunnelWelcome {
+    public func admit(_ hello: TunnelHello, peer: PeerAddress) async throws(TunnelRefusal) -> TunnelWelcome {
         var log = logger
         log[metadataKey: "peer"] = "\(peer)"
         log[metadataKey: "client"] = "\(hello.clientName)/\(hello.clientVersion)"
-        let address = AuthenticationThrottle.address(ofPeer: peer)
+        let address = peer
         do throws(TunnelRefusal) {
             if let delay = throttle.retryDelay(for: address) {
                 throw TunnelRefusal(.unavailable, "too many failed authentications from \(address); retry in \(delay.components.seconds + 1) s")

@@ -11,8 +11,8 @@ public protocol TunnelListener: Sendable {
 /// Decides about hellos and keeps track of open tunnels (the server's ``TunnelHub``).
 public protocol TunnelAcceptor: Sendable {
     /// Checks a hello. - Throws: ``TunnelRefusal`` to refuse it.
-    /// - Parameter peer: the client's address, for logs.
-    func admit(_ hello: TunnelHello, peer: String) async throws(TunnelRefusal) -> TunnelWelcome
+    /// - Parameter peer: the client's address, for logs and the authentication throttle.
+    func admit(_ hello: TunnelHello, peer: PeerAddress) async throws(TunnelRefusal) -> TunnelWelcome
 
     /// An admitted tunnel is ready for exchanges. Called once per admitted hello, unless the
     /// transport failed first (then only ``tunnelClosed(_:reason:)`` is called).

@@ -42,7 +42,7 @@ public final class TunnelCloseRecorder: TunnelAcceptor {
     private let recorded = Mutex<[TunnelCloseReason]>([])
     init(hub: TunnelHub) { self.hub = hub }
     public var reasons: [TunnelCloseReason] { recorded.withLock { $0 } }
-    public func admit(_ hello: TunnelHello, peer: String) async throws(TunnelRefusal) -> TunnelWelcome { try await hub.admit(hello, peer: peer) }
+    public func admit(_ hello: TunnelHello, peer: PeerAddress) async throws(TunnelRefusal) -> TunnelWelcome { try await hub.admit(hello, peer: peer) }
     public func tunnelOpened(_ connection: any TunnelConnection) async { await hub.tunnelOpened(connection) }
     public func tunnelClosed(_ id: TunnelID, reason: TunnelCloseReason) async {
         recorded.withLock { $0.append(reason) }

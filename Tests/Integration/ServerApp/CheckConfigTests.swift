@@ -29,6 +29,7 @@ struct CheckConfigTests {
         #expect(output.contains("configuration OK"))
         #expect(output.contains("hopgate.example.com"))
         #expect(output.contains("acme https://acme-v02.api.letsencrypt.org/directory"), "production defaults to Let's Encrypt")
+        #expect(output.contains("HOP_HSTS") && output.contains("max-age=31536000"), "production sends HSTS by default")
         #expect(!output.contains("check-config-admin-key-0123456789abcdef"))
         #expect(!output.contains("secret-password"))
     }
@@ -67,6 +68,7 @@ struct CheckConfigTests {
         ("HOP_AUTH_LOCKOUT", "a while"),
         ("HOP_DB_MAX_CONNECTIONS", "0"),
         ("HOP_DB_CONN_IDLE_TIMEOUT", "0s"),
+        ("HOP_HSTS", "forever"),
         // Upstream HopGate's settings that are carried over name themselves when malformed.
         ("HOP_SERVER_PROXY_TIMEOUT_SECONDS", "soon"),
         ("HOP_DB_MAX_OPEN_CONNS", "many"),

@@ -23,9 +23,11 @@ enum GatewayProcesses {
     }
 
     /// Runs `hopgate-server dev` with its data in `dataDirectory`; port 0 picks a free port.
-    /// `extraArguments` go to `hopgate-server dev` (e.g. `--tunnel-listen`).
+    /// `extraArguments` go to `hopgate-server dev` (e.g. `--tunnel-listen`); `httpsHost` is the
+    /// address the HTTPS edge listens on (`[::1]` for IPv6).
     static func withServer<R>(
-        dataDirectory: String, httpsPort: Int = 0, httpPort: Int = 0, extraArguments: [String] = [], settings: [String: String] = [:],
+        dataDirectory: String, httpsHost: String = "127.0.0.1", httpsPort: Int = 0, httpPort: Int = 0, extraArguments: [String] = [],
+        settings: [String: String] = [:],
         _ body: (Server) async throws -> R
     ) async throws -> R {
         var environment = ProcessInfo.processInfo.environment
@@ -37,7 +39,7 @@ enum GatewayProcesses {
         environment.merge(settings) { $1 }
         return try await withChildProcess(binary("hopgate-server"), [
             "dev", "--env-file", "/nonexistent", "--admin-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)",
-            "--https-listen", "127.0.0.1:\(httpsPort)",
+            "--https-listen", "\(httpsHost):\(httpsPort)",
         ] + extraArguments, environment: environment) { process in
             _ = try await process.waitForOutput(containing: "admin API listening")
             _ = try await process.waitForOutput(containing: "tunnel endpoint")
@@ -46,7 +48,7 @@ enum GatewayProcesses {
             _ = try await process.waitForOutput(containing: "metrics and health listening on")
             let log = process.output
             let http = try #require(log.firstMatch(of: /public HTTP listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
-            let https = try #require(log.firstMatch(of: /public HTTPS listening on https:\/\/127\.0\.0\.1:(\d+)/)?.1).description
+            let https = try #require(log.firstMatch(of: /public HTTPS listening on https:\/\/(?:127\.0\.0\.1|\[::1\]):(\d+)/)?.1).description
             let admin = try #require(log.firstMatch(of: /admin API listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
             let operations = try #require(log.firstMatch(of: /metrics and health listening on (http:\/\/127\.0\.0\.1:\d+)/)?.1).description
             return try await body(Server(

@@ -66,7 +66,7 @@ struct PublicRequestRouterRequestIDTests {
         let router = PublicRequestRouter(hub: hub, administration: administration, configuration: .init(), logger: logs.logger())
         let parts = Mutex<[ExchangeResponsePart]>([])
         try await router.handle(
-            request, peer: "192.0.2.7:4000", scheme: "https", requestBody: PartStream { nil },
+            request, peer: PeerAddress(address: "192.0.2.7", port: 4000), scheme: "https", requestBody: PartStream { nil },
             response: PartWriter { part in parts.withLock { $0.append(part) } })
         var head: HTTPResponse?
         var body = ByteBuffer()

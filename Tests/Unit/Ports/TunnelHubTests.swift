@@ -37,7 +37,7 @@ struct TunnelHubTests {
     }
 
     func open(_ hub: TunnelHub, _ domain: String, _ key: String) async throws -> RecordingConnection {
-        let welcome = try await hub.admit(hello(domain, key), peer: "127.0.0.1:1")
+        let welcome = try await hub.admit(hello(domain, key), peer: PeerAddress(address: "127.0.0.1", port: 1))
         let connection = RecordingConnection(id: welcome.tunnelID)
         await hub.tunnelOpened(connection)
         return connection
@@ -64,7 +64,7 @@ struct TunnelHubTests {
             (hello("not a domain", a.clientAPIKey.secret), .invalidHello),
         ]
         for (hello, code) in cases {
-            let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello, peer: "p") }
+            let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello, peer: .unknown) }
             #expect(error?.code == code)
         }
         #expect(!logs.text.contains(a.clientAPIKey.secret))
@@ -80,16 +80,16 @@ struct TunnelHubTests {
         let a = try await admin.register(domain: "a.example.com", memo: nil)
         for _ in 0..<2 {
             let error = await #expect(throws: TunnelRefusal.self) {
-                try await hub.admit(hello("a.example.com", ClientAPIKey.generate().secret), peer: "ipv4:192.0.2.9:4000")
+                try await hub.admit(hello("a.example.com", ClientAPIKey.generate().secret), peer: PeerAddress(address: "192.0.2.9", port: 4000))
             }
             #expect(error?.code == .permissionDenied)
         }
         let turnedAway = await #expect(throws: TunnelRefusal.self) {
-            try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: "ipv4:192.0.2.9:4001")
+            try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: PeerAddress(address: "192.0.2.9", port: 4001))
         }
         #expect(turnedAway?.code == .unavailable)
         #expect(turnedAway?.reason.contains("too many failed authentications from 192.0.2.9") == true)
-        _ = try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: "ipv4:192.0.2.10:4000")
+        _ = try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: PeerAddress(address: "192.0.2.10", port: 4000))
         #expect(logs.lines.contains { $0.message == "address turned away after repeated authentication failures" })
     }
 
@@ -97,7 +97,7 @@ struct TunnelHubTests {
         let (hub, admin) = makeHub()
         let a = try await admin.register(domain: "a.example.com", memo: nil)
         store.failEveryCall(with: DomainStoreError(.unavailable, "down"))
-        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: "p") }
+        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", a.clientAPIKey.secret), peer: .unknown) }
         #expect(error?.code == .unavailable)
     }
 
@@ -106,7 +106,7 @@ struct TunnelHubTests {
         let key = try await admin.register(domain: "a.example.com", memo: nil).clientAPIKey.secret
         let one = try await open(hub, "a.example.com", key)
         let two = try await open(hub, "a.example.com", key)
-        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", key), peer: "p") }
+        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", key), peer: .unknown) }
         #expect(error?.code == .tooManyTunnels)
         let domain = try DomainName(parsing: "a.example.com")
         let picks = (0..<4).compactMap { _ in hub.connection(for: domain)?.id }
@@ -144,7 +144,7 @@ struct TunnelHubTests {
         await hub.drainAll()
         #expect(connection.recorded == ["drain"])
         #expect(hub.connection(for: try DomainName(parsing: "a.example.com")) == nil)
-        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", key), peer: "p") }
+        let error = await #expect(throws: TunnelRefusal.self) { try await hub.admit(hello("a.example.com", key), peer: .unknown) }
         #expect(error?.code == .unavailable)
     }
 
