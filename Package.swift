@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // HopGate: a self-hosted reverse HTTPS tunnel gateway.
 //
-// Layout (checked by ../shared/tools/check-layout):
+// Layout (checked by the unit tests in Tests/Unit/Architecture):
 //   Sources/Domain   pure rules            Sources/Ports    port protocols + use cases
 //   Sources/Adapters one target each       Sources/Apps     composition roots only
 import PackageDescription
