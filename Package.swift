@@ -213,7 +213,7 @@ let package = Package(
 
         .target(
             name: "HopGateConfiguration",
-            dependencies: ["HopGatePorts"],
+            dependencies: [],
             path: "Sources/Adapters/Configuration",
             swiftSettings: swiftSettings
         ),
