@@ -3,6 +3,7 @@ import Foundation
 import HopGateConfiguration
 import HopGateDomain
 import HopGateObservability
+import HopGatePorts
 import Logging
 
 /// `hopgate-server serve` (the default): runs the server until SIGTERM or SIGINT.
@@ -25,9 +26,11 @@ struct ServeCommand: AsyncParsableCommand {
     static func serve(mode: ServerConfiguration.Mode, envFile: String, overrides: [String: String], demo: Bool = false) async throws {
         var configuration: ServerConfiguration
         let notices: [SettingNotice]
+        let settings: Settings
         do {
             let migrated = try UpstreamSettings.migrate(try Settings(dotEnvPath: envFile), for: .server)
             notices = migrated.notices
+            settings = migrated.settings
             configuration = try ServerConfiguration(mode: mode, settings: migrated.settings, overrides: overrides)
         } catch {
             FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
@@ -36,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
         (LogFormat(rawValue: configuration.logFormat) ?? .json).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
         let logger = Logger(label: "server")
         for notice in notices { logger.warning("\(notice.message)", metadata: ["setting": "\(notice.name)"]) }
+        if let directory = settings.string(ErrorPageDirectory.setting) {
+            ErrorPageTemplates.install(ErrorPageDirectory.load(directory, logger: logger))
+        }
         if configuration.adminKey.isEmpty {
             // Development without HOP_ADMIN_API_KEY: a key for this run, printed once.
             configuration.adminKey = ClientAPIKey.generate().secret
