@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // HopGate: a self-hosted reverse HTTPS tunnel gateway.
 //
-// Layout (checked by ../shared/tools/check-layout):
+// Layout (checked by the unit tests in Tests/Unit/Architecture):
 //   Sources/Domain   pure rules            Sources/Ports    port protocols + use cases
 //   Sources/Adapters one target each       Sources/Apps     composition roots only
 import PackageDescription
@@ -203,6 +203,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -213,7 +214,7 @@ let package = Package(
 
         .target(
             name: "HopGateConfiguration",
-            dependencies: ["HopGatePorts"],
+            dependencies: [],
             path: "Sources/Adapters/Configuration",
             swiftSettings: swiftSettings
         ),

@@ -15,6 +15,7 @@ public enum UpstreamSettings {
         "HOP_LOG_LEVEL", "HOP_SERVER_HTTP_LISTEN", "HOP_SERVER_HTTPS_LISTEN", "HOP_SERVER_DOMAIN",
         "HOP_ADMIN_API_KEY", "HOP_DB_DSN", "HOP_ACME_EMAIL", "HOP_ACME_USE_STAGING",
         "HOP_CLIENT_SERVER_ADDR", "HOP_CLIENT_DOMAIN", "HOP_CLIENT_API_KEY", "HOP_CLIENT_LOCAL_TARGET",
+        "HOP_ERROR_PAGES_DIR",
     ]
 
     /// Upstream settings HopGate replaces, each with what takes its place.
@@ -35,8 +36,7 @@ public enum UpstreamSettings {
         .init("HOP_DB_MAX_IDLE_CONNS", .server, replacement: "HOP_DB_CONN_IDLE_TIMEOUT (idle connections close after it; there is no idle-count cap)"),
         .init("HOP_DB_CONN_MAX_LIFETIME", .server, replacement: "HOP_DB_CONN_IDLE_TIMEOUT (connections close after being idle that long, not at an age)",
               carriedOver: .init("HOP_DB_CONN_IDLE_TIMEOUT", UpstreamValue.goDuration)),
-        .init("HOP_ERROR_PAGES_DIR", .server, replacement: "the built-in bilingual error pages (custom pages are not supported yet)"),
-        .init("HOP_ERROR_ASSETS_DIR", .server, replacement: "the built-in bilingual error pages (custom pages are not supported yet)"),
+        .init("HOP_ERROR_ASSETS_DIR", .server, replacement: "no setting: pages in HOP_ERROR_PAGES_DIR inline their styles and images (or link to another site); nothing is served under /__hopgate_assets__/"),
         .init("HOP_LOKI_", [.server, .client], replacement: "HOP_LOG_FORMAT=json: one JSON object per line on standard output, for Promtail or Grafana Alloy to ship to Loki"),
         .init("HOP_CLIENT_DEBUG", .client, replacement: "HOP_CLIENT_CA_FILE (trust a self-signed server's CA; certificates are always verified) and HOP_LOG_LEVEL=debug"),
     ]

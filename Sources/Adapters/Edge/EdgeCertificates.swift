@@ -59,7 +59,7 @@ final class EdgeCertificates: Sendable {
     func select(serverName: String?, defaultName: DomainName, promise: EventLoopPromise<NIOSSLContextConfigurationOverride>) {
         let name: DomainName
         // RFC 6066 §3 forbids IP literals in SNI, but some clients (wrk) send them: treat as none.
-        if let serverName, !Self.isIPAddressLiteral(serverName) {
+        if let serverName, !IPAddressLiteral.isIPAddress(serverName) {
             guard let parsed = try? DomainName(parsing: serverName) else {
                 promise.fail(EdgeTLSError.unrecognizedName(serverName))
                 return
@@ -73,13 +73,6 @@ final class EdgeCertificates: Sendable {
             return
         }
         promise.completeWithTask { try await self.certificate(for: name).override }
-    }
-
-    /// Whether `name` is an IPv4 or IPv6 address rather than a host name.
-    static func isIPAddressLiteral(_ name: String) -> Bool {
-        if name.contains(":") { return true }
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
     }
 
     static func override(for key: CertifiedKey) throws -> NIOSSLContextConfigurationOverride {

@@ -62,7 +62,7 @@ struct PlainHTTPResponder: Sendable {
             host = String(authority[...end])  // [IPv6], kept bracketed
         } else {
             host = String(authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0])
-            guard (try? DomainName(parsing: host)) != nil || isIPv4(host) else { return nil }
+            guard (try? DomainName(parsing: host)) != nil || IPAddressLiteral.isIPv4(host) else { return nil }
         }
         let port = httpsPort == 443 ? "" : ":\(httpsPort)"
         let path = request.path.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/"
@@ -73,11 +73,6 @@ struct PlainHTTPResponder: Sendable {
     static func isToken(_ text: String) -> Bool {
         !text.isEmpty && text.count <= 256
             && text.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
-    }
-
-    static func isIPv4(_ text: String) -> Bool {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { $0.count <= 3 && UInt8($0) != nil }
     }
 
     private static func send(_ status: HTTPResponse.Status, text: String, for request: HTTPRequest, to response: PartWriter<ExchangeResponsePart>) async throws {

@@ -10,13 +10,13 @@ import NIOHTTPTypesHTTP2
 import NIOPosix
 import NIOSSL
 import NIOTLS
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The public HTTPS listener: TLS 1.2+ with a certificate per SNI name, ALPN `h2` and `http/1.1`
 /// for web traffic and — when a ``SharedPortTunnelHandoff`` is given — `grpc-exp` for tunnel
 /// clients on the same port. Browsers and curl never offer `grpc-exp`, so they always get web
 /// responses (HTTP/2 or HTTP/1.1), never gRPC.
-public struct PublicHTTPSServer: Sendable {
+public struct PublicHTTPSServer: Service {
     public let host: String
     public let port: Int
     private let certificates: EdgeCertificates

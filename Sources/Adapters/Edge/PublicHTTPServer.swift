@@ -6,14 +6,14 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOPosix
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The public plain-HTTP listener (port 80): HTTP/1.1 with keep-alive. It answers ACME HTTP-01
 /// challenges and, by its ``PlainHTTPPolicy``, redirects to HTTPS or proxies through the
 /// ``PublicRequestRouter`` (bodies streamed under the socket's back-pressure).
 ///
 /// ``PublicHTTPSServer`` is the TLS listener.
-public struct PublicHTTPServer: Sendable {
+public struct PublicHTTPServer: Service {
     public let host: String
     public let port: Int
     private let responder: PlainHTTPResponder

@@ -165,7 +165,7 @@ private struct ClientSession: Sendable {
                     try await Task.sleep(for: interval)
                     // A client told to play dead neither sends heartbeats nor checks the server's.
                     if faults.stopsAnsweringHeartbeats { continue }
-                    if lastHeard.silence > interval * 3 { throw TunnelHeartbeatTimeout() }
+                    if HeartbeatRule.isDead(silence: lastHeard.silence, interval: interval) { throw TunnelHeartbeatTimeout() }
                     sequence += 1
                     var message = Hopgate_Tunnel_V1_ControlFromClient()
                     message.heartbeat = Hopgate_Tunnel_V1_Heartbeat.with { [sequence] in $0.sequence = sequence }

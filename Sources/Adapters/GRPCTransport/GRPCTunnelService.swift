@@ -142,7 +142,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                 var sequence: UInt64 = 0
                 while true {
                     try await Task.sleep(for: interval)
-                    if lastHeard.silence > interval * 3 {
+                    if HeartbeatRule.isDead(silence: lastHeard.silence, interval: interval) {
                         throw TunnelEnded(reason: .heartbeatTimeout)
                     }
                     sequence += 1
@@ -171,7 +171,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
             throw RPCError(code: .invalidArgument, message: "the first exchange message must be an attach")
         }
         guard let session = sessions.withLock({ $0[attach.tunnelID] }),
-              tokensMatch(Array(attach.exchangeToken), session.token)
+              ConstantTime.equal(attach.exchangeToken, session.token)
         else { throw RPCError(code: .permissionDenied, message: "unknown tunnel or wrong exchange token") }
 
         let assignment = try await session.park(writer: response)
@@ -276,14 +276,6 @@ extension RPCError {
         }
         self.init(code: code, message: refusal.reason)
     }
-}
-
-/// Compares two tokens in time that depends only on their lengths.
-func tokensMatch(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-    guard lhs.count == rhs.count else { return false }
-    var difference: UInt8 = 0
-    for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-    return difference == 0
 }
 
 /// When a peer was last heard from, shared by a tunnel's reader and its liveness check.

@@ -108,7 +108,7 @@ enum DirectHTTP1Forwarder {
 
     static func requestHead(_ head: ExchangeRequestHead, target: LocalTarget, upgrading: Bool) -> HTTPRequestHead {
         var headers = HTTPHeaders()
-        for field in head.request.headerFields where !HopByHop.isHopByHop(field.name) {
+        for field in head.request.headerFields where !HopByHopFields.isHopByHop(field.name) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         headers.replaceOrAdd(name: "Host", value: head.request.authority ?? "\(target.host):\(target.port)")
@@ -127,7 +127,7 @@ enum DirectHTTP1Forwarder {
     static func responseHead(_ answer: HTTPResponseHead, switched: Bool) -> HTTPResponse {
         var fields = HTTPFields()
         for header in answer.headers {
-            guard !HopByHop.isHopByHop(header.name), let name = HTTPField.Name(header.name) else { continue }
+            guard !HopByHopFields.isHopByHop(header.name), let name = HTTPField.Name(header.name) else { continue }
             fields.append(HTTPField(name: name, value: header.value))
         }
         if switched, let upgrade = answer.headers.first(name: "upgrade") {

@@ -54,7 +54,7 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
         }
         var request = HTTPClientRequest(url: "\(target.scheme)://\(Self.hostForURL(target.host)):\(target.port)\(head.request.path ?? "/")")
         request.method = HTTPMethod(rawValue: head.request.method.rawValue)
-        for field in head.request.headerFields where !HopByHop.isHopByHop(field.name) {
+        for field in head.request.headerFields where !HopByHopFields.isHopByHop(field.name) {
             request.headers.add(name: field.name.rawName, value: field.value)
         }
         if let authority = head.request.authority { request.headers.replaceOrAdd(name: "Host", value: authority) }
@@ -82,7 +82,7 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
                 let upstream = try await client.execute(request, deadline: .distantFuture)
                 var fields = HTTPFields()
                 for header in upstream.headers {
-                    guard !HopByHop.isHopByHop(header.name), let name = HTTPField.Name(header.name) else { continue }
+                    guard !HopByHopFields.isHopByHop(header.name), let name = HTTPField.Name(header.name) else { continue }
                     fields.append(HTTPField(name: name, value: header.value))
                 }
                 let status = HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase)

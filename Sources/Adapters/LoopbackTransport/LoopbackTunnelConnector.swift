@@ -43,7 +43,7 @@ public struct LoopbackTunnelConnector: TunnelConnector {
                             lastHeard.touch()
                             await acceptor.tunnelHeard(session.id)
                         }
-                        if lastHeard.silence > interval * 3 { return .heartbeatTimeout }
+                        if HeartbeatRule.isDead(silence: lastHeard.silence, interval: interval) { return .heartbeatTimeout }
                     }
                 }
                 group.addTask {  // the client serving exchanges

@@ -2,13 +2,14 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+public import ServiceLifecycle
 
 /// The operator's listener (`HOP_METRICS_LISTEN`, loopback by default, never the public port):
 ///
 /// - `GET /metrics`: Prometheus text format from the ``PrometheusExporter``;
 /// - `GET /healthz`: 200 while the process serves at all (liveness);
 /// - `GET /readyz`: 200 when every readiness check passes, else 503 naming the ones that fail.
-public struct OperationsServer: Sendable {
+public struct OperationsServer: Service {
     /// One readiness condition: a name for the report and whether it holds now.
     public struct Check: Sendable {
         public let name: String
@@ -38,8 +39,12 @@ public struct OperationsServer: Sendable {
         self.onListening = onListening
     }
 
-    /// Serves until the task is cancelled.
+    /// Serves until the task is cancelled or a graceful shutdown (swift-service-lifecycle) begins.
     public func run() async throws {
+        try await cancelWhenGracefulShutdown { try await listen() }
+    }
+
+    private func listen() async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { channel in

@@ -100,7 +100,7 @@ struct ClientConfiguration: Sendable {
         }
         serverName = options.serverName ?? settings.string("HOP_CLIENT_SERVER_NAME")
         plaintext = try options.plaintext || (settings.boolean("HOP_CLIENT_PLAINTEXT") ?? false)
-        if !plaintext && serverName == nil && Self.isIPAddress(serverHost) {
+        if !plaintext && serverName == nil && IPAddressLiteral.isIPAddress(serverHost) {
             throw SettingsError(
                 name: "HOP_CLIENT_SERVER_NAME",
                 message: "is not set and the server is given as the address \(serverHost); expected the name on the server's certificate, e.g. hopgate.example.com")
@@ -117,10 +117,6 @@ struct ClientConfiguration: Sendable {
 extension ClientConfiguration {
     /// The name sent as SNI and checked against the server's certificate.
     var tlsServerName: String { serverName ?? serverHost }
-
-    static func isIPAddress(_ host: String) -> Bool {
-        host.contains(":") || host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
-    }
 }
 
 extension String {

@@ -3,12 +3,13 @@ import HopGateGRPCTransport
 import HopGateLocalForwarder
 import HopGatePorts
 import Logging
+import ServiceLifecycle
 
 /// `hopgate-server dev --demo`: registers `demo.localhost` (a new key each start), serves a tiny
 /// built-in backend on a loopback port, connects an in-process `hopgate-client` equivalent to it
 /// through the real path (TLS to the HTTPS port, ALPN `grpc-exp`, the dev CA), and prints the
 /// `curl` line that works.
-struct DemoMode: Sendable {
+struct DemoMode: Service {
     static let domain = "demo.localhost"
 
     let administration: DomainAdministration
@@ -17,7 +18,12 @@ struct DemoMode: Sendable {
     let caFile: String
     let logger: Logger
 
+    /// Runs the demo until the server's graceful shutdown cancels it.
     func run() async throws {
+        try await cancelWhenGracefulShutdown { try await runDemo() }
+    }
+
+    private func runDemo() async throws {
         while !httpsPort.isBound { try await Task.sleep(for: .milliseconds(20)) }
         let key = try await issueKey()
         let forwarder = HTTPClientLocalForwarder()

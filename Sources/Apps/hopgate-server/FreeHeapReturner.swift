@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ServiceLifecycle
 
 /// Hands the heap's free pages back to the kernel every ``interval`` (glibc's `malloc_trim`).
 ///
@@ -8,12 +9,16 @@ import Glibc
 /// so an idle edge after a soak of mixed traffic sat at 229 MB where `malloc_trim(0)` brought it
 /// to 152 MB (`scripts/soak`). Trimming walks the arenas under their locks — milliseconds — so it
 /// runs on a timer, not per request. Without glibc it does nothing.
-struct FreeHeapReturner {
+struct FreeHeapReturner: Service {
     var interval: Duration = .seconds(30)
 
-    /// Trims until cancelled (the server's shutdown), then returns; it never fails — a service
-    /// that threw on cancellation made the whole server exit 1 on SIGTERM.
+    /// Trims until the server's graceful shutdown (or a cancellation), then returns; it never
+    /// fails — a service that threw on cancellation made the whole server exit 1 on SIGTERM.
     func run() async {
+        await cancelWhenGracefulShutdown { await trim() }
+    }
+
+    private func trim() async {
         // It waits even where there is nothing to trim: a service that returns early is a
         // failure to the service group.
         let trim = Self.mallocTrim

@@ -3,6 +3,7 @@ import Foundation
 import HopGateConfiguration
 import HopGateDomain
 import HopGateObservability
+import HopGatePorts
 import Logging
 
 /// `hopgate-server serve` (the default): runs the server until SIGTERM or SIGINT.
@@ -16,44 +17,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Use the development defaults (same as `hopgate-server dev`).")
     var dev = false
 
-    @Option(name: .long, help: "Path of the .env file to read.")
-    var envFile: String = ".env"
-
-    @Option(name: .long, help: "Admin API address HOST:PORT (overrides HOP_ADMIN_LISTEN).")
-    var adminListen: String?
-
-    @Option(name: .long, help: "Domain store: postgres://… or sqlite:/path (overrides HOP_DB_DSN).")
-    var dbDSN: String?
-
-    @Option(name: .long, help: "Public HTTP address HOST:PORT (overrides HOP_SERVER_HTTP_LISTEN).")
-    var httpListen: String?
-
-    @Option(name: .long, help: "Public HTTPS address HOST:PORT (overrides HOP_SERVER_HTTPS_LISTEN).")
-    var httpsListen: String?
-
-    @Option(name: .long, help: "A plaintext gRPC tunnel port of its own, HOST:PORT (overrides HOP_TUNNEL_LISTEN; default: the tunnel shares the HTTPS port).")
-    var tunnelListen: String?
+    @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        try await Self.serve(mode: dev ? .development : .production, envFile: envFile, overrides: overrides)
-    }
-
-    var overrides: [String: String] {
-        var values: [String: String] = [:]
-        if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
-        if let dbDSN { values["HOP_DB_DSN"] = dbDSN }
-        if let httpListen { values["HOP_SERVER_HTTP_LISTEN"] = httpListen }
-        if let httpsListen { values["HOP_SERVER_HTTPS_LISTEN"] = httpsListen }
-        if let tunnelListen { values["HOP_TUNNEL_LISTEN"] = tunnelListen }
-        return values
+        try await Self.serve(mode: dev ? .development : .production, envFile: options.envFile, overrides: options.overrides)
     }
 
     static func serve(mode: ServerConfiguration.Mode, envFile: String, overrides: [String: String], demo: Bool = false) async throws {
         var configuration: ServerConfiguration
         let notices: [SettingNotice]
+        let settings: Settings
         do {
             let migrated = try UpstreamSettings.migrate(try Settings(dotEnvPath: envFile), for: .server)
             notices = migrated.notices
+            settings = migrated.settings
             configuration = try ServerConfiguration(mode: mode, settings: migrated.settings, overrides: overrides)
         } catch {
             FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
@@ -62,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
         (LogFormat(rawValue: configuration.logFormat) ?? .json).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
         let logger = Logger(label: "server")
         for notice in notices { logger.warning("\(notice.message)", metadata: ["setting": "\(notice.name)"]) }
+        if let directory = settings.string(ErrorPageDirectory.setting) {
+            ErrorPageTemplates.install(ErrorPageDirectory.load(directory, logger: logger))
+        }
         if configuration.adminKey.isEmpty {
             // Development without HOP_ADMIN_API_KEY: a key for this run, printed once.
             configuration.adminKey = ClientAPIKey.generate().secret
@@ -85,34 +65,12 @@ struct DevCommand: AsyncParsableCommand {
         abstract: "Run the server with development defaults (SQLite in ./.hopgate, loopback ports)."
     )
 
-    @Option(name: .long, help: "Path of the .env file to read.")
-    var envFile: String = ".env"
-
-    @Option(name: .long, help: "Admin API address HOST:PORT (overrides HOP_ADMIN_LISTEN).")
-    var adminListen: String?
-
-    @Option(name: .long, help: "Domain store: postgres://… or sqlite:/path (overrides HOP_DB_DSN).")
-    var dbDSN: String?
-
-    @Option(name: .long, help: "Public HTTP address HOST:PORT (overrides HOP_SERVER_HTTP_LISTEN).")
-    var httpListen: String?
-
-    @Option(name: .long, help: "Public HTTPS address HOST:PORT (overrides HOP_SERVER_HTTPS_LISTEN).")
-    var httpsListen: String?
-
-    @Option(name: .long, help: "A plaintext gRPC tunnel port of its own, HOST:PORT (overrides HOP_TUNNEL_LISTEN; default: the tunnel shares the HTTPS port).")
-    var tunnelListen: String?
+    @OptionGroup var options: ServerOptions
 
     @Flag(name: .long, help: "Also register demo.localhost, run a built-in backend and an in-process client, and print a curl line that works.")
     var demo = false
 
     func run() async throws {
-        var values: [String: String] = [:]
-        if let adminListen { values["HOP_ADMIN_LISTEN"] = adminListen }
-        if let dbDSN { values["HOP_DB_DSN"] = dbDSN }
-        if let httpListen { values["HOP_SERVER_HTTP_LISTEN"] = httpListen }
-        if let httpsListen { values["HOP_SERVER_HTTPS_LISTEN"] = httpsListen }
-        if let tunnelListen { values["HOP_TUNNEL_LISTEN"] = tunnelListen }
-        try await ServeCommand.serve(mode: .development, envFile: envFile, overrides: values, demo: demo)
+        try await ServeCommand.serve(mode: .development, envFile: options.envFile, overrides: options.overrides, demo: demo)
     }
 }

@@ -1,8 +1,8 @@
 /// Comparisons whose running time does not depend on where two secrets differ.
-enum ConstantTime {
+public enum ConstantTime {
     /// Whether `lhs` and `rhs` hold the same bytes. Runs in time proportional to the longer
     /// input whatever the contents; only the lengths can be learnt from timing.
-    static func equal<L: Collection<UInt8>, R: Collection<UInt8>>(_ lhs: L, _ rhs: R) -> Bool {
+    public static func equal<L: Collection<UInt8>, R: Collection<UInt8>>(_ lhs: L, _ rhs: R) -> Bool {
         var difference: UInt8 = lhs.count == rhs.count ? 0 : 1
         var left = lhs.makeIterator()
         var right = rhs.makeIterator()

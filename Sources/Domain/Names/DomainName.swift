@@ -98,10 +98,12 @@ public struct DomainName: Sendable, Hashable, Comparable, Codable, CustomStringC
         }
     }
 
+    /// An IPv4 address, or a name whose last label is all digits (no top-level domain is; such
+    /// a name is an address in some notation, such as `999.1.1.1` or `10.1`).
     private static func isIPv4Literal(_ name: String) -> Bool {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return parts.last.map { !$0.isEmpty && $0.utf8.allSatisfy(\.isASCIIDigit) } ?? false }
-        return parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy(\.isASCIIDigit) }
+        if IPAddressLiteral.isIPv4(name) { return true }
+        let last = name.split(separator: ".", omittingEmptySubsequences: false).last
+        return last.map { !$0.isEmpty && $0.utf8.allSatisfy(\.isASCIIDigit) } ?? false
     }
 }
 

@@ -11,12 +11,13 @@ public struct TunnelLifecycle<Instant: InstantProtocol>: Sendable where Instant.
         /// How long a client has to send its hello. Default 10 s.
         public var handshakeTimeout: Duration
         /// How long the peer may stay silent (no frame, no heartbeat) before the session is
-        /// considered dead. Default 30 s (three missed heartbeats at the default 10 s interval).
+        /// considered dead (``HeartbeatRule``). Default 30 s: three missed heartbeats at the
+        /// default 10 s interval.
         public var heartbeatTimeout: Duration
         /// How long a drain waits for in-flight exchanges. Default 30 s.
         public var drainTimeout: Duration
 
-        public init(handshakeTimeout: Duration = .seconds(10), heartbeatTimeout: Duration = .seconds(30), drainTimeout: Duration = .seconds(30)) {
+        public init(handshakeTimeout: Duration = .seconds(10), heartbeatTimeout: Duration = HeartbeatRule.timeout(forInterval: .seconds(10)), drainTimeout: Duration = .seconds(30)) {
             self.handshakeTimeout = handshakeTimeout
             self.heartbeatTimeout = heartbeatTimeout
             self.drainTimeout = drainTimeout
@@ -137,7 +138,7 @@ public struct TunnelLifecycle<Instant: InstantProtocol>: Sendable where Instant.
             state = .active(lastHeard: now)
             return .none
         case (.active(let lastHeard), .tick(let now)):
-            return now >= lastHeard.advanced(by: configuration.heartbeatTimeout) ? close(.heartbeatTimeout) : .none
+            return isSilentTooLong(since: lastHeard, now: now) ? close(.heartbeatTimeout) : .none
         case (.active(let lastHeard), .drain(let now)):
             return startDraining(lastHeard: lastHeard, now: now, reasonWhenIdle: .drained)
         case (.active(let lastHeard), .replaced(let now)):
@@ -154,7 +155,7 @@ public struct TunnelLifecycle<Instant: InstantProtocol>: Sendable where Instant.
             state = .draining(lastHeard: now, deadline: deadline)
             return .none
         case (.draining(let lastHeard, let deadline), .tick(let now)):
-            if now >= lastHeard.advanced(by: configuration.heartbeatTimeout) { return close(.heartbeatTimeout) }
+            if isSilentTooLong(since: lastHeard, now: now) { return close(.heartbeatTimeout) }
             return now >= deadline ? close(.drainTimeout) : .none
         case (.draining, .drain), (.draining, .replaced):
             return .none
@@ -174,6 +175,10 @@ public struct TunnelLifecycle<Instant: InstantProtocol>: Sendable where Instant.
         if inFlight == 0 { return close(reasonWhenIdle) }
         state = .draining(lastHeard: lastHeard, deadline: now.advanced(by: configuration.drainTimeout))
         return .sendDrain
+    }
+
+    private func isSilentTooLong(since lastHeard: Instant, now: Instant) -> Bool {
+        HeartbeatRule.isDead(silence: lastHeard.duration(to: now), timeout: configuration.heartbeatTimeout)
     }
 
     private mutating func close(_ reason: TunnelCloseReason) -> Action {

@@ -32,8 +32,12 @@ public struct ErrorPage: Sendable {
         status: .contentTooLarge, kind: "too_large", english: "The request body is too large.", korean: "요청 본문이 너무 큽니다.")
 
     /// The response head and body for a request with these header fields. `requestID` is
-    /// escaped for the page's language (HTML or JSON) whatever it holds.
-    public func response(for requestFields: HTTPFields, requestID: String) -> (HTTPResponse, ByteBuffer) {
+    /// escaped for the page's language (HTML or JSON) whatever it holds. An HTML answer uses the
+    /// operator's page for this status from `templates` (by default the installed ones,
+    /// ``ErrorPageTemplates/installed``) when there is one.
+    public func response(
+        for requestFields: HTTPFields, requestID: String, templates: ErrorPageTemplates? = nil
+    ) -> (HTTPResponse, ByteBuffer) {
         let wantsJSON = requestFields[values: .accept].contains { $0.contains("application/json") }
             && !requestFields[values: .accept].contains { $0.contains("text/html") }
         let body: String
@@ -41,6 +45,12 @@ public struct ErrorPage: Sendable {
         if wantsJSON {
             body = #"{"success":false,"status":\#(status.code),"error":"\#(english)","error_ko":"\#(korean)","request_id":\#(JSONString.quoted(requestID))}"#
             type = "application/json; charset=utf-8"
+        } else if let template = (templates ?? .installed).template(for: status.code) {
+            body = template.render([
+                .status: "\(status.code)", .reason: status.reasonPhrase, .message: english, .messageKorean: korean,
+                .requestID: requestID,
+            ])
+            type = "text/html; charset=utf-8"
         } else {
             body = """
                 <!doctype html>
@@ -48,7 +58,7 @@ public struct ErrorPage: Sendable {
                 <style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;color:#222}small{color:#888}</style></head>
                 <body><h1>\(status.code) \(status.reasonPhrase)</h1>
                 <p>\(english)</p><p lang="ko">\(korean)</p>
-                <p><small>HopGate · request \(Self.htmlEscaped(requestID))</small></p></body></html>
+                <p><small>HopGate · request \(HTMLText.escaped(requestID))</small></p></body></html>
 
                 """
             type = "text/html; charset=utf-8"
@@ -60,22 +70,4 @@ public struct ErrorPage: Sendable {
         ])
         return (head, buffer)
     }
-
-    /// `text` safe inside HTML element content and attribute values.
-    static func htmlEscaped(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.unicodeScalars.append(character)
-            }
-        }
-        return escaped
-    }
-
 }

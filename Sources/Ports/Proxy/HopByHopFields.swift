@@ -9,6 +9,13 @@ public enum HopByHopFields {
         "proxy-authenticate", "proxy-authorization",
     ]
 
+    /// Whether `name` is one of the fixed hop-by-hop fields (whatever its case). Fields that a
+    /// `Connection` header names are hop-by-hop too: ``removing(from:)`` drops those as well.
+    public static func isHopByHop(_ name: String) -> Bool { names.contains(name.lowercased()) }
+
+    /// Whether `name` is one of the fixed hop-by-hop fields.
+    public static func isHopByHop(_ name: HTTPField.Name) -> Bool { names.contains(name.canonicalName) }
+
     /// `fields` without hop-by-hop fields.
     public static func removing(from fields: HTTPFields) -> HTTPFields {
         let named = names.union(connectionTokens(fields))
