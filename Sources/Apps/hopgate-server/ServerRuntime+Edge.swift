@@ -29,7 +29,7 @@ extension ServerRuntime {
             maximumHeaderListBytes: configuration.maximumHeaderBytes)
         let router = PublicRequestRouter(
             hub: hub, administration: administration,
-            configuration: .init(responseTimeout: configuration.proxyTimeout, maximumBodyBytes: configuration.maximumBodyBytes),
+            configuration: configuration.routerConfiguration,
             site: site, logger: Logger(label: "proxy"))
         let https = configuration.httpsListen
         let httpsPort = BoundPort(configured: https.port)

@@ -18,10 +18,7 @@ struct EdgeHeadersTests {
         }
     }
 
-    /// Needs the composition root to hand `ServerConfiguration.routerConfiguration` to the
-    /// router (one line in ServerRuntime, which another change is splitting up).
-    @Test("HSTS on tunnelled responses and registered domains' pages, not on unknown hosts",
-          .disabled("until ServerRuntime passes configuration.routerConfiguration to PublicRequestRouter"))
+    @Test("HSTS on tunnelled responses and registered domains' pages, not on unknown hosts")
     func strictTransportSecurity() async throws {
         try await Gateway.withTunnel(domain: "app.example.com", settings: ["HOP_HSTS": "max-age=60; includeSubDomains"]) { server, _, _ in
             _ = try await Gateway.register("idle.example.com", on: server)
