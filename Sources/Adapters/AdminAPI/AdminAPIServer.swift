@@ -44,15 +44,33 @@ public enum AdminAPIServer {
         return router
     }
 
+    /// The API's responder: what the admin listener (``service(responder:host:port:logger:onListening:)``)
+    /// and the public edge (``AdminAPISite``) both serve, so both behave alike.
+    public static func responder(
+        administration: DomainAdministration, credential: AdminCredential, throttle: AuthenticationThrottle = .init(), logger: Logger
+    ) throws -> RouterResponder<AdminRequestContext> {
+        try router(administration: administration, credential: credential, throttle: throttle, logger: logger).buildResponder()
+    }
+
     /// A server for the API alone on `host:port` (port 0 picks a free one; `onListening` is told
-    /// which). Until the public HTTPS edge mounts the API, this is how it is reached.
+    /// which).
     public static func service(
         administration: DomainAdministration, credential: AdminCredential, throttle: AuthenticationThrottle = .init(),
         host: String, port: Int, logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> any Service {
+        service(
+            responder: try responder(administration: administration, credential: credential, throttle: throttle, logger: logger),
+            host: host, port: port, logger: logger, onListening: onListening)
+    }
+
+    /// A server on `host:port` for a responder made by ``responder(administration:credential:throttle:logger:)``.
+    public static func service(
+        responder: RouterResponder<AdminRequestContext>, host: String, port: Int, logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> any Service {
         Application(
-            router: try router(administration: administration, credential: credential, throttle: throttle, logger: logger),
+            responder: responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "hopgate"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -18,11 +18,11 @@ struct AdminAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if exempt.contains(request.uri.path) { return try await next(request, context) }
-        let address = context.clientAddress(request)
+        let address = context.clientAddress
         if let delay = throttle.retryDelay(for: address) {
             let seconds = delay.components.seconds + 1
             return AdminErrorBody.response(
-                .tooManyRequests, "too many failed authentications from \(address); retry in \(seconds) s",
+                .tooManyRequests, "too many failed authentications from \(address.address); retry in \(seconds) s",
                 headers: [.retryAfter: "\(seconds)"])
         }
         guard credential.authorizes(authorizationHeader: request.headers[.authorization]) else {

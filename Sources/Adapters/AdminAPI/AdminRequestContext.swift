@@ -1,30 +1,29 @@
-import Foundation
-import HTTPTypes
 import HopGateDomain
 public import Hummingbird
-public import NIOCore
+public import Logging
 
-/// The admin API's request context: Hummingbird's basics plus the address the request came from.
-public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
+/// The admin API's request context: Hummingbird's basics plus the client the request is from.
+public struct AdminRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The connection's peer.
-    public let remoteAddress: SocketAddress?
+    /// The client the request is from: the connection's peer on the admin listener; on the
+    /// public edge, the public client's address as the edge took it from its socket
+    /// (``AdminAPISite``). No header is trusted for it: `X-Forwarded-For` is the client's claim.
+    let clientAddress: PeerAddress
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.remoteAddress = source.channel.remoteAddress
+        let socket = source.channel.remoteAddress
+        self.clientAddress = socket.flatMap { socket in socket.ipAddress.map { PeerAddress(address: $0, port: socket.port) } } ?? .unknown
     }
 
-    /// The client the request is from: the peer's address, or — when the peer is this machine,
-    /// which is how the public edge forwards `https://<domain>/api/v1/admin` — the address the
-    /// edge appended last to `X-Forwarded-For` (earlier entries are the client's own claims).
-    /// The edge writes that entry as a bare address (``PeerAddress/address``), never with a port.
-    func clientAddress(_ request: Request) -> PeerAddress {
-        let peer = remoteAddress.flatMap { socket in socket.ipAddress.map { PeerAddress(address: $0, port: socket.port) } } ?? .unknown
-        guard peer.isLoopback,
-              let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
-              let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
-        else { return peer }
-        return PeerAddress(address: last)
+    /// A request the edge hands over in process.
+    init(clientAddress: PeerAddress, logger: Logger) {
+        self.coreContext = .init(source: InProcessSource(logger: logger))
+        self.clientAddress = clientAddress
     }
+}
+
+/// What an in-process request's context is made from: the logger alone.
+private struct InProcessSource: RequestContextSource {
+    let logger: Logger
 }

@@ -1,21 +1,21 @@
 import HopGateAdminAPI
 import HopGateDomain
-import HopGateLocalForwarder
 import HopGatePorts
 import Logging
 import ServiceLifecycle
 
 /// What the admin API concern hands the rest of the server.
 struct ServerAdminAPI {
-    /// How the edge reaches the admin API on the server's own domain (nil without an admin listener).
+    /// How the edge serves the admin API on the server's own domain (nil without an admin listener).
     let site: ServerSiteRoute?
-    /// The admin API's listener, then the closing of the edge's forwarder to it.
+    /// The admin API's listener.
     let services: [any Service]
 }
 
 extension ServerRuntime {
     /// The admin API's own listener (`HOP_ADMIN_LISTEN`) and the route that serves it on the
-    /// server's own domain.
+    /// server's own domain, in process. Both run one responder. With the listener off there is
+    /// no admin API at all, on the edge neither.
     func makeAdminAPI(administration: DomainAdministration, throttle: AuthenticationThrottle) throws -> ServerAdminAPI {
         let credential: AdminCredential
         do {
@@ -27,32 +27,17 @@ extension ServerRuntime {
         }
         guard let admin = configuration.adminListen else { return ServerAdminAPI(site: nil, services: []) }
         let logger = self.logger
-        let adminPort = BoundPort(configured: admin.port)
         let domain = configuration.domain
-        let server = try AdminAPIServer.service(
-            administration: administration, credential: credential, throttle: throttle,
-            host: admin.host, port: admin.port, logger: Logger(label: "admin"),
+        let adminLogger = Logger(label: "admin")
+        let responder = try AdminAPIServer.responder(
+            administration: administration, credential: credential, throttle: throttle, logger: adminLogger)
+        let server = AdminAPIServer.service(
+            responder: responder, host: admin.host, port: admin.port, logger: adminLogger,
             onListening: { port in
-                adminPort.bound(port)
                 logger.notice("admin API listening on http://\(ListenAddress(host: admin.host, port: port))\(AdminAPIServer.basePath) and https://\(domain)\(AdminAPIServer.basePath)")
             })
-        // The edge serves the admin API on the server's own domain by forwarding to it.
-        let forwarder = HTTPClientLocalForwarder()
-        let adminHost = ["0.0.0.0", "::", ""].contains(admin.host) ? "127.0.0.1" : admin.host
-        let site = ServerSiteRoute(domain: domain, pathPrefix: AdminAPIServer.basePath, forwarder: forwarder) {
-            LocalTarget(host: adminHost, port: adminPort.value)
-        }
-        return ServerAdminAPI(site: site, services: [server, ForwarderShutdown(forwarder: forwarder)])
-    }
-}
-
-/// Closes the admin forwarder's pooled connections once the edges that use it have stopped
-/// (it is listed before them, so it stops after them).
-struct ForwarderShutdown: Service {
-    let forwarder: HTTPClientLocalForwarder
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try? await forwarder.shutdown()
+        let site = ServerSiteRoute(
+            domain: domain, pathPrefix: AdminAPIServer.basePath, handler: AdminAPISite(responder: responder, logger: adminLogger))
+        return ServerAdminAPI(site: site, services: [server])
     }
 }

@@ -174,8 +174,8 @@ public struct PublicRequestRouter: Sendable {
         }
     }
 
-    /// Hands a request for the server's own site to its local service; 502 when that fails
-    /// before answering.
+    /// Hands a request for the server's own site to its in-process handler, with the public
+    /// client's address; 502 when that fails before answering.
     private func serve(
         _ request: HTTPRequest, on site: ServerSiteRoute, peer: PeerAddress, scheme: String, requestID: String, started: ContinuousClock.Instant,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>, log: RequestLog
@@ -187,10 +187,10 @@ public struct PublicRequestRouter: Sendable {
             try await response.write(part)
         }
         do {
-            try await site.forwarder.forward(head, to: site.target(), requestBody: requestBody, response: watched)
+            try await site.handler.handle(head, peer: peer, requestBody: requestBody, response: watched)
         } catch {
             guard !progress.headSent else { throw error }
-            log.warning("server site unreachable") { ["path": "\(request.path ?? "")", "error": "\(error)"] }
+            log.warning("server site failed") { ["path": "\(request.path ?? "")", "error": "\(error)"] }
             try await send(.upstreamFailed, for: request, requestID: requestID, started: started, to: response)
             return
         }
