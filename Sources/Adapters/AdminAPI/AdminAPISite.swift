@@ -1,6 +1,7 @@
 public import HopGateDomain
 public import HopGatePorts
 public import Hummingbird
+import Foundation
 import HTTPTypes
 public import Logging
 import NIOCore
@@ -41,6 +42,8 @@ public struct AdminAPISite: ServerSiteHandler {
             logger.debug("Unrecognised Error", metadata: ["error.type": "\(error)"])
             answer = Response(status: .internalServerError, body: .init())
         }
+        // What Hummingbird's server adds on the admin listener.
+        answer.headers[.date] = Self.httpDate(Date())
         answer.headers[.server] = "hopgate"
         try await response.write(.head(answer.head))
         if head.request.method == .head {
@@ -48,6 +51,17 @@ public struct AdminAPISite: ServerSiteHandler {
             return
         }
         try await answer.body.write(PartBodyWriter(response: response))
+    }
+}
+
+extension AdminAPISite {
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 IMF-fixdate).
+    static func httpDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
     }
 }
 

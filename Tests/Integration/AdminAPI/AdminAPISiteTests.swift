@@ -24,6 +24,9 @@ struct AdminAPISiteTests {
         var body: String {
             parts.withLock { parts in parts.map { if case .body(let buffer) = $0 { String(buffer: buffer) } else { "" } }.joined() }
         }
+        var head: HTTPResponse? {
+            parts.withLock { parts in parts.compactMap { if case .head(let head) = $0 { head } else { nil } }.first }
+        }
         var ended: Bool { parts.withLock { parts in if case .end = parts.last { true } else { false } } }
     }
 
@@ -78,6 +81,10 @@ struct AdminAPISiteTests {
             #expect(registered.ended)
             let list = try await call(site, .get, "/domains", key: Self.key, peer: "192.0.2.1")
             #expect(list.status == 200 && list.body.contains("app.example.com") && list.ended)
+            // As on the admin listener: Date and Server.
+            let date = try #require(list.head?.headerFields[.date])
+            #expect(date.wholeMatch(of: /[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT/) != nil, "\(date)")
+            #expect(list.head?.headerFields[.server] == "hopgate")
         }
     }
 
