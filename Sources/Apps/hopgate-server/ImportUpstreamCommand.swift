@@ -70,33 +70,10 @@ struct ImportUpstreamCommand: AsyncParsableCommand {
     private static func withStore<Result: Sendable>(
         _ location: ServerConfiguration.StoreLocation, _ body: @Sendable (any DomainStore) async throws -> Result
     ) async throws -> Result {
-        switch location {
-        case .sqlite(let path):
-            let store: SQLiteDomainStore
-            do { store = try await SQLiteDomainStore.open(path: path, logger: quietLogger) } catch {
-                throw ImportFailure("cannot open the SQLite store: \(error.message)")
-            }
-            do {
-                let result = try await body(store)
-                await store.close()
-                return result
-            } catch {
-                await store.close()
-                throw error
-            }
-        case .postgres(let raw):
-            let store: PostgresDomainStore
-            do { store = try PostgresDomainStore(dsn: try PostgresDSN(parsing: raw), logger: quietLogger) } catch {
-                throw ImportFailure("HOP_DB_DSN \(error)")
-            }
-            return try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask { try await store.run(); return nil }
-                defer { group.cancelAll() }
-                do { try await store.migrate() } catch {
-                    throw ImportFailure("cannot prepare the PostgreSQL store at \(store.dsn.redacted): \(error)")
-                }
-                return try await body(store)
-            }
+        do {
+            return try await DomainStoreScope.with(location, storeLogger: quietLogger, logger: quietLogger, body)
+        } catch let error as DomainStoreScope.OpeningError {
+            throw ImportFailure(error.message)
         }
     }
 

@@ -17,36 +17,14 @@ struct ServerRuntime {
     var demo = false
 
     func run() async throws {
-        switch configuration.store {
-        case .sqlite(let path):
-            let store: SQLiteDomainStore
-            do { store = try await SQLiteDomainStore.open(path: path, logger: Logger(label: "store")) } catch {
-                throw ServerStartupError(message: "cannot open the SQLite store: \(error.message)")
-            }
-            logger.info("domain store ready", metadata: ["store": "sqlite", "path": "\(path)"])
-            do {
-                try await runServices(store: store)
-            } catch {
-                await store.close()
-                throw error
-            }
-            await store.close()
-        case .postgres(let raw):
-            let store: PostgresDomainStore
-            let pool = PostgresPoolSettings(
-                maximumConnections: configuration.databaseMaximumConnections, idleTimeout: configuration.databaseIdleTimeout)
-            do { store = try PostgresDomainStore(dsn: try PostgresDSN(parsing: raw), pool: pool, logger: Logger(label: "store")) } catch {
-                throw ServerStartupError(message: "HOP_DB_DSN: \(error)")
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.run() }
-                defer { group.cancelAll() }
-                do { try await store.migrate() } catch {
-                    throw ServerStartupError(message: "cannot prepare the PostgreSQL store at \(store.dsn.redacted): \(error)")
-                }
-                logger.info("domain store ready", metadata: ["store": "postgres", "dsn": "\(store.dsn.redacted)"])
+        let pool = PostgresPoolSettings(
+            maximumConnections: configuration.databaseMaximumConnections, idleTimeout: configuration.databaseIdleTimeout)
+        do {
+            try await DomainStoreScope.with(configuration.store, pool: pool, storeLogger: Logger(label: "store"), logger: logger) { store in
                 try await runServices(store: store)
             }
+        } catch let error as DomainStoreScope.OpeningError {
+            throw ServerStartupError(message: error.message)
         }
     }
 

@@ -202,12 +202,11 @@ public struct PublicRequestRouter: Sendable {
     /// `X-Real-IP` the public client's address (as nginx's `proxy_set_header X-Real-IP`).
     func forwarded(_ request: HTTPRequest, peer: PeerAddress, scheme: String, requestID: String) -> HTTPRequest {
         var fields = HopByHopFields.removing(from: request.headerFields)
-        let forwardedFor = HTTPField.Name("X-Forwarded-For")!
         let address = peer.address
-        fields[forwardedFor] = fields[forwardedFor].map { "\($0), \(address)" } ?? address
-        fields[HTTPField.Name("X-Real-IP")!] = address
-        fields[HTTPField.Name("X-Forwarded-Proto")!] = scheme
-        fields[HTTPField.Name("X-Forwarded-Host")!] = request.authority ?? ""
+        fields[Self.forwardedForField] = fields[Self.forwardedForField].map { "\($0), \(address)" } ?? address
+        fields[Self.realIPField] = address
+        fields[Self.forwardedProtoField] = scheme
+        fields[Self.forwardedHostField] = request.authority ?? ""
         fields[Self.requestIDField] = requestID
         fields[.expect] = nil  // answered by the edge, which sends 100 Continue when it reads the body
         // `TE: trailers` is hop-by-hop, but the edge passes trailers back, so the next hop may send them.
@@ -239,7 +238,12 @@ public struct PublicRequestRouter: Sendable {
         try await response.write(.end(nil))
     }
 
+    // Field names the router sets on every request, made once.
     static let requestIDField = HTTPField.Name("X-Request-Id")!
+    static let forwardedForField = HTTPField.Name("X-Forwarded-For")!
+    static let realIPField = HTTPField.Name("X-Real-IP")!
+    static let forwardedProtoField = HTTPField.Name("X-Forwarded-Proto")!
+    static let forwardedHostField = HTTPField.Name("X-Forwarded-Host")!
 }
 
 /// The router's log lines for one request: `request_id` and `domain` are added to a line's
