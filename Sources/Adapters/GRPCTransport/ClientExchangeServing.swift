@@ -11,19 +11,30 @@ import SwiftProtobuf
 /// so the server would wait for an end that never comes and finally reset the stream — the very
 /// reset the protocol avoids. The handler hands each part to a forwarder task that is never
 /// cancelled; only the handler is, and the forwarder then sends Failure and the stream ends.
+///
+/// Nothing is sent after the response's End — not even a Failure of a handler that failed
+/// after it — so that a reusable stream carries nothing between exchanges.
 enum ClientExchangeServing {
+    /// - Returns: whether the response went out whole (its End was written) and nothing failed,
+    ///   so that a reusable stream may carry the next exchange.
+    @discardableResult
     static func serve(
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
         requestBody: AsyncThrowingChannel<ExchangeRequestPart, any Error>,
         cancels: AsyncStream<Void>,
         writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>
-    ) async {
+    ) async -> Bool {
         let parts = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
         let forwardingFailed = OnceFlag()  // the forwarder could not write; the handler's writes then fail
-        await withTaskGroup(of: Void.self) { group in
+        let endWritten = OnceFlag()
+        return await withTaskGroup(of: Void.self) { group in
             group.addTask {  // the forwarder: the only writer of the stream
                 do {
-                    for try await part in parts { try await writer.write(message(for: part)) }
+                    for try await part in parts {
+                        guard !endWritten.isSet else { continue }
+                        try await writer.write(message(for: part))
+                        if case .end = part { endWritten.set() }
+                    }
                 } catch {
                     forwardingFailed.set()
                 }
@@ -35,11 +46,12 @@ enum ClientExchangeServing {
             }
             parts.finish()
             await group.waitForAll()
-            if let failure, !forwardingFailed.isSet {
+            if let failure, !forwardingFailed.isSet, !endWritten.isSet {
                 var message = Hopgate_Tunnel_V1_ExchangeFromClient()
                 message.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = failure }
                 try? await writer.write(message)
             }
+            return failure == nil && endWritten.isSet && !forwardingFailed.isSet
         }
     }
 

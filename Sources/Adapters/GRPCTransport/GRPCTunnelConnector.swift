@@ -1,6 +1,6 @@
 import AsyncAlgorithms
 import Foundation
-package import GRPCCore
+import GRPCCore
 import GRPCNIOTransportHTTP2
 public import HopGateDomain
 public import HopGatePorts
@@ -12,13 +12,19 @@ import Synchronization
 /// The client side of the tunnel protocol: one Control stream, plus a pool of pre-opened
 /// Exchange streams that it tops up as requests take them, each served concurrently. The pool
 /// follows demand (``ExchangePoolSizing``): two idle streams on a tunnel that has not been busy,
-/// growing with the requests taken up to the server's `exchange_pool_size`.
+/// growing with the requests taken up to the server's `exchange_pool_size`. The client offers
+/// `exchange-reuse`; when the server accepts it, a stream carries one exchange after another.
 public struct GRPCTunnelConnector: TunnelConnector {
     /// Misbehaviour to inject, for tests of the server's fault handling only.
     public struct Faults: Sendable {
         /// The client sends no heartbeats (the server must notice).
         public var stopsAnsweringHeartbeats: Bool
-        public init(stopsAnsweringHeartbeats: Bool = false) { self.stopsAnsweringHeartbeats = stopsAnsweringHeartbeats }
+        /// The client offers no capabilities, as a plain version 1 client (one exchange per stream).
+        public var offersNoCapabilities: Bool
+        public init(stopsAnsweringHeartbeats: Bool = false, offersNoCapabilities: Bool = false) {
+            self.stopsAnsweringHeartbeats = stopsAnsweringHeartbeats
+            self.offersNoCapabilities = offersNoCapabilities
+        }
     }
 
     /// How the connection to the server is secured.
@@ -81,6 +87,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
             $0.clientName = hello.clientName
             $0.clientVersion = hello.clientVersion
             $0.services = hello.services.map { service in .with { $0.name = service.name; $0.pathPrefix = service.pathPrefix } }
+            $0.capabilities = faults.offersNoCapabilities ? [] : [TunnelCapabilities.exchangeReuse]
         }
         let helloMessage = message
         let session = ClientSession(handler: handler, control: control, leave: leave, logger: logger, faults: faults)
@@ -121,7 +128,15 @@ private struct ClientSession: Sendable {
     let logger: Logger
     let faults: GRPCTunnelConnector.Faults
 
-    enum PoolEvent: Sendable { case consumed, drain }
+    enum PoolEvent: Sendable {
+        /// A stream was given a request.
+        case consumed
+        /// A reusable stream finished its exchange cleanly and waits for the next.
+        case released
+        /// The server retired an idle reusable stream.
+        case retired
+        case drain
+    }
 
     func serve(
         _ response: StreamingClientResponse<Hopgate_Tunnel_V1_ControlFromServer>,
@@ -141,6 +156,7 @@ private struct ClientSession: Sendable {
             $0.exchangeToken = welcome.exchangeToken
         }
         let poolMaximum = Int(welcome.exchangePoolSize)
+        let reuse = welcome.capabilities.contains(TunnelCapabilities.exchangeReuse)
         let (events, eventSink) = AsyncStream.makeStream(of: PoolEvent.self)
         let lastHeard = LastHeard()
         let draining = OnceFlag()
@@ -185,12 +201,18 @@ private struct ClientSession: Sendable {
                 var sizing = ExchangePoolSizing(maximumIdle: poolMaximum)
                 await withDiscardingTaskGroup { exchanges in
                     for _ in 0..<sizing.start() {
-                        exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
+                        exchanges.addTask { await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, events: eventSink) }
                     }
-                    for await event in events {
-                        if case .drain = event { break }
-                        for _ in 0..<sizing.streamTaken() {
-                            exchanges.addTask { await self.runExchange(tunnel: tunnel, attach: attach, events: eventSink) }
+                    events: for await event in events {
+                        let opening: Int
+                        switch event {
+                        case .drain: break events
+                        case .consumed: opening = sizing.streamTaken()
+                        case .released: sizing.streamReleased(); opening = 0
+                        case .retired: opening = sizing.streamRetired()
+                        }
+                        for _ in 0..<opening {
+                            exchanges.addTask { await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, events: eventSink) }
                         }
                     }
                 }
@@ -212,19 +234,20 @@ private struct ClientSession: Sendable {
         }
     }
 
-    /// One pre-opened Exchange stream: waits for a request, then serves it with the handler.
+    /// One pre-opened Exchange stream: waits for a request, then serves it with the handler —
+    /// and, with `reuse`, the next one after each exchange that ended cleanly.
     ///
     /// The stream ends in order (see tunnel.proto): this side half-closes after its End or
-    /// Failure, and a Cancel from the server stops the handler instead of resetting the stream.
-    private func runExchange(
+    /// Failure (or, reused, when an exchange did not end cleanly or the server retires the idle
+    /// stream), and a Cancel from the server stops the handler instead of resetting the stream.
+    private func runExchangeStream(
         tunnel: Hopgate_Tunnel_V1_Tunnel.Client<HTTP2ClientTransport.Posix>,
         attach: Hopgate_Tunnel_V1_Attach,
+        reuse: Bool,
         events: AsyncStream<PoolEvent>.Continuation
     ) async {
-        let (heads, headSink) = AsyncStream.makeStream(of: ExchangeRequestHead.self)
-        let (cancels, cancelSink) = AsyncStream.makeStream(of: Void.self)
+        let (incoming, incomingSink) = AsyncStream.makeStream(of: IncomingExchange.self)
         let cancelled = OnceFlag()
-        let inbound = AsyncThrowingChannel<ExchangeRequestPart, any Error>()
         let handler = self.handler
         do {
             try await tunnel.exchange(
@@ -232,52 +255,75 @@ private struct ClientSession: Sendable {
                     var first = Hopgate_Tunnel_V1_ExchangeFromClient()
                     first.attach = attach
                     try await writer.write(first)
-                    var iterator = heads.makeAsyncIterator()
-                    guard let head = await iterator.next() else {
-                        // Cancelled before its head came (the public request was gone at once):
-                        // this stream was taken all the same, so the pool gets a new one.
-                        if cancelled.isSet { events.yield(.consumed) }
-                        return
+                    var exchanges = incoming.makeAsyncIterator()
+                    while let exchange = await exchanges.next() {
+                        events.yield(.consumed)
+                        let clean = await ClientExchangeServing.serve(
+                            exchange.head, with: handler, requestBody: exchange.body, cancels: exchange.cancels, writer: writer)
+                        // Request parts that still come are dropped, so the response side never blocks.
+                        exchange.body.finish()
+                        guard reuse, clean, exchange.requestEnded.isSet, !cancelled.isSet else { return }
+                        events.yield(.released)
                     }
-                    events.yield(.consumed)
-                    await ClientExchangeServing.serve(head, with: handler, requestBody: inbound, cancels: cancels, writer: writer)
-                    // Request parts that still come are dropped, so the response side never blocks.
-                    inbound.finish()
+                    // No more requests: the server cancelled the stream before its head came (the
+                    // public request was gone at once; it was taken all the same, so the pool
+                    // gets a new one) or retired it while idle (the pool shrinks).
+                    if cancelled.isSet { events.yield(reuse ? .retired : .consumed) }
                 },
                 onResponse: { response in
+                    var current: IncomingExchange?
                     do {
                         for try await message in response.messages {
                             switch message.kind {
                             case .head(let head):
-                                headSink.yield(try ProtoConversions.requestHead(head))
-                                headSink.finish()
+                                let exchange = IncomingExchange(head: try ProtoConversions.requestHead(head))
+                                current = exchange
+                                incomingSink.yield(exchange)
+                                if !reuse { incomingSink.finish() }
                             case .body(let chunk):
-                                await inbound.send(.body(ByteBuffer(bytes: chunk.data)))
+                                await current?.body.send(.body(ByteBuffer(bytes: chunk.data)))
                             case .end(let end):
-                                await inbound.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
-                                inbound.finish()
+                                current?.requestEnded.set()
+                                await current?.body.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
+                                current?.body.finish()
                             case .cancel:
                                 cancelled.set()
-                                headSink.finish()
-                                inbound.fail(CancellationError())
-                                cancelSink.yield()
+                                incomingSink.finish()
+                                current?.body.fail(CancellationError())
+                                current?.cancelSink.yield()
                             case nil:
                                 break
                             }
                         }
-                        headSink.finish()
-                        inbound.finish()
-                        cancelSink.finish()
+                        incomingSink.finish()
+                        current?.body.finish()
+                        current?.cancelSink.finish()
                     } catch {
-                        headSink.finish()
-                        inbound.fail(error)
-                        cancelSink.finish()
+                        incomingSink.finish()
+                        current?.body.fail(error)
+                        current?.cancelSink.finish()
                         throw error
                     }
                 })
         } catch {
             logger.debug("exchange stream ended", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// One request that came on an Exchange stream: its head, its body as it comes, and the
+/// server's Cancel of it.
+private final class IncomingExchange: Sendable {
+    let head: ExchangeRequestHead
+    let body = AsyncThrowingChannel<ExchangeRequestPart, any Error>()
+    let cancels: AsyncStream<Void>
+    let cancelSink: AsyncStream<Void>.Continuation
+    /// The request's End came.
+    let requestEnded = OnceFlag()
+
+    init(head: ExchangeRequestHead) {
+        self.head = head
+        (cancels, cancelSink) = AsyncStream.makeStream(of: Void.self)
     }
 }
 

@@ -49,7 +49,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         context: ServerContext
     ) async throws {
         let messages = OneTaskIterator(request.makeAsyncIterator())
-        let hello = try await readHello(messages)
+        let (hello, capabilities) = try await readHello(messages)
         let welcome: TunnelWelcome
         do { welcome = try await acceptor.admit(hello, peer: PeerAddress(grpcPeer: context.remotePeer)) } catch {
             throw RPCError(refusal: error)
@@ -58,7 +58,8 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         var generator = SystemRandomNumberGenerator()
         for index in token.indices { token[index] = generator.next() }
         let (outgoing, control) = AsyncStream.makeStream(of: Hopgate_Tunnel_V1_ControlFromServer.self)
-        let session = GRPCTunnelSession(id: welcome.tunnelID, token: token, control: control)
+        let session = GRPCTunnelSession(
+            id: welcome.tunnelID, token: token, reusesExchangeStreams: capabilities.contains(TunnelCapabilities.exchangeReuse), control: control)
         sessions.withLock { $0[welcome.tunnelID.value.uuidString] = session }
 
         var message = Hopgate_Tunnel_V1_ControlFromServer()
@@ -69,6 +70,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
             $0.serverVersion = welcome.serverVersion
             $0.exchangeToken = Data(token)
             $0.exchangePoolSize = UInt32(exchangePoolSize)
+            $0.capabilities = capabilities
         }
         let reason: TunnelCloseReason
         do {
@@ -91,7 +93,10 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
     /// Why a tunnel's control stream ended in a way the server chose.
     private struct TunnelEnded: Error { let reason: TunnelCloseReason }
 
-    private func readHello(_ messages: OneTaskIterator<RPCAsyncSequence<Hopgate_Tunnel_V1_ControlFromClient, any Error>.AsyncIterator>) async throws -> TunnelHello {
+    /// The client's hello, and the capabilities the server accepts from it.
+    private func readHello(
+        _ messages: OneTaskIterator<RPCAsyncSequence<Hopgate_Tunnel_V1_ControlFromClient, any Error>.AsyncIterator>
+    ) async throws -> (TunnelHello, [String]) {
         let timeout = handshakeTimeout
         let first = try await withThrowingTaskGroup(of: Hopgate_Tunnel_V1_ControlFromClient?.self) { group in
             group.addTask { try await messages.next() }
@@ -105,10 +110,11 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         guard case .hello(let hello)? = first?.kind else {
             throw RPCError(code: .invalidArgument, message: "the first control message must be a hello")
         }
-        return TunnelHello(
+        let tunnelHello = TunnelHello(
             domain: hello.domain, clientAPIKey: hello.clientApiKey, clientName: hello.clientName,
             clientVersion: hello.clientVersion,
             services: hello.services.map { TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.pathPrefix) })
+        return (tunnelHello, TunnelCapabilities.accepted(from: hello.capabilities))
     }
 
     /// Runs an admitted tunnel: reads heartbeats, sends heartbeats and drain, detects a silent peer.
@@ -149,6 +155,9 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                     var message = Hopgate_Tunnel_V1_ControlFromServer()
                     message.heartbeat = Hopgate_Tunnel_V1_Heartbeat.with { $0.sequence = sequence }
                     session.control.yield(message)
+                    // A tunnel that took no request for a whole interval gives back the idle
+                    // streams it grew when it was busy.
+                    session.retireIdleStreams(keeping: ExchangePoolSizing.defaultMinimumIdle)
                 }
             }
             defer { group.cancelAll() }
@@ -173,6 +182,11 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         guard let session = sessions.withLock({ $0[attach.tunnelID] }),
               ConstantTime.equal(attach.exchangeToken, session.token)
         else { throw RPCError(code: .permissionDenied, message: "unknown tunnel or wrong exchange token") }
+        session.streamAttached()
+        if session.reusesExchangeStreams {
+            try await serveReusable(on: session, messages: messages, response: response)
+            return
+        }
 
         let assignment = try await session.park(writer: response)
         let grace = cancelGrace
@@ -185,7 +199,8 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                 return .clientEnded
             }
             group.addTask {  // the public side's outcome
-                for await outcome in assignment.finished {
+                guard let finished = assignment.finished else { return .publicDone }  // version 1 streams always have it
+                for await outcome in finished {
                     if case .failure = outcome { return .publicFailed }
                 }
                 return .publicDone
@@ -220,6 +235,84 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                     break
                 case .graceOver:
                     throw RPCError(code: .cancelled, message: "the client did not end its exchange stream within \(grace) of the exchange's end")
+                }
+            }
+        }
+    }
+
+    /// Serves an Exchange stream that carries one exchange after another (`exchange-reuse`):
+    /// parks it, follows each exchange to its end, and parks it again after a clean one. Any other
+    /// end retires the stream in order: Cancel, the client half-closes, the status goes out.
+    private func serveReusable(
+        on session: GRPCTunnelSession, messages: OneTaskIterator<RPCAsyncSequence<Hopgate_Tunnel_V1_ExchangeFromClient, any Error>.AsyncIterator>,
+        response: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>
+    ) async throws {
+        let stream = ReusableExchangeStream()
+        let slot = GRPCTunnelSession.Slot(writer: response, reusable: stream)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await stream.read(messages, onUnusable: { session.unpark(slot) }) }
+            defer { group.cancelAll() }
+            var events = stream.events.makeAsyncIterator()
+            while true {
+                do {
+                    _ = try await session.park(slot)
+                } catch is GRPCTunnelSession.IdleStreamRetired {
+                    try await retire(stream, events: &events, response: response, reason: "the tunnel's idle pool shrinks")
+                    return
+                } catch {
+                    if stream.clientHasEnded { return }  // the client closed it: nothing left to say
+                    throw error
+                }
+                // The exchange runs (``GRPCTunnelSession/exchange(_:_:)``). It is over for the
+                // stream once the public side is done with it (nothing more will be written) and
+                // the client's End came; it is clean when the request's End went out too. The
+                // public side's own outcome does not matter: both Ends crossed, so the stream
+                // is in step whether or not the public client stayed for the answer.
+                var responseEnded: Bool?
+                var publicEnded = false
+                while !publicEnded || responseEnded == nil, let event = await events.next() {
+                    switch event {
+                    case .responseEnded: responseEnded = true
+                    case .responseFailed, .clientEnded: responseEnded = false
+                    case .publicEnded: publicEnded = true
+                    case .graceOver: break
+                    }
+                    // The public side is done and the client's End has not come: nobody reads the
+                    // rest of the response, so waiting for its End could wait for ever.
+                    if publicEnded, responseEnded == nil, !stream.responseEndArrived() { break }
+                }
+                if responseEnded == true, stream.readyForNextExchange { continue }
+                try await retire(stream, events: &events, response: response, reason: "the public request ended")
+                return
+            }
+        }
+    }
+
+    /// Retires a reusable stream in order: Cancel, then wait (within the grace) for the client
+    /// to end its side; the handler's return then sends the status.
+    private func retire(
+        _ stream: ReusableExchangeStream, events: inout AsyncStream<ReusableExchangeStream.Event>.Iterator,
+        response: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>, reason: String
+    ) async throws {
+        if stream.startRetiring() { return }
+        let grace = cancelGrace
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await Task.sleep(for: grace)
+                stream.graceIsOver()
+            }
+            group.addTask {
+                var cancel = Hopgate_Tunnel_V1_ExchangeFromServer()
+                cancel.cancel = Hopgate_Tunnel_V1_Cancel.with { $0.reason = reason }
+                try? await response.write(cancel)
+            }
+            defer { group.cancelAll() }
+            while let event = await events.next() {
+                switch event {
+                case .clientEnded: return
+                case .graceOver:
+                    throw RPCError(code: .cancelled, message: "the client did not end its exchange stream within \(grace) of the exchange's end")
+                case .responseEnded, .responseFailed, .publicEnded: continue
                 }
             }
         }

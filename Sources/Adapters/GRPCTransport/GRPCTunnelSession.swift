@@ -11,17 +11,26 @@ import SwiftProtobuf
 final class GRPCTunnelSession: TunnelConnection {
     let id: TunnelID
     let token: [UInt8]
+    /// The client's Exchange streams carry one exchange after another (`exchange-reuse`).
+    let reusesExchangeStreams: Bool
     /// Control messages to send (heartbeats, drain), written by the control handler's one writer task.
     let control: AsyncStream<Hopgate_Tunnel_V1_ControlFromServer>.Continuation
 
     enum Phase { case active, draining, closed }
 
-    /// An Exchange stream the client opened that waits for a request.
+    /// An Exchange stream the client opened that waits for a request. A reusable stream parks
+    /// the same slot again after each clean exchange.
     final class Slot: Sendable {
         let writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>
-        /// Resumed exactly once, by whoever removes the slot from `idle` (under the session lock).
+        /// The state of a stream that carries one exchange after another; nil for version 1.
+        let reusable: ReusableExchangeStream?
+        /// Resumed exactly once per park, by whoever removes the slot from `idle` (under the
+        /// session lock).
         let resume: Mutex<CheckedContinuation<Assignment, any Error>?> = Mutex(nil)
-        init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>) { self.writer = writer }
+        init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>, reusable: ReusableExchangeStream? = nil) {
+            self.writer = writer
+            self.reusable = reusable
+        }
         func finish(_ result: Result<Assignment, any Error>) {
             resume.withLock { continuation in
                 continuation?.resume(with: result)
@@ -33,8 +42,12 @@ final class GRPCTunnelSession: TunnelConnection {
     /// What an Exchange handler gets when a request is handed to its stream.
     struct Assignment: Sendable {
         let inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>
-        let finished: AsyncStream<Result<Void, any Error>>
+        /// The public side's outcome (version 1; a reusable stream learns it from its events).
+        let finished: AsyncStream<Result<Void, any Error>>?
     }
+
+    /// An idle reusable stream the server retires because the tunnel has been quiet.
+    struct IdleStreamRetired: Error {}
 
     private struct State {
         var phase = Phase.active
@@ -43,16 +56,31 @@ final class GRPCTunnelSession: TunnelConnection {
         var nextWaiter = 0
         var active: [Int: AsyncThrowingChannel<ExchangeResponsePart, any Error>] = [:]
         var nextActive = 0
+        /// Whether a request took a stream since the last ``retireIdleStreams(keeping:)``.
+        var takenSinceLastCheck = false
+        /// Exchange streams the client has attached over the tunnel's life.
+        var attached = 0
     }
     private let state = Mutex(State())
 
-    init(id: TunnelID, token: [UInt8], control: AsyncStream<Hopgate_Tunnel_V1_ControlFromServer>.Continuation) {
+    init(id: TunnelID, token: [UInt8], reusesExchangeStreams: Bool = false, control: AsyncStream<Hopgate_Tunnel_V1_ControlFromServer>.Continuation) {
         self.id = id
         self.token = token
+        self.reusesExchangeStreams = reusesExchangeStreams
         self.control = control
     }
 
     var phase: Phase { state.withLock { $0.phase } }
+
+    /// Exchange streams the client has attached over the tunnel's life (one per exchange
+    /// without `exchange-reuse`; with it, what the peak concurrency needed).
+    var exchangeStreamsAttached: Int { state.withLock { $0.attached } }
+
+    /// Exchange streams parked and waiting for a request.
+    var idleStreamCount: Int { state.withLock { $0.idle.count } }
+
+    /// Counts an Exchange stream that presented this tunnel's token.
+    func streamAttached() { state.withLock { $0.attached += 1 } }
 
     // MARK: TunnelConnection
 
@@ -62,14 +90,30 @@ final class GRPCTunnelSession: TunnelConnection {
     ) async throws -> Result {
         let slot = try await takeSlot()
         let inbound = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
-        let (finished, finish) = AsyncStream<Swift.Result<Void, any Error>>.makeStream()
         let key = state.withLock { state in
             state.nextActive += 1
             state.active[state.nextActive] = inbound
             return state.nextActive
         }
         defer { _ = state.withLock { $0.active.removeValue(forKey: key) } }
-        slot.finish(.success(Assignment(inbound: inbound, finished: finished)))
+        let reusable = slot.reusable
+        // The public side's outcome goes to the stream's handler: through the reusable stream's
+        // events, or a stream of its own for a version 1 stream.
+        let ended: @Sendable (Swift.Result<Void, any Error>) -> Void
+        if let reusable {
+            reusable.begin(inbound)
+            slot.finish(.success(Assignment(inbound: inbound, finished: nil)))
+            ended = { outcome in
+                if case .success = outcome { reusable.publicEnded(succeeded: true) } else { reusable.publicEnded(succeeded: false) }
+            }
+        } else {
+            let (finished, finish) = AsyncStream<Swift.Result<Void, any Error>>.makeStream()
+            slot.finish(.success(Assignment(inbound: inbound, finished: finished)))
+            ended = { outcome in
+                finish.yield(outcome)
+                finish.finish()
+            }
+        }
         do {
             var message = Hopgate_Tunnel_V1_ExchangeFromServer()
             message.head = ProtoConversions.requestHead(head)
@@ -85,14 +129,13 @@ final class GRPCTunnelSession: TunnelConnection {
                     do { try await writer.write(message) } catch {
                         throw TunnelExchangeError(.tunnelFailed, "the tunnel stream closed while sending the request: \(error)")
                     }
+                    if case .end = part { reusable?.requestEndWritten() }
                 },
                 PartStream(inbound))
-            finish.yield(.success(()))
-            finish.finish()
+            ended(.success(()))
             return result
         } catch {
-            finish.yield(.failure(error))
-            finish.finish()
+            ended(.failure(error))
             if error is TunnelExchangeError || error is CancellationError { throw error }
             throw TunnelExchangeError(.tunnelFailed, "\(error)")
         }
@@ -133,20 +176,30 @@ final class GRPCTunnelSession: TunnelConnection {
 
     /// Parks an Exchange stream until a request is handed to it.
     func park(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>) async throws -> Assignment {
-        let slot = Slot(writer: writer)
-        return try await withTaskCancellationHandler {
+        try await park(Slot(writer: writer))
+    }
+
+    /// Parks `slot` until a request is handed to it (again, for a reusable stream).
+    func park(_ slot: Slot) async throws -> Assignment {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Assignment, any Error>) in
                 slot.resume.withLock { $0 = continuation }
-                let outcome = state.withLock { state -> CheckedContinuation<Slot, any Error>? in
-                    guard state.phase == .active else { return nil }
-                    if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
+                enum Outcome { case parked, handed(CheckedContinuation<Slot, any Error>), refused(any Error) }
+                // A reusable stream's reader marks it unusable before it unparks it, and both take
+                // this lock: a stream the client has ended is never left in `idle`.
+                let outcome = state.withLock { state -> Outcome in
+                    guard state.phase == .active else {
+                        return .refused(RPCError(code: .unavailable, message: "the tunnel is not accepting exchanges"))
+                    }
+                    if let unusable = slot.reusable?.unusable { return .refused(unusable) }
+                    if !state.waiters.isEmpty { return .handed(state.waiters.removeFirst().continuation) }
                     state.idle.append(slot)
-                    return nil
+                    return .parked
                 }
-                if let waiter = outcome {
-                    waiter.resume(returning: slot)
-                } else if phase != .active {
-                    slot.finish(.failure(RPCError(code: .unavailable, message: "the tunnel is not accepting exchanges")))
+                switch outcome {
+                case .parked: break
+                case .handed(let waiter): waiter.resume(returning: slot)
+                case .refused(let error): slot.finish(.failure(error))
                 }
             }
         } onCancel: {
@@ -157,6 +210,43 @@ final class GRPCTunnelSession: TunnelConnection {
             }
             if removed { slot.finish(.failure(CancellationError())) }
         }
+    }
+
+    /// Takes a parked stream out of the idle pool (its client ended it); its park fails with
+    /// the stream's reason. Nothing happens to a stream that is not parked.
+    func unpark(_ slot: Slot) {
+        let removed = state.withLock { state -> Bool in
+            guard let index = state.idle.firstIndex(where: { $0 === slot }) else { return false }
+            state.idle.remove(at: index)
+            return true
+        }
+        if removed { slot.finish(.failure(slot.reusable?.unusable ?? RPCError(code: .cancelled, message: "the exchange stream ended"))) }
+    }
+
+    /// Shrinks a quiet tunnel's pool: when no request took a stream since the last call, retires
+    /// the reusable idle streams beyond `keeping` (the client half-closes them and opens no
+    /// replacement). Returns how many were retired.
+    @discardableResult
+    func retireIdleStreams(keeping: Int) -> Int {
+        let retired = state.withLock { state -> [Slot] in
+            defer { state.takenSinceLastCheck = false }
+            guard !state.takenSinceLastCheck, state.idle.count > keeping else { return [] }
+            var retired: [Slot] = []
+            var kept: [Slot] = []
+            var surplus = state.idle.count - keeping
+            for slot in state.idle {
+                if surplus > 0, slot.reusable != nil {
+                    retired.append(slot)
+                    surplus -= 1
+                } else {
+                    kept.append(slot)
+                }
+            }
+            state.idle = kept
+            return retired
+        }
+        for slot in retired { slot.finish(.failure(IdleStreamRetired())) }
+        return retired.count
     }
 
     /// The next idle Exchange stream, waiting for the client to open one if none is idle.
@@ -171,6 +261,7 @@ final class GRPCTunnelSession: TunnelConnection {
                     guard state.phase == .active else {
                         return .failure(TunnelExchangeError(.tunnelUnavailable, "the tunnel is \(state.phase == .draining ? "draining" : "closed")"))
                     }
+                    state.takenSinceLastCheck = true
                     if !state.idle.isEmpty { return .success(state.idle.removeFirst()) }
                     state.waiters.append((waiterID, continuation))
                     return nil

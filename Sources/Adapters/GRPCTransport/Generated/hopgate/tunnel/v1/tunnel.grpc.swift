@@ -1,4 +1,4 @@
-/// The HopGate tunnel protocol, version 1.
+/// The HopGate tunnel protocol, version 1, with optional capabilities.
 ///
 /// A client inside a private network holds one Control stream per tunnel and a small pool of
 /// pre-opened Exchange streams. The server hands each public HTTP request to one idle Exchange
@@ -23,6 +23,18 @@
 ///             RST_STREAM frames as a rapid-reset attack and close the whole connection, which
 ///             would be the tunnel.) The server resets an Exchange stream only when the client
 ///             does not end it within a grace period after Cancel.
+///
+/// Capabilities: a client lists what it can do in Hello.capabilities; the server answers with the
+/// subset it will use in Welcome.capabilities. A client or server that does not know one simply
+/// leaves it out, so every combination of old and new keeps working.
+///   "exchange-reuse": an Exchange stream carries one exchange after another. An exchange is
+///             over when the server has sent its End and the client its End; the stream is then
+///             idle again, and the server's next RequestHead on it starts the next exchange.
+///             Nothing else is sent between exchanges. An exchange that ends any other way
+///             (Cancel, Failure, a public request abandoned before its End was sent) retires the
+///             stream, as in plain version 1: the client half-closes, the server sends its
+///             status. The server may retire an idle stream (its pool shrinks when quiet) by
+///             sending Cancel on it; the client half-closes it and does not open another.
 ///
 /// Regenerate the Swift code with scripts/generate-proto.
 
@@ -126,7 +138,8 @@ extension Hopgate_Tunnel_V1_Tunnel {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One proxied HTTP exchange (pre-opened by the client, used once).
+        /// > One proxied HTTP exchange (pre-opened by the client, used once), or, with the
+        /// > "exchange-reuse" capability, a series of them.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Hopgate_Tunnel_V1_ExchangeFromClient` messages.
@@ -171,7 +184,8 @@ extension Hopgate_Tunnel_V1_Tunnel {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One proxied HTTP exchange (pre-opened by the client, used once).
+        /// > One proxied HTTP exchange (pre-opened by the client, used once), or, with the
+        /// > "exchange-reuse" capability, a series of them.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Hopgate_Tunnel_V1_ExchangeFromClient` messages.
@@ -215,7 +229,8 @@ extension Hopgate_Tunnel_V1_Tunnel {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One proxied HTTP exchange (pre-opened by the client, used once).
+        /// > One proxied HTTP exchange (pre-opened by the client, used once), or, with the
+        /// > "exchange-reuse" capability, a series of them.
         ///
         /// - Parameters:
         ///   - request: A stream of `Hopgate_Tunnel_V1_ExchangeFromClient` messages.
@@ -340,7 +355,8 @@ extension Hopgate_Tunnel_V1_Tunnel {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One proxied HTTP exchange (pre-opened by the client, used once).
+        /// > One proxied HTTP exchange (pre-opened by the client, used once), or, with the
+        /// > "exchange-reuse" capability, a series of them.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Hopgate_Tunnel_V1_ExchangeFromClient` messages.
@@ -412,7 +428,8 @@ extension Hopgate_Tunnel_V1_Tunnel {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One proxied HTTP exchange (pre-opened by the client, used once).
+        /// > One proxied HTTP exchange (pre-opened by the client, used once), or, with the
+        /// > "exchange-reuse" capability, a series of them.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Hopgate_Tunnel_V1_ExchangeFromClient` messages.
@@ -476,7 +493,8 @@ extension Hopgate_Tunnel_V1_Tunnel.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One proxied HTTP exchange (pre-opened by the client, used once).
+    /// > One proxied HTTP exchange (pre-opened by the client, used once), or, with the
+    /// > "exchange-reuse" capability, a series of them.
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Hopgate_Tunnel_V1_ExchangeFromClient` messages.
@@ -539,7 +557,8 @@ extension Hopgate_Tunnel_V1_Tunnel.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One proxied HTTP exchange (pre-opened by the client, used once).
+    /// > One proxied HTTP exchange (pre-opened by the client, used once), or, with the
+    /// > "exchange-reuse" capability, a series of them.
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The HopGate tunnel protocol, version 1.
+/// The HopGate tunnel protocol, version 1, with optional capabilities.
 ///
 /// A client inside a private network holds one Control stream per tunnel and a small pool of
 /// pre-opened Exchange streams. The server hands each public HTTP request to one idle Exchange
@@ -33,6 +33,18 @@
 ///             RST_STREAM frames as a rapid-reset attack and close the whole connection, which
 ///             would be the tunnel.) The server resets an Exchange stream only when the client
 ///             does not end it within a grace period after Cancel.
+///
+/// Capabilities: a client lists what it can do in Hello.capabilities; the server answers with the
+/// subset it will use in Welcome.capabilities. A client or server that does not know one simply
+/// leaves it out, so every combination of old and new keeps working.
+///   "exchange-reuse": an Exchange stream carries one exchange after another. An exchange is
+///             over when the server has sent its End and the client its End; the stream is then
+///             idle again, and the server's next RequestHead on it starts the next exchange.
+///             Nothing else is sent between exchanges. An exchange that ends any other way
+///             (Cancel, Failure, a public request abandoned before its End was sent) retires the
+///             stream, as in plain version 1: the client half-closes, the server sends its
+///             status. The server may retire an idle stream (its pool shrinks when quiet) by
+///             sending Cancel on it; the client half-closes it and does not open another.
 ///
 /// Regenerate the Swift code with scripts/generate-proto.
 
@@ -167,6 +179,9 @@ package nonisolated struct Hopgate_Tunnel_V1_Hello: Sendable {
 
   package var services: [Hopgate_Tunnel_V1_ServiceAdvertisement] = []
 
+  /// What the client can do beyond version 1 (see "Capabilities" above), e.g. "exchange-reuse".
+  package var capabilities: [String] = []
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -207,6 +222,9 @@ package nonisolated struct Hopgate_Tunnel_V1_Welcome: Sendable {
   /// The most idle Exchange streams the client keeps open. A client keeps a few while the tunnel
   /// is quiet and opens more as requests take them, up to this number.
   package var exchangePoolSize: UInt32 = 0
+
+  /// The client's capabilities the server will use on this tunnel.
+  package var capabilities: [String] = []
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -680,7 +698,7 @@ nonisolated extension Hopgate_Tunnel_V1_ControlFromServer: SwiftProtobuf.Message
 
 nonisolated extension Hopgate_Tunnel_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Hello"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}domain\0\u{3}client_api_key\0\u{3}client_name\0\u{3}client_version\0\u{1}services\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}domain\0\u{3}client_api_key\0\u{3}client_name\0\u{3}client_version\0\u{1}services\0\u{1}capabilities\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -693,6 +711,7 @@ nonisolated extension Hopgate_Tunnel_V1_Hello: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeSingularStringField(value: &self.clientName) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.clientVersion) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.services) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.capabilities) }()
       default: break
       }
     }
@@ -714,6 +733,9 @@ nonisolated extension Hopgate_Tunnel_V1_Hello: SwiftProtobuf.Message, SwiftProto
     if !self.services.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.services, fieldNumber: 5)
     }
+    if !self.capabilities.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.capabilities, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -723,6 +745,7 @@ nonisolated extension Hopgate_Tunnel_V1_Hello: SwiftProtobuf.Message, SwiftProto
     if lhs.clientName != rhs.clientName {return false}
     if lhs.clientVersion != rhs.clientVersion {return false}
     if lhs.services != rhs.services {return false}
+    if lhs.capabilities != rhs.capabilities {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -765,7 +788,7 @@ nonisolated extension Hopgate_Tunnel_V1_ServiceAdvertisement: SwiftProtobuf.Mess
 
 nonisolated extension Hopgate_Tunnel_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Welcome"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tunnel_id\0\u{1}domain\0\u{3}heartbeat_interval_ms\0\u{3}server_version\0\u{3}exchange_token\0\u{3}exchange_pool_size\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tunnel_id\0\u{1}domain\0\u{3}heartbeat_interval_ms\0\u{3}server_version\0\u{3}exchange_token\0\u{3}exchange_pool_size\0\u{1}capabilities\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -779,6 +802,7 @@ nonisolated extension Hopgate_Tunnel_V1_Welcome: SwiftProtobuf.Message, SwiftPro
       case 4: try { try decoder.decodeSingularStringField(value: &self.serverVersion) }()
       case 5: try { try decoder.decodeSingularBytesField(value: &self.exchangeToken) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.exchangePoolSize) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.capabilities) }()
       default: break
       }
     }
@@ -803,6 +827,9 @@ nonisolated extension Hopgate_Tunnel_V1_Welcome: SwiftProtobuf.Message, SwiftPro
     if self.exchangePoolSize != 0 {
       try visitor.visitSingularUInt32Field(value: self.exchangePoolSize, fieldNumber: 6)
     }
+    if !self.capabilities.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.capabilities, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -813,6 +840,7 @@ nonisolated extension Hopgate_Tunnel_V1_Welcome: SwiftProtobuf.Message, SwiftPro
     if lhs.serverVersion != rhs.serverVersion {return false}
     if lhs.exchangeToken != rhs.exchangeToken {return false}
     if lhs.exchangePoolSize != rhs.exchangePoolSize {return false}
+    if lhs.capabilities != rhs.capabilities {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
