@@ -2,6 +2,7 @@ import HopGateEdge
 import HopGatePorts
 import Logging
 import ServiceLifecycle
+import NIOPosix
 
 /// What the edge concern hands the rest of the server.
 struct ServerEdge {
@@ -30,7 +31,7 @@ extension ServerRuntime {
         let router = PublicRequestRouter(
             hub: hub, administration: administration,
             configuration: configuration.routerConfiguration,
-            site: site, logger: Logger(label: "proxy"))
+            site: site, timers: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "proxy"))
         let https = configuration.httpsListen
         let httpsPort = BoundPort(configured: https.port)
         let httpPort = BoundPort(configured: 0)

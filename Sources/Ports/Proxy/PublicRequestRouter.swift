@@ -1,7 +1,7 @@
 public import HTTPTypes
 public import HopGateDomain
 public import Logging
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// The reverse-proxy core: sends a public request through the tunnel bound to its `Host` and
@@ -33,14 +33,23 @@ public struct PublicRequestRouter: Sendable {
     private let administration: DomainAdministration
     let configuration: Configuration
     private let site: ServerSiteRoute?
+    private let timers: any EventLoopGroup
     private let logger: Logger
 
-    /// - Parameter site: requests the server answers itself (the admin API on its own domain).
-    public init(hub: TunnelHub, administration: DomainAdministration, configuration: Configuration, site: ServerSiteRoute? = nil, logger: Logger) {
+    /// - Parameters:
+    ///   - site: requests the server answers itself (the admin API on its own domain).
+    ///   - timers: where each exchange's response deadline is scheduled (the edge's event loops):
+    ///     a timer on an event loop costs a heap entry, where a sleeping task per request cost
+    ///     a task and a timer that outlived it.
+    public init(
+        hub: TunnelHub, administration: DomainAdministration, configuration: Configuration, site: ServerSiteRoute? = nil,
+        timers: any EventLoopGroup, logger: Logger
+    ) {
         self.hub = hub
         self.administration = administration
         self.configuration = configuration
         self.site = site
+        self.timers = timers
         self.logger = logger
     }
 
@@ -79,73 +88,79 @@ public struct PublicRequestRouter: Sendable {
         let upgrading = HopByHopFields.isUpgradeRequest(request.headerFields)
         let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
         let progress = ExchangeProgress()
-        let timeout = configuration.responseTimeout
         let limit = upgrading ? 0 : configuration.maximumBodyBytes
         let body = HandedOffStream(requestBody)
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    if !progress.headSent { throw ProxyFailure.timeout }
-                }
-                group.addTask {
-                    try await connection.exchange(head) { upstreamBody, upstreamResponse in
-                        // Request and response flow in tasks of their own: the response's end
-                        // ends the exchange, and a failure on either side (the public peer gone,
-                        // a body over the limit) ends it too instead of waiting on the other.
-                        let answer = HandedOffStream(upstreamResponse)
-                        try await withThrowingTaskGroup(of: Bool.self) { pump in
-                            pump.addTask {
-                                var received = 0
-                                let meter = ByteMeter(direction: "in")
-                                defer { meter.flush() }
-                                for try await part in body.stream {
-                                    if case .body(let buffer) = part {
-                                        meter.add(buffer.readableBytes)
-                                        received += buffer.readableBytes
-                                        if limit > 0 && received > limit { throw ProxyFailure.tooLarge }
-                                    }
-                                    try await upstreamBody.write(part)
+        // The exchange runs in a task of its own so that its deadline (a timer on an event loop)
+        // and a request body over the limit can cancel it; this task awaits it and passes its
+        // own cancellation on. Inside, the response is pumped inline and the request body in one
+        // child task: two tasks per request.
+        let exchange = Task {
+            try await connection.exchange(head) { upstreamBody, upstreamResponse in
+                try await withThrowingTaskGroup(of: Void.self) { pump in
+                    pump.addTask {  // the request body, with back-pressure
+                        var received = 0
+                        let meter = ByteMeter(direction: "in")
+                        defer { meter.flush() }
+                        do {
+                            for try await part in body.stream {
+                                if case .body(let buffer) = part {
+                                    meter.add(buffer.readableBytes)
+                                    received += buffer.readableBytes
+                                    if limit > 0 && received > limit { throw ProxyFailure.tooLarge }
                                 }
-                                return false
+                                try await upstreamBody.write(part)
                             }
-                            pump.addTask {
-                                let meter = ByteMeter(direction: "out")
-                                defer { meter.flush() }
-                                var order = ExchangeResponseOrder(upgrading: upgrading)
-                                for try await part in answer.stream {
-                                    switch order.receive(part) {
-                                    case .head(var head, let final):
-                                        if final {
-                                            addStrictTransportSecurity(to: &head, scheme: scheme)
-                                            progress.markHeadSent(head.status.code)
-                                        }
-                                        try await response.write(.head(head))
-                                    case .body:
-                                        if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
-                                        try await response.write(part)
-                                    case .end:
-                                        try await response.write(part)
-                                        return true
-                                    case .violation(let violation):
-                                        throw violation
-                                    }
-                                }
-                                return true
-                            }
-                            while let responseEnded = try await pump.next() {
-                                if responseEnded {
-                                    pump.cancelAll()  // what is left of the request is not wanted
-                                    return
-                                }
-                            }
+                        } catch {
+                            // The response side waits on the service, which may wait for this
+                            // body: a failure here (too large, the public peer gone) ends the
+                            // whole exchange instead. (Not when the response's end cancelled it.)
+                            if !Task.isCancelled, progress.fail(error) { progress.cancelExchange() }
+                            throw error
                         }
                     }
-                    progress.markFinished()
+                    // The response, in this task; its end ends the exchange, and what is left of
+                    // the request is not wanted.
+                    defer { pump.cancelAll() }
+                    let meter = ByteMeter(direction: "out")
+                    defer { meter.flush() }
+                    var order = ExchangeResponseOrder(upgrading: upgrading)
+                    for try await part in upstreamResponse {
+                        switch order.receive(part) {
+                        case .head(var head, let final):
+                            if final {
+                                addStrictTransportSecurity(to: &head, scheme: scheme)
+                                progress.markHeadSent(head.status.code)
+                            }
+                            try await response.write(.head(head))
+                        case .body:
+                            if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
+                            try await response.write(part)
+                        case .end:
+                            try await response.write(part)
+                            return
+                        case .violation(let violation):
+                            throw violation
+                        }
+                    }
+                    // The response stopped without its end: cancelled (deadline, body too large)
+                    // or the tunnel's stream finished early.
+                    if let failure = progress.failure { throw failure }
+                    try Task.checkCancellation()
                 }
-                while !progress.finished, (try await group.next()) != nil {}
-                group.cancelAll()
             }
+        }
+        progress.attach(exchange)
+        let deadline = timers.any().scheduleTask(in: .nanoseconds(configuration.responseTimeout.nanoseconds)) {
+            if !progress.headSent, progress.fail(ProxyFailure.timeout) { progress.cancelExchange() }
+        }
+        do {
+            defer { deadline.cancel() }
+            try await withTaskCancellationHandler {
+                try await exchange.value
+            } onCancel: {
+                exchange.cancel()
+            }
+            progress.markFinished()
         } catch {
             guard !progress.headSent else {
                 HopGateMetrics.recordProxyError(kind: "cut_off")
@@ -154,7 +169,7 @@ public struct PublicRequestRouter: Sendable {
                 throw error
             }
             let page: ErrorPage
-            switch error {
+            switch progress.failure ?? error {
             case ProxyFailure.timeout: page = .timeout
             case ProxyFailure.tooLarge: page = .tooLarge
             case let failure as TunnelExchangeError where failure.code == .upstreamFailed: page = .upstreamFailed
@@ -297,15 +312,50 @@ private final class ByteMeter {
 }
 
 /// How far an exchange got: whether the final response head went out (after which the router
-/// can no longer answer with its own page) and whether it finished.
+/// can no longer answer with its own page), whether it finished, and the first failure that
+/// ended it from outside (its deadline, a request body over the limit), which cancels its task.
 final class ExchangeProgress: Sendable {
-    private struct State { var status = 0; var finished = false }
+    private struct State {
+        var status = 0
+        var finished = false
+        var failure: (any Error)?
+        var task: Task<Void, any Error>?
+        var cancelRequested = false
+    }
     private let state = Mutex(State())
     var headSent: Bool { state.withLock { $0.status != 0 } }
     var status: Int { state.withLock { $0.status } }
     var finished: Bool { state.withLock { $0.finished } }
+    var failure: (any Error)? { state.withLock { $0.failure } }
     func markHeadSent(_ status: Int) { state.withLock { $0.status = status } }
     func markFinished() { state.withLock { $0.finished = true } }
+
+    /// Records why the exchange ends; only the first failure counts. Returns whether it was the first.
+    func fail(_ error: any Error) -> Bool {
+        state.withLock { state in
+            guard state.failure == nil else { return false }
+            state.failure = error
+            return true
+        }
+    }
+
+    /// The task running the exchange (cancelled at once if a cancellation came first).
+    func attach(_ task: Task<Void, any Error>) {
+        let cancel = state.withLock { state in
+            state.task = task
+            return state.cancelRequested
+        }
+        if cancel { task.cancel() }
+    }
+
+    /// Cancels the exchange's task (now, or when it is attached).
+    func cancelExchange() {
+        let task = state.withLock { state in
+            state.cancelRequested = true
+            return state.task
+        }
+        task?.cancel()
+    }
 }
 
 /// Moves a body stream (the public request's, or the tunnel's response) into the one task that

@@ -6,6 +6,7 @@ import HopGateEdge
 import HopGateSelfSignedCertificates
 import Logging
 import Synchronization
+import NIOPosix
 
 /// Every `CertificateSource`; the certificate contract suite runs unchanged against each
 /// (`@Test(arguments: CertificateSourceKind.allCases)`). The ACME case starts a real Pebble and
@@ -74,7 +75,7 @@ private func withACMECertificateSource<Result>(
         let administration = DomainAdministration(store: InMemoryDomainStore(), logger: quietLogger)
         let router = PublicRequestRouter(
             hub: TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: quietLogger),
-            administration: administration, configuration: .init(), logger: quietLogger)
+            administration: administration, configuration: .init(), timers: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
         let listening = AsyncStream.makeStream(of: Int.self)
         let http = PublicHTTPServer(
             host: "127.0.0.1", port: httpPort, router: router, policy: .proxy, challenges: opened, logger: quietLogger,

@@ -5,6 +5,7 @@ import HopGateTestSupport
 import NIOCore
 import Synchronization
 import Testing
+import NIOPosix
 
 @Suite("Request ids")
 struct RequestIDTests {
@@ -63,7 +64,7 @@ struct PublicRequestRouterRequestIDTests {
         let logs = CapturedLogs()
         let administration = DomainAdministration(store: InMemoryDomainStore(), logger: logs.logger())
         let hub = TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: logs.logger())
-        let router = PublicRequestRouter(hub: hub, administration: administration, configuration: .init(), logger: logs.logger())
+        let router = PublicRequestRouter(hub: hub, administration: administration, configuration: .init(), timers: MultiThreadedEventLoopGroup.singleton, logger: logs.logger())
         let parts = Mutex<[ExchangeResponsePart]>([])
         try await router.handle(
             request, peer: PeerAddress(address: "192.0.2.7", port: 4000), scheme: "https", requestBody: PartStream { nil },

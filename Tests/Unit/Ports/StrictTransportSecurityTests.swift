@@ -4,6 +4,7 @@ import HopGatePorts
 import HopGateTestSupport
 import Synchronization
 import Testing
+import NIOPosix
 
 @Suite("Public request router: Strict-Transport-Security")
 struct StrictTransportSecurityTests {
@@ -16,7 +17,8 @@ struct StrictTransportSecurityTests {
         _ = try await administration.register(domain: "app.example.com", memo: nil)
         let hub = TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: logs.logger())
         let router = PublicRequestRouter(
-            hub: hub, administration: administration, configuration: .init(strictTransportSecurity: hsts), logger: logs.logger())
+            hub: hub, administration: administration, configuration: .init(strictTransportSecurity: hsts),
+            timers: MultiThreadedEventLoopGroup.singleton, logger: logs.logger())
         let head = Mutex<HTTPResponse?>(nil)
         try await router.handle(
             HTTPRequest(method: .get, scheme: scheme, authority: host, path: "/"), peer: PeerAddress(address: "192.0.2.7", port: 1),
