@@ -20,6 +20,7 @@ enum HTTP1Pipeline {
         _ channel: any Channel, secure: Bool, requestHeadTimeout: TimeAmount, limits: HTTP1RequestLimits
     ) throws -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
         let operations = channel.pipeline.syncOperations
+        try operations.addHandler(FlushCoalescer())
         try operations.addHandler(HTTPResponseEncoder())
         // Bytes after an upgrade request stay in the decoder until it is removed, then are passed on.
         try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
