@@ -1,3 +1,4 @@
+import HTTPTypes
 import AsyncAlgorithms
 import GRPCCore
 import HopGatePorts
@@ -22,19 +23,24 @@ enum ClientExchangeServing {
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
         requestBody: AsyncThrowingChannel<ExchangeRequestPart, any Error>,
         cancels: AsyncStream<Void>,
-        writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>
+        writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>,
+        coalescing: Bool = false
     ) async -> Bool {
         let parts = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
         let forwardingFailed = OnceFlag()  // the forwarder could not write; the handler's writes then fail
         let endWritten = OnceFlag()
         return await withTaskGroup(of: Void.self) { group in
             group.addTask {  // the forwarder: the only writer of the stream
+                var coalescer = ResponseCoalescer(enabled: coalescing, requestMethod: head.request.method)
                 do {
                     for try await part in parts {
                         guard !endWritten.isSet else { continue }
-                        try await writer.write(message(for: part))
-                        if case .end = part { endWritten.set() }
+                        for message in coalescer.messages(for: part) {
+                            try await writer.write(message)
+                            if ResponseCoalescer.endsResponse(message) { endWritten.set() }
+                        }
                     }
+                    for message in coalescer.flush() { try await writer.write(message) }
                 } catch {
                     forwardingFailed.set()
                 }
@@ -88,15 +94,5 @@ enum ClientExchangeServing {
             }
             return nil
         }
-    }
-
-    private static func message(for part: ExchangeResponsePart) -> Hopgate_Tunnel_V1_ExchangeFromClient {
-        var message = Hopgate_Tunnel_V1_ExchangeFromClient()
-        switch part {
-        case .head(let response): message.head = ProtoConversions.responseHead(response)
-        case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
-        case .end(let trailers): message.end = ProtoConversions.end(trailers)
-        }
-        return message
     }
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Foundation
 package import HopGatePorts
 package import NIOCore
@@ -11,6 +12,9 @@ package enum ExchangeMessageDecoding {
     package enum Message: Sendable, Hashable {
         /// A part of the HTTP response (head, body chunk or end with trailers).
         case part(ExchangeResponsePart)
+        /// A final head that carries the response's first body bytes and maybe its end
+        /// (`coalesced-parts`): the parts in order.
+        case parts([ExchangeResponsePart])
         /// The client could not answer (its local service failed); the message is its reason.
         case failure(String)
         /// A message with no place in an exchange: an attach after the stream's first message, or
@@ -33,7 +37,15 @@ package enum ExchangeMessageDecoding {
     static func message(_ message: Hopgate_Tunnel_V1_ExchangeFromClient) throws(TunnelExchangeError) -> Message {
         switch message.kind {
         case .head(let head):
-            return .part(.head(try ProtoConversions.responseHead(head)))
+            let response = try ProtoConversions.responseHead(head)
+            guard !head.body.isEmpty || head.hasEnd else { return .part(.head(response)) }
+            guard response.status.kind != .informational else {
+                throw TunnelExchangeError(.protocolViolation, "an interim (1xx) response head carries a body or an end")
+            }
+            var parts: [ExchangeResponsePart] = [.head(response)]
+            if !head.body.isEmpty { parts.append(.body(ByteBuffer(bytes: head.body))) }
+            if head.hasEnd { parts.append(.end(head.end.trailers.isEmpty ? nil : try ProtoConversions.fields(head.end.trailers))) }
+            return .parts(parts)
         case .body(let chunk):
             return .part(.body(ByteBuffer(bytes: chunk.data)))
         case .end(let end):

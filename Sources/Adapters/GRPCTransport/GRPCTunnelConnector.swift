@@ -13,7 +13,8 @@ import Synchronization
 /// Exchange streams that it tops up as requests take them, each served concurrently. The pool
 /// follows demand (``ExchangePoolSizing``): two idle streams on a tunnel that has not been busy,
 /// growing with the requests taken up to the server's `exchange_pool_size`. The client offers
-/// `exchange-reuse`; when the server accepts it, a stream carries one exchange after another.
+/// `exchange-reuse` and `coalesced-parts`; when the server accepts them, a stream carries one
+/// exchange after another, and a small response goes as one message.
 public struct GRPCTunnelConnector: TunnelConnector {
     /// Misbehaviour to inject, for tests of the server's fault handling only.
     public struct Faults: Sendable {
@@ -87,7 +88,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
             $0.clientName = hello.clientName
             $0.clientVersion = hello.clientVersion
             $0.services = hello.services.map { service in .with { $0.name = service.name; $0.pathPrefix = service.pathPrefix } }
-            $0.capabilities = faults.offersNoCapabilities ? [] : [TunnelCapabilities.exchangeReuse]
+            $0.capabilities = faults.offersNoCapabilities ? [] : TunnelCapabilities.offered
         }
         let helloMessage = message
         let session = ClientSession(handler: handler, control: control, leave: leave, logger: logger, faults: faults)
@@ -157,6 +158,7 @@ private struct ClientSession: Sendable {
         }
         let poolMaximum = Int(welcome.exchangePoolSize)
         let reuse = welcome.capabilities.contains(TunnelCapabilities.exchangeReuse)
+        let coalescing = welcome.capabilities.contains(TunnelCapabilities.coalescedParts)
         let (events, eventSink) = AsyncStream.makeStream(of: PoolEvent.self)
         let lastHeard = LastHeard()
         let draining = OnceFlag()
@@ -201,7 +203,7 @@ private struct ClientSession: Sendable {
                 var sizing = ExchangePoolSizing(maximumIdle: poolMaximum)
                 await withDiscardingTaskGroup { exchanges in
                     for _ in 0..<sizing.start() {
-                        exchanges.addTask { await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, events: eventSink) }
+                        exchanges.addTask { await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, coalescing: coalescing, events: eventSink) }
                     }
                     events: for await event in events {
                         let opening: Int
@@ -212,7 +214,7 @@ private struct ClientSession: Sendable {
                         case .retired: opening = sizing.streamRetired()
                         }
                         for _ in 0..<opening {
-                            exchanges.addTask { await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, events: eventSink) }
+                            exchanges.addTask { await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, coalescing: coalescing, events: eventSink) }
                         }
                     }
                 }
@@ -244,6 +246,7 @@ private struct ClientSession: Sendable {
         tunnel: Hopgate_Tunnel_V1_Tunnel.Client<HTTP2ClientTransport.Posix>,
         attach: Hopgate_Tunnel_V1_Attach,
         reuse: Bool,
+        coalescing: Bool,
         events: AsyncStream<PoolEvent>.Continuation
     ) async {
         let (incoming, incomingSink) = AsyncStream.makeStream(of: IncomingExchange.self)
@@ -259,7 +262,8 @@ private struct ClientSession: Sendable {
                     while let exchange = await exchanges.next() {
                         events.yield(.consumed)
                         let clean = await ClientExchangeServing.serve(
-                            exchange.head, with: handler, requestBody: exchange.body, cancels: exchange.cancels, writer: writer)
+                            exchange.head, with: handler, requestBody: exchange.body, cancels: exchange.cancels, writer: writer,
+                            coalescing: coalescing)
                         // Request parts that still come are dropped, so the response side never blocks.
                         exchange.body.finish()
                         guard reuse, clean, exchange.requestEnded.isSet, !cancelled.isSet else { return }

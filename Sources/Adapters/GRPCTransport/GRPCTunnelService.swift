@@ -339,6 +339,12 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                         inbound.finish()
                         ended = true
                     }
+                case .parts(let parts):
+                    for part in parts { await inbound.send(part) }
+                    if case .end? = parts.last {
+                        inbound.finish()
+                        ended = true
+                    }
                 case .failure(let reason):
                     inbound.fail(TunnelExchangeError(.upstreamFailed, reason))
                     ended = true

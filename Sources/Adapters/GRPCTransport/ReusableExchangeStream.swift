@@ -128,13 +128,9 @@ final class ReusableExchangeStream: Sendable {
                 }
                 switch decoded {
                 case .part(let part):
-                    if case .end = part { state.withLock { $0.responseEndArrived = true } }
-                    await inbound.send(part)
-                    if case .end = part {
-                        inbound.finish()
-                        state.withLock { if $0.inbound === inbound { $0.inbound = nil } }
-                        sink.yield(.responseEnded)
-                    }
+                    await deliver(part, to: inbound)
+                case .parts(let parts):
+                    for part in parts { await deliver(part, to: inbound) }
                 case .failure(let reason):
                     endExchange(inbound, failing: TunnelExchangeError(.upstreamFailed, reason))
                 case .unexpected:
@@ -146,6 +142,20 @@ final class ReusableExchangeStream: Sendable {
             clientEnded(TunnelExchangeError(.tunnelFailed, "the exchange stream failed: \(error)"))
         }
         onUnusable()
+    }
+
+    /// Hands one response part to the running exchange; after the End, the exchange is over
+    /// for this side.
+    private func deliver(_ part: ExchangeResponsePart, to inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>) async {
+        guard case .end = part else {
+            await inbound.send(part)
+            return
+        }
+        state.withLock { $0.responseEndArrived = true }
+        await inbound.send(part)
+        inbound.finish()
+        state.withLock { if $0.inbound === inbound { $0.inbound = nil } }
+        sink.yield(.responseEnded)
     }
 
     private func endExchange(_ inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>, failing error: TunnelExchangeError) {

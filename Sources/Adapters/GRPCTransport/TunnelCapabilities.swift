@@ -3,9 +3,14 @@
 enum TunnelCapabilities {
     /// An Exchange stream carries one exchange after another instead of one.
     static let exchangeReuse = "exchange-reuse"
+    /// A small response goes as one message: its head carries its body and end.
+    static let coalescedParts = "coalesced-parts"
 
     /// Every capability this build of the server uses.
-    static let supported: Set<String> = [exchangeReuse]
+    static let supported: Set<String> = [exchangeReuse, coalescedParts]
+
+    /// What a client of this build offers.
+    static let offered = [exchangeReuse, coalescedParts]
 
     /// What the server answers to a client offering `offered`: the ones it supports too, in the
     /// client's order, without repeats.

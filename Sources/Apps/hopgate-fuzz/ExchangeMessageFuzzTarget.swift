@@ -38,6 +38,10 @@ enum ExchangeMessageFuzzTarget {
             return "end with \(trailers.count) trailers: \(trailers)"
         case .part(let part):
             return "\(part)"
+        case .parts(let parts):
+            guard case .head(let response)? = parts.first else { preconditionFailure("coalesced parts without a head first") }
+            checkSection(written: [.head(response)], startsWithStatusLine: true, fieldCount: response.headerFields.count)
+            return "head \(response.status.code) with \(parts.count - 1) coalesced parts"
         case .failure(let reason):
             return "failure: \(reason)"
         case .unexpected:

@@ -52,6 +52,25 @@ struct ExchangeMessageDecodingTests {
         #expect(try decode(failure.serializedBytes()) == .failure("connection refused"))
     }
 
+    @Test("a coalesced head (coalesced-parts) gives its head, body and end in order; an interim one may not carry any")
+    func coalesced() throws {
+        var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+        message.head.status = 200
+        message.head.body = Data("hello".utf8)
+        message.head.end = .init()
+        #expect(try decode(message.serializedBytes()) == .parts([.head(HTTPResponse(status: .ok)), .body(ByteBuffer(string: "hello")), .end(nil)]))
+
+        message.head.clearEnd()
+        #expect(try decode(message.serializedBytes()) == .parts([.head(HTTPResponse(status: .ok)), .body(ByteBuffer(string: "hello"))]))
+
+        message.head.body = Data()
+        message.head.end.trailers = [.with { $0.name = "grpc-status"; $0.value = Data("0".utf8) }]
+        #expect(try decode(message.serializedBytes()) == .parts([.head(HTTPResponse(status: .ok)), .end([HTTPField.Name("grpc-status")!: "0"])]))
+
+        message.head.status = 103
+        #expect(throws: TunnelExchangeError.self) { try decode(message.serializedBytes()) }
+    }
+
     private func decode(_ bytes: [UInt8]) throws -> ExchangeMessageDecoding.Message {
         try ExchangeMessageDecoding.message(serialized: ByteBuffer(bytes: bytes))
     }

@@ -35,6 +35,11 @@
 ///             stream, as in plain version 1: the client half-closes, the server sends its
 ///             status. The server may retire an idle stream (its pool shrinks when quiet) by
 ///             sending Cancel on it; the client half-closes it and does not open another.
+///   "coalesced-parts": a final ResponseHead may carry the response's first body bytes
+///             (ResponseHead.body) and, when the response ends with them, its End
+///             (ResponseHead.end; no BodyChunk or End follows then). A client sends it that
+///             way for a small response it has whole, so that one message does the work of
+///             three. Without the capability a ResponseHead has neither.
 ///
 /// Regenerate the Swift code with scripts/generate-proto.
 

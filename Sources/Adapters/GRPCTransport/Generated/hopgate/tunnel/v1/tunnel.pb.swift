@@ -45,6 +45,11 @@
 ///             stream, as in plain version 1: the client half-closes, the server sends its
 ///             status. The server may retire an idle stream (its pool shrinks when quiet) by
 ///             sending Cancel on it; the client half-closes it and does not open another.
+///   "coalesced-parts": a final ResponseHead may carry the response's first body bytes
+///             (ResponseHead.body) and, when the response ends with them, its End
+///             (ResponseHead.end; no BodyChunk or End follows then). A client sends it that
+///             way for a small response it has whole, so that one message does the work of
+///             three. Without the capability a ResponseHead has neither.
 ///
 /// Regenerate the Swift code with scripts/generate-proto.
 
@@ -451,9 +456,24 @@ package nonisolated struct Hopgate_Tunnel_V1_ResponseHead: Sendable {
 
   package var headers: [Hopgate_Tunnel_V1_Header] = []
 
+  /// With "coalesced-parts" only, on a final (non-1xx) head: the first body bytes, and the End
+  /// when the response ends with them.
+  package var body: Data = Data()
+
+  package var end: Hopgate_Tunnel_V1_End {
+    get {_end ?? Hopgate_Tunnel_V1_End()}
+    set {_end = newValue}
+  }
+  /// Returns true if `end` has been explicitly set.
+  package var hasEnd: Bool {self._end != nil}
+  /// Clears the value of `end`. Subsequent reads from it will return its default value.
+  package mutating func clearEnd() {self._end = nil}
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
+
+  fileprivate var _end: Hopgate_Tunnel_V1_End? = nil
 }
 
 /// A field; values are bytes because HTTP allows obs-text.
@@ -1296,7 +1316,7 @@ nonisolated extension Hopgate_Tunnel_V1_RequestHead: SwiftProtobuf.Message, Swif
 
 nonisolated extension Hopgate_Tunnel_V1_ResponseHead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ResponseHead"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}reason\0\u{1}headers\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}reason\0\u{1}headers\0\u{1}body\0\u{1}end\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1307,12 +1327,18 @@ nonisolated extension Hopgate_Tunnel_V1_ResponseHead: SwiftProtobuf.Message, Swi
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.status) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.headers) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.body) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._end) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.status != 0 {
       try visitor.visitSingularUInt32Field(value: self.status, fieldNumber: 1)
     }
@@ -1322,6 +1348,12 @@ nonisolated extension Hopgate_Tunnel_V1_ResponseHead: SwiftProtobuf.Message, Swi
     if !self.headers.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.headers, fieldNumber: 3)
     }
+    if !self.body.isEmpty {
+      try visitor.visitSingularBytesField(value: self.body, fieldNumber: 4)
+    }
+    try { if let v = self._end {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1329,6 +1361,8 @@ nonisolated extension Hopgate_Tunnel_V1_ResponseHead: SwiftProtobuf.Message, Swi
     if lhs.status != rhs.status {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.headers != rhs.headers {return false}
+    if lhs.body != rhs.body {return false}
+    if lhs._end != rhs._end {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

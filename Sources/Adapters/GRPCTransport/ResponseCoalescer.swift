@@ -1,0 +1,91 @@
+import HTTPTypes
+import HopGatePorts
+import NIOCore
+
+/// Gathers a small response into one Exchange message (the `coalesced-parts` capability): a
+/// final head whose body is bounded and small — a `Content-Length` of at most
+/// ``maximumBodyBytes``, a 204 or 304, or the answer to a HEAD — is held until its end and sent
+/// with its body and end, so one message does the work of three. Anything else goes out part by
+/// part as it comes, as without the capability.
+///
+/// Holding such a head costs no latency that matters: the body it waits for is bounded, comes
+/// from a service on the client's own network, and is useless to the public client without it.
+struct ResponseCoalescer {
+    /// The largest body sent inside its head.
+    static let maximumBodyBytes = 64 << 10
+
+    private let enabled: Bool
+    private let answersHEAD: Bool
+    private var heldHead: HTTPResponse?
+    private var heldBody: ByteBuffer?
+
+    init(enabled: Bool, requestMethod: HTTPRequest.Method) {
+        self.enabled = enabled
+        self.answersHEAD = requestMethod == .head
+    }
+
+    /// The messages to send for `part` now: none while a small response is being gathered.
+    mutating func messages(for part: ExchangeResponsePart) -> [Hopgate_Tunnel_V1_ExchangeFromClient] {
+        switch part {
+        case .head(let response) where enabled && heldHead == nil && isSmallAndBounded(response):
+            heldHead = response
+            return []
+        case .body(let buffer) where heldHead != nil:
+            if (heldBody?.readableBytes ?? 0) + buffer.readableBytes <= Self.maximumBodyBytes {
+                if heldBody == nil { heldBody = buffer } else { heldBody!.writeImmutableBuffer(buffer) }
+                return []
+            }
+            return flush() + [Self.message(for: part)]  // bigger than announced: stream the rest
+        case .end(let trailers) where heldHead != nil:
+            defer { heldHead = nil; heldBody = nil }
+            return [Self.coalesced(heldHead!, body: heldBody, end: .some(trailers))]
+        default:
+            return flush() + [Self.message(for: part)]
+        }
+    }
+
+    /// What is still held (the handler stopped before the response's end), as a head with the
+    /// body gathered so far.
+    mutating func flush() -> [Hopgate_Tunnel_V1_ExchangeFromClient] {
+        guard let head = heldHead else { return [] }
+        defer { heldHead = nil; heldBody = nil }
+        return [Self.coalesced(head, body: heldBody, end: nil)]
+    }
+
+    /// Whether `message` carries the response's end.
+    static func endsResponse(_ message: Hopgate_Tunnel_V1_ExchangeFromClient) -> Bool {
+        switch message.kind {
+        case .end?: true
+        case .head(let head)?: head.hasEnd
+        default: false
+        }
+    }
+
+    private func isSmallAndBounded(_ response: HTTPResponse) -> Bool {
+        guard response.status.kind != .informational else { return false }
+        if answersHEAD || response.status == .noContent || response.status == .notModified { return true }
+        guard let length = response.headerFields[.contentLength].flatMap({ Int($0) }) else { return false }
+        return length >= 0 && length <= Self.maximumBodyBytes
+    }
+
+    /// A head carrying `body` and, when `end` is not nil, the end with its trailers.
+    private static func coalesced(_ head: HTTPResponse, body: ByteBuffer?, end: HTTPFields??) -> Hopgate_Tunnel_V1_ExchangeFromClient {
+        var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+        var responseHead = ProtoConversions.responseHead(head)
+        if let body, body.readableBytes > 0 { responseHead.body = ProtoConversions.chunk(body).data }
+        if case .some(let trailers) = end { responseHead.end = ProtoConversions.end(trailers) }
+        message.head = responseHead
+        return message
+    }
+
+    /// One part as its own message.
+    static func message(for part: ExchangeResponsePart) -> Hopgate_Tunnel_V1_ExchangeFromClient {
+        var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+        switch part {
+        case .head(let response): message.head = ProtoConversions.responseHead(response)
+        case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
+        case .end(let trailers): message.end = ProtoConversions.end(trailers)
+        }
+        return message
+    }
+}
