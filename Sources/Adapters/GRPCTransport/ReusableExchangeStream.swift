@@ -54,13 +54,16 @@ final class ReusableExchangeStream: Sendable {
     // MARK: The exchange's side (``GRPCTunnelSession/exchange(_:_:)``)
 
     /// A new exchange starts on the stream; called before its request head is written, so that
-    /// the first response part finds it.
+    /// the first response part finds it. A stream whose client ended it just as it was handed
+    /// the request fails the exchange at once instead of leaving it to its deadline.
     func begin(_ inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>) {
-        state.withLock { state in
+        let ended = state.withLock { state in
             state.inbound = inbound
             state.requestEnded = false
             state.responseEndArrived = false
+            return state.clientEnded
         }
+        if ended { inbound.fail(TunnelExchangeError(.tunnelFailed, "the client ended the exchange stream")) }
     }
 
     /// The request's End was written: on the server's side the exchange can end cleanly.
