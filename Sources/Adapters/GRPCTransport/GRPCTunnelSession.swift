@@ -103,9 +103,7 @@ final class GRPCTunnelSession: TunnelConnection {
         if let reusable {
             reusable.begin(inbound)
             slot.finish(.success(Assignment(inbound: inbound, finished: nil)))
-            ended = { outcome in
-                if case .success = outcome { reusable.publicEnded(succeeded: true) } else { reusable.publicEnded(succeeded: false) }
-            }
+            ended = { _ in reusable.publicEnded() }
         } else {
             let (finished, finish) = AsyncStream<Swift.Result<Void, any Error>>.makeStream()
             slot.finish(.success(Assignment(inbound: inbound, finished: finished)))

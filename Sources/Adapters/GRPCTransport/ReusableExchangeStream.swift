@@ -21,8 +21,9 @@ final class ReusableExchangeStream: Sendable {
         case responseFailed
         /// The client ended its side of the stream (or the stream broke).
         case clientEnded
-        /// The public side of the exchange finished (`succeeded`: it read the whole response).
-        case publicEnded(succeeded: Bool)
+        /// The public side is done with the exchange (whether or not it read the whole response:
+        /// the stream's fitness depends only on the two Ends).
+        case publicEnded
         /// A retired stream's client did not end it in time.
         case graceOver
     }
@@ -70,7 +71,7 @@ final class ReusableExchangeStream: Sendable {
     func requestEndWritten() { state.withLock { $0.requestEnded = true } }
 
     /// The public side is done with the exchange.
-    func publicEnded(succeeded: Bool) { sink.yield(.publicEnded(succeeded: succeeded)) }
+    func publicEnded() { sink.yield(.publicEnded) }
 
     // MARK: The handler's side
 

@@ -160,7 +160,6 @@ public struct PublicRequestRouter: Sendable {
             } onCancel: {
                 exchange.cancel()
             }
-            progress.markFinished()
         } catch {
             guard !progress.headSent else {
                 HopGateMetrics.recordProxyError(kind: "cut_off")
@@ -312,12 +311,11 @@ private final class ByteMeter {
 }
 
 /// How far an exchange got: whether the final response head went out (after which the router
-/// can no longer answer with its own page), whether it finished, and the first failure that
+/// can no longer answer with its own page), and the first failure that
 /// ended it from outside (its deadline, a request body over the limit), which cancels its task.
 final class ExchangeProgress: Sendable {
     private struct State {
         var status = 0
-        var finished = false
         var failure: (any Error)?
         var task: Task<Void, any Error>?
         var cancelRequested = false
@@ -325,10 +323,8 @@ final class ExchangeProgress: Sendable {
     private let state = Mutex(State())
     var headSent: Bool { state.withLock { $0.status != 0 } }
     var status: Int { state.withLock { $0.status } }
-    var finished: Bool { state.withLock { $0.finished } }
     var failure: (any Error)? { state.withLock { $0.failure } }
     func markHeadSent(_ status: Int) { state.withLock { $0.status = status } }
-    func markFinished() { state.withLock { $0.finished = true } }
 
     /// Records why the exchange ends; only the first failure counts. Returns whether it was the first.
     func fail(_ error: any Error) -> Bool {

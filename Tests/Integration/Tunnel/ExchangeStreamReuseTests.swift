@@ -96,29 +96,19 @@ struct ExchangeStreamReuseTests {
         handler: any ExchangeHandler, offersReuse: Bool, heartbeat: Duration = .seconds(10),
         _ body: (GRPCTunnelSession) async throws -> Void
     ) async throws {
-        let store = InMemoryDomainStore()
-        let administration = DomainAdministration(store: store, logger: quietLogger("admin"))
-        let hub = TunnelHub(
-            administration: administration, configuration: .init(heartbeatInterval: heartbeat, serverVersion: "test"), logger: quietLogger("hub"))
-        let key = try await administration.register(domain: Self.domain, memo: nil).clientAPIKey
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let listener = GRPCTunnelListener(host: "127.0.0.1", port: 0, logger: quietLogger("listener"), onListening: { portSink.yield($0) })
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.run(acceptor: hub) }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
+        try await withGRPCTunnelServer(domain: Self.domain, heartbeat: heartbeat) { hub, key, port in
             let connector = GRPCTunnelConnector(
                 host: "127.0.0.1", port: port, logger: quietLogger("client"), faults: .init(offersNoCapabilities: !offersReuse))
-            group.addTask {
-                _ = try await connector.run(
-                    hello: TunnelHello(domain: Self.domain, clientAPIKey: key.secret, clientName: "t", clientVersion: "1"),
-                    handler: handler, onWelcome: { _ in })
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    _ = try await connector.run(
+                        hello: TunnelHello(domain: Self.domain, clientAPIKey: key.secret, clientName: "t", clientVersion: "1"),
+                        handler: handler, onWelcome: { _ in })
+                }
+                defer { group.cancelAll() }
+                let session = try #require(try await openedTunnel(of: hub, for: Self.domain) as? GRPCTunnelSession)
+                try await body(session)
             }
-            let domain = try DomainName(parsing: Self.domain)
-            for _ in 0..<200 where hub.connection(for: domain) == nil { try await Task.sleep(for: .milliseconds(10)) }
-            let session = try #require(hub.connection(for: domain) as? GRPCTunnelSession)
-            try await body(session)
         }
     }
 

@@ -25,18 +25,7 @@ struct PathEchoHandler: ExchangeHandler {
 struct GRPCTunnelSmokeTests {
     @Test("a client is admitted and serves exchanges; a wrong key is refused")
     func exchanges() async throws {
-        let store = InMemoryDomainStore()
-        let administration = DomainAdministration(store: store, logger: quietLogger("admin"))
-        let hub = TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: quietLogger("hub"))
-        let key = try await administration.register(domain: "grpc.example.com", memo: nil).clientAPIKey
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let listener = GRPCTunnelListener(host: "127.0.0.1", port: 0, logger: quietLogger("listener"), onListening: { portSink.yield($0) })
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.run(acceptor: hub) }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-
+        try await withGRPCTunnelServer(domain: "grpc.example.com") { hub, key, port in
             let connector = GRPCTunnelConnector(host: "127.0.0.1", port: port, logger: quietLogger("client"))
             let refused = await #expect(throws: TunnelRefusal.self) {
                 _ = try await connector.run(
@@ -45,32 +34,33 @@ struct GRPCTunnelSmokeTests {
             }
             #expect(refused?.code == .permissionDenied)  // the hub does not say whether the domain exists
 
-            group.addTask {
-                _ = try await connector.run(
-                    hello: TunnelHello(domain: "grpc.example.com", clientAPIKey: key.secret, clientName: "t", clientVersion: "1"),
-                    handler: PathEchoHandler(), onWelcome: { _ in })
-            }
-            let domain = try DomainName(parsing: "grpc.example.com")
-            for _ in 0..<200 where hub.connection(for: domain) == nil { try await Task.sleep(for: .milliseconds(10)) }
-            let connection = try #require(hub.connection(for: domain))
-            let replies = try await withThrowingTaskGroup(of: String.self) { requests in
-                for index in 0..<50 {
-                    requests.addTask {
-                        let head = ExchangeRequestHead(request: HTTPRequest(method: .post, scheme: "https", authority: "grpc.example.com", path: "/r/\(index)"), requestID: "\(index)")
-                        return try await connection.exchange(head) { requestBody, response in
-                            try await requestBody.write(.body(ByteBuffer(repeating: 1, count: 1000 + index)))
-                            try await requestBody.write(.end(nil))
-                            var text = ""
-                            for try await part in response {
-                                if case .body(let buffer) = part { text += String(buffer: buffer) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    _ = try await connector.run(
+                        hello: TunnelHello(domain: "grpc.example.com", clientAPIKey: key.secret, clientName: "t", clientVersion: "1"),
+                        handler: PathEchoHandler(), onWelcome: { _ in })
+                }
+                defer { group.cancelAll() }
+                let connection = try #require(try await openedTunnel(of: hub, for: "grpc.example.com"))
+                let replies = try await withThrowingTaskGroup(of: String.self) { requests in
+                    for index in 0..<50 {
+                        requests.addTask {
+                            let head = ExchangeRequestHead(request: HTTPRequest(method: .post, scheme: "https", authority: "grpc.example.com", path: "/r/\(index)"), requestID: "\(index)")
+                            return try await connection.exchange(head) { requestBody, response in
+                                try await requestBody.write(.body(ByteBuffer(repeating: 1, count: 1000 + index)))
+                                try await requestBody.write(.end(nil))
+                                var text = ""
+                                for try await part in response {
+                                    if case .body(let buffer) = part { text += String(buffer: buffer) }
+                                }
+                                return text
                             }
-                            return text
                         }
                     }
+                    return try await requests.reduce(into: Set<String>()) { $0.insert($1) }
                 }
-                return try await requests.reduce(into: Set<String>()) { $0.insert($1) }
+                #expect(replies == Set((0..<50).map { "/r/\($0) \(1000 + $0)" }))
             }
-            #expect(replies == Set((0..<50).map { "/r/\($0) \(1000 + $0)" }))
         }
     }
 }
