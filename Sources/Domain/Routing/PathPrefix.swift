@@ -8,10 +8,11 @@ public struct PathPrefix: Sendable, Hashable, Comparable, CustomStringConvertibl
     public static let root = PathPrefix(validated: "/")
 
     /// Parses a prefix such as `/api` or `/api/`; refuses one without a leading `/`, with a
-    /// query, fragment, whitespace, or an empty, `.` or `..` segment.
+    /// query, fragment, whitespace, or an empty, `.` or `..` segment. Percent-encoding is
+    /// normalised as in ``RequestPath`` (`/%61pi` is `/api`), so prefixes and paths compare alike.
     public init(parsing input: String) throws(PathPrefixError) {
         guard input.hasPrefix("/") else { throw PathPrefixError(input: input, reason: "a path prefix must start with '/'") }
-        var trimmed = Substring(input)
+        var trimmed = RequestPath.normalisingPercentEncoding(Substring(input))
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         if trimmed.contains(where: { $0 == "?" || $0 == "#" || $0 == " " || $0.isNewline }) {
             throw PathPrefixError(input: input, reason: "a path prefix may not contain '?', '#' or whitespace")

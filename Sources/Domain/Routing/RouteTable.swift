@@ -70,17 +70,22 @@ public struct RouteTable<Target: Sendable>: Sendable {
         return removed
     }
 
-    /// The route for `host` whose prefix is the longest one containing `path`.
-    /// - Parameter path: a request target in origin form, e.g. `/api/users?page=2`.
+    /// The route for `host` whose prefix is the longest one containing `path`, compared in its
+    /// normalised form (``RequestPath``: `/api/../admin` is under `/admin`, not `/api`). The
+    /// asterisk form (`OPTIONS *`) goes to the root route.
+    /// - Parameter path: a request target in origin form, e.g. `/api/users?page=2`, or `*`.
     public func lookup(host: DomainName, path: String) -> Match? {
         guard let byPrefix = routes[host] else { return nil }
-        let pathOnly = path.prefix { $0 != "?" && $0 != "#" }
+        let request = RequestPath(target: path.isEmpty ? "/" : path)
+        if request.path == "*" {
+            return byPrefix[.root].map { Match(route: $0, forwardedPath: path) }
+        }
         // Walk the candidate prefixes from the whole path up to the root, one segment at a time.
-        var candidate = pathOnly.isEmpty ? Substring("/") : pathOnly
+        var candidate = Substring(request.path)
         while true {
             if candidate.count > 1 && candidate.hasSuffix("/") { candidate = candidate.dropLast() }
             if let route = byPrefix[.unchecked(String(candidate))] {
-                return Match(route: route, forwardedPath: Self.forwardedPath(path, route: route))
+                return Match(route: route, forwardedPath: Self.forwardedPath(path, request, route: route))
             }
             if candidate == "/" { return nil }
             guard let slash = candidate.lastIndex(of: "/") else { return nil }
@@ -88,13 +93,12 @@ public struct RouteTable<Target: Sendable>: Sendable {
         }
     }
 
-    private static func forwardedPath(_ path: String, route: Route) -> String {
-        let original = path.isEmpty ? "/" : path
-        guard route.stripPrefix, route.prefix != .root else { return original }
-        let rest = original.dropFirst(route.prefix.value.count)
-        if rest.isEmpty { return "/" }
-        if rest.hasPrefix("?") || rest.hasPrefix("#") { return "/" + rest }
-        return String(rest)
+    /// The target as the client sent it, or — when the route strips its prefix — the normalised
+    /// path without the prefix (at least `/`) followed by the original query.
+    private static func forwardedPath(_ original: String, _ request: RequestPath, route: Route) -> String {
+        guard route.stripPrefix, route.prefix != .root else { return original.isEmpty ? "/" : original }
+        let rest = request.path.dropFirst(route.prefix.value.count)
+        return (rest.isEmpty ? "/" : String(rest)) + request.suffix
     }
 }
 

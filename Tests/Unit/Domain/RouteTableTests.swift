@@ -61,11 +61,55 @@ struct RouteTableTests {
         #expect(throws: PathPrefixError.self) { try PathPrefix(parsing: input) }
     }
 
-    @Test func traversalPathsMatchOnlyTheirLiteralPrefix() throws {
+    // Dot segments are resolved before matching (this used to match "/api" literally): a
+    // backend resolves them too, so "/api/../admin" must not reach the "/api" route's tunnel
+    // and be served as that backend's "/admin".
+    @Test(arguments: [
+        ("/api/../admin", "root"), ("/x/../api", "api"), ("/x/../api/users", "api"), ("/api/./users", "api"),
+        ("/api/%2e%2e/admin", "root"), ("/api/%2E%2E", "root"), ("/../api", "api"), ("/api/..", "root"),
+        ("/%61pi/x", "api"), ("//api//x", "api"), ("/api%2Fx", "root"), ("/API", "root"),
+    ])
+    func dotSegmentsAndEscapesAreNormalisedBeforeMatching(_ path: String, _ expected: String) throws {
+        let table = try table([("/", "root", false), ("/api", "api", false)])
+        #expect(table.lookup(host: host, path: path)?.route.target == expected, "\(path)")
+    }
+
+    @Test func notStrippingForwardsTheTargetAsSent() throws {
         let table = try table([("/api", "api", false)])
-        // "/api/../admin" lies under "/api" literally; the target, not the router, resolves dots.
-        #expect(table.lookup(host: host, path: "/api/../admin")?.route.target == "api")
-        #expect(table.lookup(host: host, path: "/x/../api") == nil)
+        #expect(table.lookup(host: host, path: "/x/../api/%7Eu?a=%2e")?.forwardedPath == "/x/../api/%7Eu?a=%2e")
+    }
+
+    @Test(arguments: [
+        ("/x/../api/users?q=/../", "/users?q=/../"), ("/api/%7Eme", "/~me"), ("/api/a%2fb", "/a%2Fb"), ("/api/", "/"),
+        ("/api/users/", "/users/"),
+    ])
+    func strippingForwardsTheNormalisedRest(_ path: String, _ forwarded: String) throws {
+        let table = try table([("/api", "api", true)])
+        #expect(table.lookup(host: host, path: path)?.forwardedPath == forwarded)
+    }
+
+    @Test func asteriskGoesToTheRootRouteUnchanged() throws {
+        #expect(try table([("/", "root", true), ("/api", "api", false)]).lookup(host: host, path: "*")?.forwardedPath == "*")
+        #expect(try table([("/api", "api", false)]).lookup(host: host, path: "*") == nil)
+    }
+
+    @Test func percentEncodedPrefixesCompareLikePaths() throws {
+        #expect(try PathPrefix(parsing: "/%61pi/") == PathPrefix(parsing: "/api"))
+        #expect(try PathPrefix(parsing: "/caf%c3%a9").value == "/caf%C3%A9")
+        #expect(throws: PathPrefixError.self) { try PathPrefix(parsing: "/%2e%2e") }
+        let table = try table([("/caf%C3%A9", "cafe", false)])
+        #expect(table.lookup(host: host, path: "/caf%c3%a9/menu")?.route.target == "cafe")
+    }
+
+    @Test(arguments: [
+        ("", "/", ""), ("/", "/", ""), ("/a/b/../../..", "/", ""), ("/a/./b/", "/a/b/", ""), ("/a/b/.", "/a/b/", ""),
+        ("/a?x=1#f", "/a", "?x=1#f"), ("/a#f?x", "/a", "#f?x"), ("/%zz%4", "/%zz%4", ""), ("*", "*", ""),
+        ("/.well-known/x", "/.well-known/x", ""), ("/a/.b", "/a/.b", ""),
+    ])
+    func requestPathNormalisation(_ target: String, _ path: String, _ suffix: String) {
+        let request = RequestPath(target: target)
+        #expect(request.path == path, "\(target)")
+        #expect(request.suffix == suffix[...], "\(target)")
     }
 
     @Test func lookupIsIndependentOfTheNumberOfHosts() throws {
