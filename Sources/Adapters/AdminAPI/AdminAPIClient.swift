@@ -85,7 +85,9 @@ public struct AdminAPIClient: Sendable {
         case .ok(let ok):
             let body = try ok.body.json
             guard body.exists, let name = body.domain, let created = body.createdAt, let updated = body.updatedAt else { return nil }
-            return AdminDomainSummary(domain: name, memo: body.memo ?? "", createdAt: created, updatedAt: updated)
+            var summary = AdminDomainSummary(domain: name, memo: body.memo ?? "", createdAt: created, updatedAt: updated)
+            summary.routes = (body.routes ?? []).map { AdminServedRoute(prefix: $0.prefix, tunnels: $0.tunnels) }
+            return summary
         case .badRequest(let r): throw AdminAPIClientError(400, try r.body.json.error)
         case .unauthorized(let r): throw AdminAPIClientError(401, try r.body.json.error)
         case .tooManyRequests(let r): throw AdminAPIClientError(429, try r.body.json.error)
@@ -132,6 +134,14 @@ public struct AdminDomainSummary: Sendable, Hashable {
     public let memo: String
     public let createdAt: Date
     public let updatedAt: Date
+    /// The routes served now, by prefix; only in a status answer.
+    public var routes: [AdminServedRoute] = []
+}
+
+/// A path prefix of a domain and the number of tunnels taking its requests.
+public struct AdminServedRoute: Sendable, Hashable {
+    public let prefix: String
+    public let tunnels: Int
 }
 
 /// The admin API answered with an error: its status and its `error` message.

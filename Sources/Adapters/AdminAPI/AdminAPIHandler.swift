@@ -3,10 +3,12 @@ import HopGateDomain
 import HopGatePorts
 import OpenAPIRuntime
 
-/// The admin API's operations (generated from `openapi.yaml`) over ``DomainAdministration``.
-/// Every outcome is a response the document declares; nothing is thrown for a domain error.
+/// The admin API's operations (generated from `openapi.yaml`) over ``DomainAdministration``
+/// (and ``ServedRoutes`` for a domain's status). Every outcome is a response the document
+/// declares; nothing is thrown for a domain error.
 struct AdminAPIHandler: APIProtocol {
     let administration: DomainAdministration
+    let routes: any ServedRoutes
 
     func registerDomain(_ input: Operations.RegisterDomain.Input) async throws -> Operations.RegisterDomain.Output {
         guard case .json(let body) = input.body else { return .badRequest(.init(body: .json(.failure("the request body must be JSON")))) }
@@ -58,7 +60,8 @@ struct AdminAPIHandler: APIProtocol {
             let record = try await administration.status(domain: input.query.domain)
             return .ok(.init(body: .json(.init(
                 success: true, exists: true, domain: record.domain.value, memo: record.memo.text,
-                createdAt: record.createdAt, updatedAt: record.updatedAt))))
+                createdAt: record.createdAt, updatedAt: record.updatedAt,
+                routes: routes.routes(of: record.domain).map { .init(prefix: $0.prefix.value, tunnels: $0.tunnels) }))))
         } catch where error.code == .notFound {
             // Upstream HopGate answers an unknown domain with 200 and `exists: false`.
             return .ok(.init(body: .json(.init(success: true, exists: false))))

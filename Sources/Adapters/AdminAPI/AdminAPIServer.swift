@@ -23,7 +23,8 @@ public enum AdminAPIServer {
 
     /// The API's routes, for mounting in an HTTP server.
     public static func router(
-        administration: DomainAdministration, credential: AdminCredential, throttle: AuthenticationThrottle = .init(), logger: Logger
+        administration: DomainAdministration, credential: AdminCredential, throttle: AuthenticationThrottle = .init(),
+        routes: any ServedRoutes = NoServedRoutes(), logger: Logger
     ) throws -> Router<AdminRequestContext> {
         let router = Router(context: AdminRequestContext.self)
         let documentPath = "\(basePath)/openapi.json"
@@ -37,7 +38,7 @@ public enum AdminAPIServer {
         let api = router.group(RouterPath(basePath))
             .add(middleware: AdminAuthMiddleware(credential: credential, exempt: [documentPath], throttle: throttle, logger: logger))
             .add(middleware: AdminRequestGuard(maximumBodyBytes: maximumBodyBytes, document: document, logger: logger))
-        try AdminAPIHandler(administration: administration).registerHandlers(on: api)
+        try AdminAPIHandler(administration: administration, routes: routes).registerHandlers(on: api)
         for (path, methods) in document.methodsByPath {
             AdminMethodNotAllowed.register(path: path, allowing: methods, on: api)
         }
@@ -47,9 +48,10 @@ public enum AdminAPIServer {
     /// The API's responder: what the admin listener (``service(responder:host:port:logger:onListening:)``)
     /// and the public edge (``AdminAPISite``) both serve, so both behave alike.
     public static func responder(
-        administration: DomainAdministration, credential: AdminCredential, throttle: AuthenticationThrottle = .init(), logger: Logger
+        administration: DomainAdministration, credential: AdminCredential, throttle: AuthenticationThrottle = .init(),
+        routes: any ServedRoutes = NoServedRoutes(), logger: Logger
     ) throws -> RouterResponder<AdminRequestContext> {
-        try router(administration: administration, credential: credential, throttle: throttle, logger: logger).buildResponder()
+        try router(administration: administration, credential: credential, throttle: throttle, routes: routes, logger: logger).buildResponder()
     }
 
     /// A server for the API alone on `host:port` (port 0 picks a free one; `onListening` is told

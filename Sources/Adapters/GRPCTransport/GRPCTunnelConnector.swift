@@ -87,7 +87,13 @@ public struct GRPCTunnelConnector: TunnelConnector {
             $0.clientApiKey = hello.clientAPIKey
             $0.clientName = hello.clientName
             $0.clientVersion = hello.clientVersion
-            $0.services = hello.services.map { service in .with { $0.name = service.name; $0.pathPrefix = service.pathPrefix } }
+            $0.services = hello.services.map { service in
+                .with {
+                    $0.name = service.name
+                    $0.pathPrefix = service.pathPrefix
+                    $0.stripPrefix = service.stripPrefix
+                }
+            }
             $0.capabilities = faults.offersNoCapabilities ? [] : TunnelCapabilities.offered
         }
         let helloMessage = message

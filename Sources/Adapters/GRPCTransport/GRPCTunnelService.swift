@@ -113,7 +113,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         let tunnelHello = TunnelHello(
             domain: hello.domain, clientAPIKey: hello.clientApiKey, clientName: hello.clientName,
             clientVersion: hello.clientVersion,
-            services: hello.services.map { TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.pathPrefix) })
+            services: hello.services.map { TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.pathPrefix, stripPrefix: $0.stripPrefix) })
         return (tunnelHello, TunnelCapabilities.accepted(from: hello.capabilities))
     }
 

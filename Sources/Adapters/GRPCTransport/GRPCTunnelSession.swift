@@ -101,7 +101,11 @@ final class GRPCTunnelSession: TunnelConnection {
         // events, or a stream of its own for a version 1 stream.
         let ended: @Sendable (Swift.Result<Void, any Error>) -> Void
         if let reusable {
-            reusable.begin(inbound)
+            guard reusable.begin(inbound) else {
+                // The stream's handler sees its client has ended it and returns.
+                slot.finish(.failure(reusable.unusable ?? RPCError(code: .cancelled, message: "the exchange stream ended")))
+                throw TunnelExchangeError(.tunnelUnavailable, "the client ended the exchange stream before the request was sent")
+            }
             slot.finish(.success(Assignment(inbound: inbound, finished: nil)))
             ended = { _ in reusable.publicEnded() }
         } else {
@@ -115,7 +119,9 @@ final class GRPCTunnelSession: TunnelConnection {
         do {
             var message = Hopgate_Tunnel_V1_ExchangeFromServer()
             message.head = ProtoConversions.requestHead(head)
-            try await slot.writer.write(message)
+            do { try await slot.writer.write(message) } catch {
+                throw TunnelExchangeError(.tunnelUnavailable, "the exchange stream closed before the request was sent: \(error)")
+            }
             let writer = slot.writer
             let result = try await body(
                 PartWriter { part in

@@ -55,16 +55,17 @@ final class ReusableExchangeStream: Sendable {
     // MARK: The exchange's side (``GRPCTunnelSession/exchange(_:_:)``)
 
     /// A new exchange starts on the stream; called before its request head is written, so that
-    /// the first response part finds it. A stream whose client ended it just as it was handed
-    /// the request fails the exchange at once instead of leaving it to its deadline.
-    func begin(_ inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>) {
-        let ended = state.withLock { state in
+    /// the first response part finds it. Returns false, and starts nothing, when the client
+    /// ended the stream just as it was handed the request: the exchange then fails at once,
+    /// before anything was sent (so the router may send it elsewhere).
+    func begin(_ inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>) -> Bool {
+        state.withLock { state in
+            guard !state.clientEnded else { return false }
             state.inbound = inbound
             state.requestEnded = false
             state.responseEndArrived = false
-            return state.clientEnded
+            return true
         }
-        if ended { inbound.fail(TunnelExchangeError(.tunnelFailed, "the client ended the exchange stream")) }
     }
 
     /// The request's End was written: on the server's side the exchange can end cleanly.

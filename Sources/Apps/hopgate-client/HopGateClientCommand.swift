@@ -48,7 +48,9 @@ struct HopGateClientCommand: AsyncParsableCommand {
         let hello = TunnelHello(
             domain: configuration.domain.value, clientAPIKey: configuration.apiKey.secret,
             clientName: "hopgate-client", clientVersion: HopGateVersion.current,
-            services: configuration.services.map { TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.prefix.description) })
+            services: configuration.services.map {
+                TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.prefix.description, stripPrefix: $0.stripPrefix)
+            })
         let client = TunnelClient(connector: connector, hello: hello, handler: router, logger: logger) { status in
             switch status {
             case .connecting(let attempt):

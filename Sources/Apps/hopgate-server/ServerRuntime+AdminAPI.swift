@@ -16,7 +16,7 @@ extension ServerRuntime {
     /// The admin API's own listener (`HOP_ADMIN_LISTEN`) and the route that serves it on the
     /// server's own domain, in process. Both run one responder. With the listener off there is
     /// no admin API at all, on the edge neither.
-    func makeAdminAPI(administration: DomainAdministration, throttle: AuthenticationThrottle) throws -> ServerAdminAPI {
+    func makeAdminAPI(administration: DomainAdministration, throttle: AuthenticationThrottle, routes: any ServedRoutes) throws -> ServerAdminAPI {
         let credential: AdminCredential
         do {
             credential = try AdminCredential(
@@ -30,7 +30,7 @@ extension ServerRuntime {
         let domain = configuration.domain
         let adminLogger = Logger(label: "admin")
         let responder = try AdminAPIServer.responder(
-            administration: administration, credential: credential, throttle: throttle, logger: adminLogger)
+            administration: administration, credential: credential, throttle: throttle, routes: routes, logger: adminLogger)
         let server = AdminAPIServer.service(
             responder: responder, host: admin.host, port: admin.port, logger: adminLogger,
             onListening: { port in

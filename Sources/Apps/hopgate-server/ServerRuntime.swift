@@ -41,7 +41,7 @@ struct ServerRuntime {
         // The hub verifies hellos through an administration of its own; this one tells the hub
         // when a domain is unregistered or its key rotated (its tunnels close).
         let administration = DomainAdministration(store: store, observers: [hub, certificates.provisioner], logger: Logger(label: "admin"))
-        let admin = try makeAdminAPI(administration: administration, throttle: throttle)
+        let admin = try makeAdminAPI(administration: administration, throttle: throttle, routes: hub)
         services += admin.services
         let tunnel = makeTunnelListeners(hub: hub)
         services += tunnel.services

@@ -48,6 +48,12 @@ public struct RouteTable<Target: Sendable>: Sendable {
         routes.keys.sorted().flatMap { host in routes[host]!.keys.sorted().map { routes[host]![$0]! } }
     }
 
+    /// The routes of `host`, sorted by prefix.
+    public func routes(for host: DomainName) -> [Route] {
+        guard let byPrefix = routes[host] else { return [] }
+        return byPrefix.keys.sorted().map { byPrefix[$0]! }
+    }
+
     /// Adds a route. - Throws: ``RouteTableError`` when the same host and prefix are taken.
     public mutating func add(_ route: Route) throws(RouteTableError) {
         if routes[route.host]?[route.prefix] != nil { throw RouteTableError(host: route.host, prefix: route.prefix) }
@@ -76,6 +82,8 @@ public struct RouteTable<Target: Sendable>: Sendable {
     /// - Parameter path: a request target in origin form, e.g. `/api/users?page=2`, or `*`.
     public func lookup(host: DomainName, path: String) -> Match? {
         guard let byPrefix = routes[host] else { return nil }
+        // One root route (a domain served by clients that advertise nothing) needs no matching.
+        if byPrefix.count == 1, let root = byPrefix[.root] { return Match(route: root, forwardedPath: path.isEmpty ? "/" : path) }
         let request = RequestPath(target: path.isEmpty ? "/" : path)
         if request.path == "*" {
             return byPrefix[.root].map { Match(route: $0, forwardedPath: path) }

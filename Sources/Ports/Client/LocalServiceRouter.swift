@@ -61,6 +61,10 @@ public struct LocalServiceRouter: ExchangeHandler {
         }
         var forwarded = head
         forwarded.request.path = match.forwardedPath
+        if match.route.stripPrefix && match.route.prefix != .root {
+            // What the service needs to build its public URLs (Spring, ASP.NET, Traefik's convention).
+            forwarded.request.headerFields[PublicRequestRouter.forwardedPrefixField] = match.route.prefix.value
+        }
         service = match.route.target.name
         do {
             try await forwarder.forward(forwarded, to: match.route.target.target, requestBody: requestBody, response: tracked)

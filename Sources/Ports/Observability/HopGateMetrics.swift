@@ -11,6 +11,11 @@ public enum HopGateMetrics {
     public static let requestDuration = "hopgate_http_request_duration_seconds"
     /// Gauge: open tunnels.
     public static let activeTunnels = "hopgate_tunnels_active"
+    /// Gauge: routes served (a domain and path prefix with at least one tunnel taking requests).
+    public static let routes = "hopgate_tunnel_routes"
+    /// Counter: requests sent again to another tunnel of their route because theirs left or
+    /// broke before they started (see the router's retry rule).
+    public static let retries = "hopgate_proxy_retries_total"
     /// Counter: tunnel handshakes, label `outcome` (`admitted` or a refusal code).
     public static let handshakes = "hopgate_tunnel_handshakes_total"
     /// Counter: body bytes through the proxy, label `direction` (`in` = from the public side, `out` = to it).
@@ -27,7 +32,7 @@ public enum HopGateMetrics {
     public static let certificateNameExpiry = "hopgate_certificate_name_expiry_timestamp_seconds"
 
     /// All names, for the dashboard check.
-    public static let all = [requests, requestDuration, activeTunnels, handshakes, bytes, proxyErrors, certificateExpiry, certificateOrders, certificateNameExpiry]
+    public static let all = [requests, requestDuration, activeTunnels, routes, retries, handshakes, bytes, proxyErrors, certificateExpiry, certificateOrders, certificateNameExpiry]
 
     /// Counts a finished proxied request and its duration. The handles are looked up once
     /// (see ``RequestMetricHandles``), not per request.
@@ -45,6 +50,16 @@ public enum HopGateMetrics {
     /// Sets the number of open tunnels.
     public static func setActiveTunnels(_ count: Int) {
         Gauge(label: activeTunnels).record(count)
+    }
+
+    /// Sets the number of routes served.
+    public static func setRoutes(_ count: Int) {
+        Gauge(label: routes).record(count)
+    }
+
+    /// Counts a request retried on another tunnel.
+    public static func recordRetry() {
+        Counter(label: retries).increment()
     }
 
     /// Counts proxied body bytes.

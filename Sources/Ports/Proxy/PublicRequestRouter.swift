@@ -75,11 +75,12 @@ public struct PublicRequestRouter: Sendable {
             try await serve(request, on: site, peer: peer, scheme: scheme, requestID: requestID, started: started, requestBody: requestBody, response: response, log: log)
             return
         }
-        guard let connection = hub.connection(for: host) else {
+        let path = request.path ?? "/"
+        guard let first = hub.connection(for: host, path: path) else {
             let registered = await administration.isRegistered(host)
             let page: ErrorPage = registered ? .noTunnel : .unknownHost
             try await send(page, for: request, requestID: requestID, started: started, strictTransport: registered ? scheme : nil, to: response)
-            log.info("request") { ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)"] }
+            log.info("request") { ["method": "\(request.method)", "path": "\(path)", "status": "\(page.status.code)"] }
             return
         }
 
@@ -88,64 +89,36 @@ public struct PublicRequestRouter: Sendable {
         let upgrading = HopByHopFields.isUpgradeRequest(request.headerFields)
         let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
         let progress = ExchangeProgress()
-        let limit = upgrading ? 0 : configuration.maximumBodyBytes
-        let body = HandedOffStream(requestBody)
+        let attempt = ExchangeAttempt(
+            head: head, upgrading: upgrading, limit: upgrading ? 0 : configuration.maximumBodyBytes, scheme: scheme,
+            strictTransportSecurity: configuration.strictTransportSecurity, body: HandedOffStream(requestBody), response: response,
+            progress: progress)
         // The exchange runs in a task of its own so that its deadline (a timer on an event loop)
         // and a request body over the limit can cancel it; this task awaits it and passes its
         // own cancellation on. Inside, the response is pumped inline and the request body in one
-        // child task: two tasks per request.
-        let exchange = Task {
-            try await connection.exchange(head) { upstreamBody, upstreamResponse in
-                try await withThrowingTaskGroup(of: Void.self) { pump in
-                    pump.addTask {  // the request body, with back-pressure
-                        var received = 0
-                        let meter = ByteMeter(direction: "in")
-                        defer { meter.flush() }
-                        do {
-                            for try await part in body.stream {
-                                if case .body(let buffer) = part {
-                                    meter.add(buffer.readableBytes)
-                                    received += buffer.readableBytes
-                                    if limit > 0 && received > limit { throw ProxyFailure.tooLarge }
-                                }
-                                try await upstreamBody.write(part)
-                            }
-                        } catch {
-                            // The response side waits on the service, which may wait for this
-                            // body: a failure here (too large, the public peer gone) ends the
-                            // whole exchange instead. (Not when the response's end cancelled it.)
-                            if !Task.isCancelled, progress.fail(error) { progress.cancelExchange() }
-                            throw error
-                        }
-                    }
-                    // The response, in this task; its end ends the exchange, and what is left of
-                    // the request is not wanted.
-                    defer { pump.cancelAll() }
-                    let meter = ByteMeter(direction: "out")
-                    defer { meter.flush() }
-                    var order = ExchangeResponseOrder(upgrading: upgrading)
-                    for try await part in upstreamResponse {
-                        switch order.receive(part) {
-                        case .head(var head, let final):
-                            if final {
-                                addStrictTransportSecurity(to: &head, scheme: scheme)
-                                progress.markHeadSent(head.status.code)
-                            }
-                            try await response.write(.head(head))
-                        case .body:
-                            if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
-                            try await response.write(part)
-                        case .end:
-                            try await response.write(part)
-                            return
-                        case .violation(let violation):
-                            throw violation
-                        }
-                    }
-                    // The response stopped without its end: cancelled (deadline, body too large)
-                    // or the tunnel's stream finished early.
-                    if let failure = progress.failure { throw failure }
-                    try Task.checkCancellation()
+        // child task: two tasks per request. A request whose tunnel left or broke before it
+        // started goes to another tunnel of its route (``ExchangeRetryRule``).
+        let exchange = Task { [hub] in
+            var connection = first
+            var failedTunnels: Set<TunnelID> = []
+            for attemptNumber in 1... {
+                do {
+                    try await attempt.run(on: connection)
+                    return
+                } catch {
+                    failedTunnels.insert(connection.id)
+                    guard attemptNumber < ExchangeRetryRule.maximumAttempts, progress.failure == nil, !Task.isCancelled,
+                          ExchangeRetryRule.allowsRetry(
+                            after: error, method: request.method, bodyTaken: progress.bodyTaken, responseStarted: progress.responseStarted),
+                          // Another tunnel of the route if there is one; the same one only when
+                          // nothing was sent and it still takes exchanges (one stream of it
+                          // ended, not the tunnel).
+                          let next = hub.connection(for: host, path: path, excluding: failedTunnels)
+                            ?? (ExchangeRetryRule.nothingWasSent(error) ? hub.connection(for: host, path: path) : nil)
+                    else { throw error }
+                    HopGateMetrics.recordRetry()
+                    log.info("retrying on another tunnel") { ["path": "\(path)", "error": "\(error)", "attempt": "\(attemptNumber + 1)"] }
+                    connection = next
                 }
             }
         }
@@ -176,7 +149,7 @@ public struct PublicRequestRouter: Sendable {
             default: page = .noTunnel
             }
             log.info("request") {
-                ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(page.status.code)", "error": "\(error)"]
+                ["method": "\(request.method)", "path": "\(path)", "status": "\(page.status.code)", "error": "\(error)"]
             }
             try await send(page, for: request, requestID: requestID, started: started, strictTransport: scheme, to: response)
             return
@@ -184,7 +157,7 @@ public struct PublicRequestRouter: Sendable {
         let elapsed = ContinuousClock.now - started  // read once: the metric and the log line agree
         HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: elapsed)
         log.info("request") {
-            ["method": "\(request.method)", "path": "\(request.path ?? "")", "status": "\(progress.status)", "duration_ms": "\(elapsed.millisecondsToTenths)"]
+            ["method": "\(request.method)", "path": "\(path)", "status": "\(progress.status)", "duration_ms": "\(elapsed.millisecondsToTenths)"]
         }
     }
 
@@ -221,6 +194,9 @@ public struct PublicRequestRouter: Sendable {
         fields[Self.realIPField] = address
         fields[Self.forwardedProtoField] = scheme
         fields[Self.forwardedHostField] = request.authority ?? ""
+        // Set only by the client that strips a route's prefix; a public client's value would let
+        // it choose the URLs the service builds.
+        fields[Self.forwardedPrefixField] = nil
         fields[Self.requestIDField] = requestID
         fields[.expect] = nil  // answered by the edge, which sends 100 Continue when it reads the body
         // `TE: trailers` is hop-by-hop, but the edge passes trailers back, so the next hop may send them.
@@ -258,6 +234,7 @@ public struct PublicRequestRouter: Sendable {
     static let realIPField = HTTPField.Name("X-Real-IP")!
     static let forwardedProtoField = HTTPField.Name("X-Forwarded-Proto")!
     static let forwardedHostField = HTTPField.Name("X-Forwarded-Host")!
+    static let forwardedPrefixField = HTTPField.Name("X-Forwarded-Prefix")!
 }
 
 /// The router's log lines for one request: `request_id` and `domain` are added to a line's
@@ -287,79 +264,4 @@ struct RequestLog {
 /// Why the router answered instead of the service.
 enum ProxyFailure: Error {
     case timeout, tooLarge
-}
-
-/// Counts one direction's body bytes and hands them to the metrics in batches of at least 1 MiB
-/// (and the rest when flushed), so a chunk costs an addition, not a metrics lookup; long streams
-/// still show up while they last. Used by one pump task only.
-private final class ByteMeter {
-    private let direction: String
-    private var pending = 0
-
-    init(direction: String) { self.direction = direction }
-
-    func add(_ count: Int) {
-        pending += count
-        if pending >= 1 << 20 { flush() }
-    }
-
-    func flush() {
-        guard pending > 0 else { return }
-        HopGateMetrics.recordBytes(pending, direction: direction)
-        pending = 0
-    }
-}
-
-/// How far an exchange got: whether the final response head went out (after which the router
-/// can no longer answer with its own page), and the first failure that
-/// ended it from outside (its deadline, a request body over the limit), which cancels its task.
-final class ExchangeProgress: Sendable {
-    private struct State {
-        var status = 0
-        var failure: (any Error)?
-        var task: Task<Void, any Error>?
-        var cancelRequested = false
-    }
-    private let state = Mutex(State())
-    var headSent: Bool { state.withLock { $0.status != 0 } }
-    var status: Int { state.withLock { $0.status } }
-    var failure: (any Error)? { state.withLock { $0.failure } }
-    func markHeadSent(_ status: Int) { state.withLock { $0.status = status } }
-
-    /// Records why the exchange ends; only the first failure counts. Returns whether it was the first.
-    func fail(_ error: any Error) -> Bool {
-        state.withLock { state in
-            guard state.failure == nil else { return false }
-            state.failure = error
-            return true
-        }
-    }
-
-    /// The task running the exchange (cancelled at once if a cancellation came first).
-    func attach(_ task: Task<Void, any Error>) {
-        let cancel = state.withLock { state in
-            state.task = task
-            return state.cancelRequested
-        }
-        if cancel { task.cancel() }
-    }
-
-    /// Cancels the exchange's task (now, or when it is attached).
-    func cancelExchange() {
-        let task = state.withLock { state in
-            state.cancelRequested = true
-            return state.task
-        }
-        task?.cancel()
-    }
-}
-
-/// Moves a body stream (the public request's, or the tunnel's response) into the one task that
-/// reads it.
-///
-/// `@unchecked Sendable` is safe because the router never reads `stream` itself: after wrapping
-/// it, only one pump task iterates it, so it is used by one task at a time.
-private final class HandedOffStream<Part: Sendable>: @unchecked Sendable {
-    let stream: PartStream<Part>
-    init(_ stream: PartStream<Part>) { self.stream = stream }
 }

@@ -9,7 +9,8 @@ public struct TunnelHello: Sendable, Hashable {
     public var clientAPIKey: String
     public var clientName: String
     public var clientVersion: String
-    /// The named services the client offers (informational; routing by prefix is the client's).
+    /// The path prefixes the client serves, which become the edge's routes for its tunnel
+    /// (none means `/`). The hub parses them and refuses a hello with a malformed one.
     public var services: [TunnelServiceAdvertisement]
 
     public init(domain: String, clientAPIKey: String, clientName: String, clientVersion: String, services: [TunnelServiceAdvertisement] = []) {
@@ -31,9 +32,13 @@ extension TunnelHello: CustomStringConvertible {
 public struct TunnelServiceAdvertisement: Sendable, Hashable {
     public var name: String
     public var pathPrefix: String
-    public init(name: String, pathPrefix: String) {
+    /// Whether the client removes the prefix before its local service sees the path (it does
+    /// the stripping and sets `X-Forwarded-Prefix`; the edge only reports the choice).
+    public var stripPrefix: Bool
+    public init(name: String, pathPrefix: String, stripPrefix: Bool = false) {
         self.name = name
         self.pathPrefix = pathPrefix
+        self.stripPrefix = stripPrefix
     }
 }
 

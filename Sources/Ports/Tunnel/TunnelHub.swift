@@ -3,11 +3,13 @@ public import Logging
 import Synchronization
 
 /// The server's registry of tunnels: checks hellos against the domain store, binds each
-/// admitted tunnel to its domain only, and hands the proxy a tunnel for a domain.
+/// admitted tunnel to its domain only, and hands the proxy a tunnel for a request.
 ///
-/// The rule for several tunnels of one domain is ``TunnelAdmissionPolicy`` (default: pooled
-/// and load-balanced round-robin, at most 8). Unregistering a domain or rotating its key
-/// closes its tunnels at once.
+/// A request goes to a tunnel whose advertised path prefix is the longest match for its path
+/// (``TunnelRoutes``; a tunnel that advertises nothing serves `/`). The rule for several
+/// tunnels of one domain is ``TunnelAdmissionPolicy`` (default: pooled, at most 8); tunnels
+/// with the same prefix share its requests round-robin. Unregistering a domain or rotating its
+/// key closes its tunnels at once.
 public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
     /// Settings of the hub.
     public struct Configuration: Sendable {
@@ -24,15 +26,30 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
 
     private struct Entry {
         let domain: DomainName
+        /// The prefixes the tunnel advertised (empty: `/`).
+        let prefixes: [PathPrefix]
+        /// The advertised prefixes whose client strips them.
+        let stripped: Set<PathPrefix>
         var connection: (any TunnelConnection)?
     }
 
     private struct State {
         var byDomain: [DomainName: DomainTunnelSet<TunnelID>] = [:]
         var entries: [TunnelID: Entry] = [:]
+        /// The routes of the tunnels that take new exchanges and are past their welcome.
+        var routes = TunnelRoutes<TunnelID>()
         var acceptingTunnels = true
         /// Tunnels past their welcome (admitted ones still sending it are not counted).
         var openCount: Int { entries.values.reduce(0) { $0 + ($1.connection == nil ? 0 : 1) } }
+
+        /// Recomputes `domain`'s routes after a tunnel of it opened, started draining or closed.
+        mutating func updateRoutes(of domain: DomainName) {
+            let active = byDomain[domain]?.active ?? []
+            routes.replaceRoutes(of: domain, with: active.compactMap { id in
+                guard let entry = entries[id], entry.connection != nil else { return nil }
+                return (id, entry.prefixes)
+            })
+        }
     }
 
     private let administration: DomainAdministration
@@ -53,20 +70,27 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
 
     // MARK: Proxy side
 
-    /// A tunnel that takes new exchanges for `domain`, chosen round-robin, or nil.
-    public func connection(for domain: DomainName) -> (any TunnelConnection)? {
+    /// A tunnel that takes new exchanges for `path` on `domain`: one of those serving the
+    /// longest advertised prefix that matches, chosen round-robin, or nil.
+    /// - Parameters:
+    ///   - path: the request target (`/api/users?x=1`, or `*`).
+    ///   - excluded: tunnels not to choose (those a retried request already failed on).
+    public func connection(for domain: DomainName, path: String = "/", excluding excluded: Set<TunnelID> = []) -> (any TunnelConnection)? {
         state.withLock { state in
-            guard var set = state.byDomain[domain] else { return nil }
-            defer { state.byDomain[domain] = set }
-            for _ in 0..<set.active.count {
-                if let id = set.next(), let connection = state.entries[id]?.connection { return connection }
-            }
-            return nil
+            let entries = state.entries
+            let id = state.routes.next(host: domain, path: path) { id in !excluded.contains(id) && entries[id]?.connection != nil }
+            return id.flatMap { entries[$0]?.connection }
         }
     }
 
-    /// Whether `domain` has at least one tunnel taking exchanges.
+    /// Whether `domain` has at least one tunnel taking exchanges for `/`.
     public func hasTunnel(for domain: DomainName) -> Bool { connection(for: domain) != nil }
+
+    /// The routes `domain` is served on now: each advertised prefix with the number of tunnels
+    /// taking its requests (draining ones are not counted), by prefix.
+    public func routes(of domain: DomainName) -> [(prefix: PathPrefix, tunnels: Int)] {
+        state.withLock { $0.routes.routes(of: domain) }
+    }
 
     /// The number of open tunnels (active and draining). A tunnel counts once it is routable
     /// (``tunnelOpened(_:)``), not while its welcome is still being sent.
@@ -78,9 +102,11 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
             state.acceptingTunnels = false
             for domain in state.byDomain.keys {
                 for id in state.byDomain[domain]!.active { state.byDomain[domain]!.startDraining(id) }
+                state.updateRoutes(of: domain)
             }
             return state.entries.values.compactMap(\.connection)
         }
+        HopGateMetrics.setRoutes(0)
         for connection in connections { await connection.drain() }
     }
 
@@ -120,6 +146,14 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         do { domain = try DomainName(parsing: hello.domain) } catch { throw TunnelRefusal(.invalidHello, error.message) }
         let key: ClientAPIKey
         do { key = try ClientAPIKey(parsing: hello.clientAPIKey) } catch { throw TunnelRefusal(.unauthenticated, error.message) }
+        var prefixes: [PathPrefix] = []
+        var stripped: Set<PathPrefix> = []
+        for service in hello.services {
+            do { prefixes.append(try PathPrefix(parsing: service.pathPrefix)) } catch {
+                throw TunnelRefusal(.invalidHello, "the service '\(service.name.prefix(64))' advertises \(error)")
+            }
+            if service.stripPrefix { stripped.insert(prefixes.last!) }
+        }
         let record: DomainRecord?
         do { record = try await administration.verify(domain: domain, key: key) } catch {
             throw TunnelRefusal(.unavailable, "the domain store is unavailable; retry later")
@@ -128,13 +162,25 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
             throw TunnelRefusal(.permissionDenied, "the domain \(domain) is not registered or the client API key does not match it")
         }
         let id = TunnelID()
-        let (admission, replaced) = state.withLock { state -> (DomainTunnelSet<TunnelID>.Admission, [any TunnelConnection]) in
+        let (admission, replaced, disagreeing) = state.withLock { state -> (DomainTunnelSet<TunnelID>.Admission, [any TunnelConnection], [PathPrefix]) in
             var set = state.byDomain[domain] ?? DomainTunnelSet(policy: configuration.policy)
             let admission = set.admit(id)
             state.byDomain[domain] = set
-            guard case .admitted(let older) = admission else { return (admission, []) }
-            state.entries[id] = Entry(domain: domain, connection: nil)
-            return (admission, older.compactMap { state.entries[$0]?.connection })
+            guard case .admitted(let older) = admission else { return (admission, [], []) }
+            // Pooled tunnels that disagree on stripping a prefix hand the service different paths.
+            let disagreeing = prefixes.filter { prefix in
+                set.active.contains { other in
+                    guard let entry = state.entries[other], entry.prefixes.contains(prefix) else { return false }
+                    return entry.stripped.contains(prefix) != stripped.contains(prefix)
+                }
+            }
+            state.entries[id] = Entry(domain: domain, prefixes: prefixes, stripped: stripped, connection: nil)
+            if !older.isEmpty { state.updateRoutes(of: domain) }
+            return (admission, older.compactMap { state.entries[$0]?.connection }, disagreeing)
+        }
+        if !disagreeing.isEmpty {
+            logger.warning("tunnels pooled on a prefix disagree on stripping it", metadata: [
+                "domain": "\(domain)", "prefixes": "\(disagreeing.map(\.value).joined(separator: ","))", "tunnel_id": "\(id)"])
         }
         if case .refusedTooMany(let maximum) = admission {
             throw TunnelRefusal(.tooManyTunnels, "the domain \(domain) already has \(maximum) tunnels")
@@ -144,34 +190,40 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
     }
 
     public func tunnelWantsToLeave(_ id: TunnelID) async {
-        let connection = state.withLock { state -> (any TunnelConnection)? in
-            guard let entry = state.entries[id] else { return nil }
+        let (connection, routeCount) = state.withLock { state -> ((any TunnelConnection)?, Int) in
+            guard let entry = state.entries[id] else { return (nil, state.routes.count) }
             state.byDomain[entry.domain]?.startDraining(id)
-            return entry.connection
+            state.updateRoutes(of: entry.domain)
+            return (entry.connection, state.routes.count)
         }
+        HopGateMetrics.setRoutes(routeCount)
         guard let connection else { return }
         logger.info("tunnel leaving at the client's request", metadata: ["tunnel_id": "\(id)"])
         await connection.drain()
     }
 
     public func tunnelOpened(_ connection: any TunnelConnection) async {
-        let (known, count) = state.withLock { state -> (Bool, Int) in
-            guard state.entries[connection.id] != nil else { return (false, state.openCount) }
+        let (known, count, routeCount) = state.withLock { state -> (Bool, Int, Int) in
+            guard let entry = state.entries[connection.id] else { return (false, state.openCount, state.routes.count) }
             state.entries[connection.id]!.connection = connection
-            return (true, state.openCount)
+            state.updateRoutes(of: entry.domain)
+            return (true, state.openCount, state.routes.count)
         }
         HopGateMetrics.setActiveTunnels(count)
+        HopGateMetrics.setRoutes(routeCount)
         if !known { await connection.close() }
     }
 
     public func tunnelClosed(_ id: TunnelID, reason: TunnelCloseReason) async {
-        let (domain, count) = state.withLock { state -> (DomainName?, Int) in
-            guard let entry = state.entries.removeValue(forKey: id) else { return (nil, state.openCount) }
+        let (domain, count, routeCount) = state.withLock { state -> (DomainName?, Int, Int) in
+            guard let entry = state.entries.removeValue(forKey: id) else { return (nil, state.openCount, state.routes.count) }
             state.byDomain[entry.domain]?.remove(id)
             if state.byDomain[entry.domain]?.isEmpty == true { state.byDomain[entry.domain] = nil }
-            return (entry.domain, state.openCount)
+            state.updateRoutes(of: entry.domain)
+            return (entry.domain, state.openCount, state.routes.count)
         }
         HopGateMetrics.setActiveTunnels(count)
+        HopGateMetrics.setRoutes(routeCount)
         if let domain {
             logger.info("tunnel closed", metadata: ["domain": "\(domain)", "tunnel_id": "\(id)", "reason": "\(reason)"])
         }

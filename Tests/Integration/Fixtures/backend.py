@@ -128,6 +128,9 @@ class Handler(BaseHTTPRequestHandler):
         elif parts[0] == "slow" and len(parts) == 2:
             time.sleep(int(parts[1]) / 1000)
             self.send_plain(200, b"slow")
+        elif parts[-1] == "whoami":  # which backend, the path it got, and X-Forwarded-Prefix
+            line = "backend %d %s prefix=%s" % (self.server.server_address[1], self.path, self.headers.get("X-Forwarded-Prefix", "-"))
+            self.send_plain(200, line.encode())
         elif parts[0] == "headers":
             self.send_plain(200, json.dumps({k: v for k, v in self.headers.items()}).encode(), "application/json")
         elif parts[0] == "echo":

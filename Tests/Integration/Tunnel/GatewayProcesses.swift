@@ -69,24 +69,24 @@ enum GatewayProcesses {
 
     /// Runs `hopgate-client` against the server's HTTPS port, trusting its development CA.
     static func withClient<R>(
-        domain: String, key: String, server: Server, backend: Int, extraArguments: [String] = [],
+        domain: String, key: String, server: Server, backend: Int?, extraArguments: [String] = [],
         _ body: (ChildProcess) async throws -> R
     ) async throws -> R {
         try await withClient(domain: domain, key: key, httpsPort: server.httpsPort, caFile: server.caFile, backend: backend, extraArguments: extraArguments, body)
     }
 
     /// Runs `hopgate-client` against `127.0.0.1:httpsPort` (the server may not be running yet).
+    /// Without a `backend` the client has only the services `extraArguments` give it (`--service`).
     static func withClient<R>(
-        domain: String, key: String, httpsPort: Int, caFile: String, backend: Int, extraArguments: [String] = [],
+        domain: String, key: String, httpsPort: Int, caFile: String, backend: Int?, extraArguments: [String] = [],
         _ body: (ChildProcess) async throws -> R
     ) async throws -> R {
         var environment = ProcessInfo.processInfo.environment
         environment["HOP_CLIENT_API_KEY"] = key
         return try await withChildProcess(binary("hopgate-client"), [
             "--server", "127.0.0.1:\(httpsPort)", "--server-name", "hopgate.localhost", "--ca-file", caFile,
-            "--domain", domain, "--local-target", "127.0.0.1:\(backend)",
-            "--env-file", "/nonexistent", "--log-format", "text",
-        ] + extraArguments, environment: environment, body)
+            "--domain", domain, "--env-file", "/nonexistent", "--log-format", "text",
+        ] + (backend.map { ["--local-target", "127.0.0.1:\($0)"] } ?? []) + extraArguments, environment: environment, body)
     }
 
     /// The port of a server started with `--tunnel-listen` (its plaintext tunnel port), from its log.

@@ -20,11 +20,14 @@ final class ResponseRecorder: Sendable {
 /// A forwarder that records where requests went and answers or fails as told.
 final class FakeForwarder: LocalForwarder {
     let calls = Mutex<[(LocalTarget, String)]>([])
+    /// Each request's `X-Forwarded-Prefix`.
+    let forwardedPrefixes = Mutex<[String?]>([])
     let fail: Bool
     init(fail: Bool = false) { self.fail = fail }
 
     func forward(_ head: ExchangeRequestHead, to target: LocalTarget, requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>) async throws {
         calls.withLock { $0.append((target, head.request.path ?? "")) }
+        forwardedPrefixes.withLock { $0.append(head.request.headerFields[HTTPField.Name("X-Forwarded-Prefix")!]) }
         if fail { throw TunnelExchangeError(.upstreamFailed, "connection refused") }
         try await response.write(.head(HTTPResponse(status: .ok)))
         try await response.write(.end(nil))
@@ -73,6 +76,7 @@ struct LocalServiceTests {
         let calls = forwarder.calls.withLock { $0 }
         #expect(calls.map(\.0.port) == [9000, 8080, 8080])
         #expect(calls.map(\.1) == ["/users?x=1", "/apix", "/"])
+        #expect(forwarder.forwardedPrefixes.withLock { $0 } == ["/api", nil, nil])
         let lines = logs.lines.filter { $0.message == "request" }
         #expect(lines.count == 3)
         #expect(lines[0].metadata["status"] == "200" && lines[0].metadata["request_id"] == "r1" && lines[0].metadata["service"] == "api")

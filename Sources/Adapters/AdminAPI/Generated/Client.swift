@@ -720,7 +720,7 @@ package struct Client: APIProtocol {
             }
         )
     }
-    /// A domain's memo and timestamps; `exists` is false (with 200) when it is not registered.
+    /// A domain's memo, timestamps and the routes its tunnels serve now; `exists` is false (with 200) when it is not registered.
     ///
     /// - Remark: HTTP `GET /domains/status`.
     /// - Remark: Generated from `#/paths//domains/status/get(domainStatus)`.

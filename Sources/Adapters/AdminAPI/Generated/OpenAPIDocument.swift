@@ -204,7 +204,7 @@ enum OpenAPIDocument {
     "/domains/status": {
       "get": {
         "operationId": "domainStatus",
-        "summary": "A domain's memo and timestamps; `exists` is false (with 200) when it is not registered.",
+        "summary": "A domain's memo, timestamps and the routes its tunnels serve now; `exists` is false (with 200) when it is not registered.",
         "parameters": [
           {
             "$ref": "#/components/parameters/DomainQuery"
@@ -224,7 +224,17 @@ enum OpenAPIDocument {
                   "domain": "app.example.com",
                   "memo": "my staging app",
                   "created_at": "2025-01-01T12:34:56Z",
-                  "updated_at": "2025-01-02T08:00:00Z"
+                  "updated_at": "2025-01-02T08:00:00Z",
+                  "routes": [
+                    {
+                      "prefix": "/",
+                      "tunnels": 2
+                    },
+                    {
+                      "prefix": "/api",
+                      "tunnels": 1
+                    }
+                  ]
                 }
               }
             }
@@ -616,6 +626,30 @@ enum OpenAPIDocument {
           "updated_at": {
             "type": "string",
             "format": "date-time"
+          },
+          "routes": {
+            "type": "array",
+            "description": "The path prefixes the domain's tunnels serve now, by prefix, each with the number of tunnels taking its requests (draining ones are not counted); empty when none is connected. A request goes to the longest prefix that matches its path.",
+            "items": {
+              "$ref": "#/components/schemas/ServedRoute"
+            }
+          }
+        }
+      },
+      "ServedRoute": {
+        "type": "object",
+        "required": [
+          "prefix",
+          "tunnels"
+        ],
+        "properties": {
+          "prefix": {
+            "type": "string",
+            "description": "A path prefix such as / or /api."
+          },
+          "tunnels": {
+            "type": "integer",
+            "minimum": 1
           }
         }
       },

@@ -678,7 +678,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// A domain's memo and timestamps; `exists` is false (with 200) when it is not registered.
+    /// A domain's memo, timestamps and the routes its tunnels serve now; `exists` is false (with 200) when it is not registered.
     ///
     /// - Remark: HTTP `GET /domains/status`.
     /// - Remark: Generated from `#/paths//domains/status/get(domainStatus)`.

@@ -200,6 +200,10 @@ extension Components {
             package var createdAt: Foundation.Date?
             /// - Remark: Generated from `#/components/schemas/StatusResponse/updated_at`.
             package var updatedAt: Foundation.Date?
+            /// The path prefixes the domain's tunnels serve now, by prefix, each with the number of tunnels taking its requests (draining ones are not counted); empty when none is connected. A request goes to the longest prefix that matches its path.
+            ///
+            /// - Remark: Generated from `#/components/schemas/StatusResponse/routes`.
+            package var routes: [Components.Schemas.ServedRoute]?
             /// Creates a new `StatusResponse`.
             ///
             /// - Parameters:
@@ -209,13 +213,15 @@ extension Components {
             ///   - memo:
             ///   - createdAt:
             ///   - updatedAt:
+            ///   - routes: The path prefixes the domain's tunnels serve now, by prefix, each with the number of tunnels taking its requests (draining ones are not counted); empty when none is connected. A request goes to the longest prefix that matches its path.
             package init(
                 success: Swift.Bool,
                 exists: Swift.Bool,
                 domain: Swift.String? = nil,
                 memo: Swift.String? = nil,
                 createdAt: Foundation.Date? = nil,
-                updatedAt: Foundation.Date? = nil
+                updatedAt: Foundation.Date? = nil,
+                routes: [Components.Schemas.ServedRoute]? = nil
             ) {
                 self.success = success
                 self.exists = exists
@@ -223,6 +229,7 @@ extension Components {
                 self.memo = memo
                 self.createdAt = createdAt
                 self.updatedAt = updatedAt
+                self.routes = routes
             }
             package enum CodingKeys: String, CodingKey {
                 case success
@@ -231,6 +238,32 @@ extension Components {
                 case memo
                 case createdAt = "created_at"
                 case updatedAt = "updated_at"
+                case routes
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ServedRoute`.
+        package struct ServedRoute: Codable, Hashable, Sendable {
+            /// A path prefix such as / or /api.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ServedRoute/prefix`.
+            package var prefix: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ServedRoute/tunnels`.
+            package var tunnels: Swift.Int
+            /// Creates a new `ServedRoute`.
+            ///
+            /// - Parameters:
+            ///   - prefix: A path prefix such as / or /api.
+            ///   - tunnels:
+            package init(
+                prefix: Swift.String,
+                tunnels: Swift.Int
+            ) {
+                self.prefix = prefix
+                self.tunnels = tunnels
+            }
+            package enum CodingKeys: String, CodingKey {
+                case prefix
+                case tunnels
             }
         }
         /// - Remark: Generated from `#/components/schemas/DomainSummary`.

@@ -32,7 +32,7 @@ package protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /domains/exists`.
     /// - Remark: Generated from `#/paths//domains/exists/get(domainExists)`.
     func domainExists(_ input: Operations.DomainExists.Input) async throws -> Operations.DomainExists.Output
-    /// A domain's memo and timestamps; `exists` is false (with 200) when it is not registered.
+    /// A domain's memo, timestamps and the routes its tunnels serve now; `exists` is false (with 200) when it is not registered.
     ///
     /// - Remark: HTTP `GET /domains/status`.
     /// - Remark: Generated from `#/paths//domains/status/get(domainStatus)`.
@@ -90,7 +90,7 @@ extension APIProtocol {
             headers: headers
         ))
     }
-    /// A domain's memo and timestamps; `exists` is false (with 200) when it is not registered.
+    /// A domain's memo, timestamps and the routes its tunnels serve now; `exists` is false (with 200) when it is not registered.
     ///
     /// - Remark: HTTP `GET /domains/status`.
     /// - Remark: Generated from `#/paths//domains/status/get(domainStatus)`.

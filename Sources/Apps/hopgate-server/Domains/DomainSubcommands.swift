@@ -44,7 +44,7 @@ struct ListDomainsCommand: AsyncParsableCommand {
 
 /// `domains status NAME`.
 struct DomainStatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a domain's memo and timestamps.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a domain's memo, timestamps and the routes its tunnels serve now.")
     @Argument(help: "The domain.") var domain: String
     @OptionGroup var connection: AdminConnectionOptions
 
@@ -57,6 +57,8 @@ struct DomainStatusCommand: AsyncParsableCommand {
             print("memo:       \(status.memo)")
             print("created_at: \(status.createdAt.rfc3339)")
             print("updated_at: \(status.updatedAt.rfc3339)")
+            // One line per route: the prefix and how many tunnels take its requests.
+            print("routes:     \(status.routes.isEmpty ? "none (no tunnel connected)" : status.routes.map { "\($0.prefix) (\($0.tunnels) tunnel\($0.tunnels == 1 ? "" : "s"))" }.joined(separator: ", "))")
         }
     }
 }

@@ -182,6 +182,10 @@ package nonisolated struct Hopgate_Tunnel_V1_Hello: Sendable {
 
   package var clientVersion: String = String()
 
+  /// The path prefixes this client serves for `domain`. The edge routes each request to a
+  /// tunnel whose prefix is the longest match for its path (on segment boundaries, after
+  /// normalising dot segments and escapes); tunnels with the same prefix are pooled. No
+  /// services means the root prefix "/".
   package var services: [Hopgate_Tunnel_V1_ServiceAdvertisement] = []
 
   /// What the client can do beyond version 1 (see "Capabilities" above), e.g. "exchange-reuse".
@@ -199,7 +203,12 @@ package nonisolated struct Hopgate_Tunnel_V1_ServiceAdvertisement: Sendable {
 
   package var name: String = String()
 
+  /// "/" or "/segment[/segment…]"; a malformed prefix refuses the hello (INVALID_ARGUMENT).
   package var pathPrefix: String = String()
+
+  /// Whether the client removes the prefix before the request reaches its local service (it
+  /// then sets X-Forwarded-Prefix). The client does the stripping; the server only reports it.
+  package var stripPrefix: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -773,7 +782,7 @@ nonisolated extension Hopgate_Tunnel_V1_Hello: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Hopgate_Tunnel_V1_ServiceAdvertisement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ServiceAdvertisement"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}path_prefix\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}path_prefix\0\u{3}strip_prefix\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -783,6 +792,7 @@ nonisolated extension Hopgate_Tunnel_V1_ServiceAdvertisement: SwiftProtobuf.Mess
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.pathPrefix) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.stripPrefix) }()
       default: break
       }
     }
@@ -795,12 +805,16 @@ nonisolated extension Hopgate_Tunnel_V1_ServiceAdvertisement: SwiftProtobuf.Mess
     if !self.pathPrefix.isEmpty {
       try visitor.visitSingularStringField(value: self.pathPrefix, fieldNumber: 2)
     }
+    if self.stripPrefix != false {
+      try visitor.visitSingularBoolField(value: self.stripPrefix, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Hopgate_Tunnel_V1_ServiceAdvertisement, rhs: Hopgate_Tunnel_V1_ServiceAdvertisement) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.pathPrefix != rhs.pathPrefix {return false}
+    if lhs.stripPrefix != rhs.stripPrefix {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,117 @@
+import HTTPTypes
+import HopGateDomain
+import NIOCore
+
+/// One try at sending a public request through one tunnel and streaming its answer back: the
+/// response is pumped in the calling task and the request body in one child task, with
+/// back-pressure both ways. The router makes another attempt on another tunnel only when
+/// ``ExchangeRetryRule`` allows it, from what ``ExchangeProgress`` recorded.
+struct ExchangeAttempt: Sendable {
+    let head: ExchangeRequestHead
+    let upgrading: Bool
+    /// The request body limit in bytes; 0 for none.
+    let limit: Int
+    let scheme: String
+    let strictTransportSecurity: String?
+    let body: HandedOffStream<ExchangeRequestPart>
+    let response: PartWriter<ExchangeResponsePart>
+    let progress: ExchangeProgress
+
+    func run(on connection: any TunnelConnection) async throws {
+        try await connection.exchange(head) { upstreamBody, upstreamResponse in
+            try await withThrowingTaskGroup(of: Void.self) { pump in
+                pump.addTask { try await pumpRequestBody(to: upstreamBody) }
+                // The response, in this task; its end ends the exchange, and what is left of
+                // the request is not wanted.
+                defer { pump.cancelAll() }
+                let meter = ByteMeter(direction: "out")
+                defer { meter.flush() }
+                var order = ExchangeResponseOrder(upgrading: upgrading)
+                for try await part in upstreamResponse {
+                    switch order.receive(part) {
+                    case .head(var head, let final):
+                        progress.markResponseStarted()
+                        if final {
+                            PublicRequestRouter.addStrictTransportSecurity(strictTransportSecurity, to: &head, scheme: scheme)
+                            progress.markHeadSent(head.status.code)
+                        }
+                        try await answer(.head(head))
+                    case .body:
+                        if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
+                        try await answer(part)
+                    case .end:
+                        try await answer(part)
+                        return
+                    case .violation(let violation):
+                        // The client's fault, not the tunnel's (which would allow a retry).
+                        _ = progress.fail(violation)
+                        throw violation
+                    }
+                }
+                // The response stopped without its end: cancelled (deadline, body too large)
+                // or the tunnel's stream finished early.
+                if let failure = progress.failure { throw failure }
+                try Task.checkCancellation()
+            }
+        }
+    }
+
+    /// Writes a response part to the public client; a failure there (the client gone) is not the
+    /// tunnel's, so it is recorded as the exchange's end and never retried.
+    private func answer(_ part: ExchangeResponsePart) async throws {
+        do { try await response.write(part) } catch {
+            _ = progress.fail(error)
+            throw error
+        }
+    }
+
+    /// Sends the public request's body through the tunnel, with back-pressure, up to its end. A
+    /// retry of a bodiless request sends the end an earlier attempt took again.
+    private func pumpRequestBody(to upstreamBody: PartWriter<ExchangeRequestPart>) async throws {
+        if let end = progress.endToReplay {
+            try await upstreamBody.write(.end(end))
+            return
+        }
+        var received = 0
+        let meter = ByteMeter(direction: "in")
+        defer { meter.flush() }
+        // Whether a retry could still send the request again (see ``ExchangeRetryRule``): tracked
+        // until the first body bytes, after which it cannot.
+        var tracking = true
+        do {
+            var parts = body.stream.makeAsyncIterator()
+            while true {
+                if tracking { progress.startedReadingBody() }
+                guard let part = try await parts.next() else { return }
+                if tracking {
+                    progress.tookBodyPart(part)
+                    if case .body = part { tracking = false }
+                }
+                if case .body(let buffer) = part {
+                    meter.add(buffer.readableBytes)
+                    received += buffer.readableBytes
+                    if limit > 0 && received > limit { throw ProxyFailure.tooLarge }
+                }
+                try await upstreamBody.write(part)
+                if case .end = part { return }
+            }
+        } catch {
+            // The response side waits on the service, which may wait for this body: a failure
+            // here (too large, the public peer gone) ends the whole exchange instead. (Not when
+            // the response's end cancelled it.)
+            if !Task.isCancelled, progress.fail(error) { progress.cancelExchange() }
+            throw error
+        }
+    }
+}
+
+/// Moves the public request's body stream into the one task that reads it.
+///
+/// `@unchecked Sendable` is safe because the router never reads `stream` itself: after wrapping
+/// it, only the request pump of an ``ExchangeAttempt`` iterates it, and attempts run one after
+/// another (the next starts after the previous one's task group has finished), so it is used
+/// by one task at a time.
+final class HandedOffStream<Part: Sendable>: @unchecked Sendable {
+    let stream: PartStream<Part>
+    init(_ stream: PartStream<Part>) { self.stream = stream }
+}
