@@ -13,7 +13,8 @@ public enum TunnelAdmissionPolicy: Sendable, Hashable {
     public static let `default` = TunnelAdmissionPolicy.pool(maximum: 8)
 }
 
-/// The tunnels of one domain and the choice of which one gets the next request.
+/// The tunnels of one domain: which are admitted, which take new requests and which drain.
+/// Which active tunnel gets a request is ``TunnelRoutes``' choice (by path, round-robin).
 public struct DomainTunnelSet<ID: Hashable & Sendable>: Sendable {
     /// The outcome of ``admit(_:)``.
     public enum Admission: Sendable, Hashable {
@@ -28,7 +29,6 @@ public struct DomainTunnelSet<ID: Hashable & Sendable>: Sendable {
     public private(set) var active: [ID] = []
     /// Tunnels finishing their in-flight requests; they take no new ones.
     public private(set) var draining: Set<ID> = []
-    private var cursor = 0
 
     public init(policy: TunnelAdmissionPolicy = .default) { self.policy = policy }
 
@@ -46,33 +46,20 @@ public struct DomainTunnelSet<ID: Hashable & Sendable>: Sendable {
             let older = active
             draining.formUnion(older)
             active = [id]
-            cursor = 0
             return .admitted(replacing: older)
         }
-    }
-
-    /// The tunnel for the next request (round-robin over active tunnels), or nil when none.
-    public mutating func next() -> ID? {
-        guard !active.isEmpty else { return nil }
-        cursor %= active.count
-        defer { cursor += 1 }
-        return active[cursor]
     }
 
     /// Moves `id` out of rotation; it keeps serving what it already has.
     public mutating func startDraining(_ id: ID) {
         guard let index = active.firstIndex(of: id) else { return }
         active.remove(at: index)
-        if index < cursor { cursor -= 1 }
         draining.insert(id)
     }
 
     /// Forgets `id` entirely (its transport closed).
     public mutating func remove(_ id: ID) {
-        if let index = active.firstIndex(of: id) {
-            active.remove(at: index)
-            if index < cursor { cursor -= 1 }
-        }
+        if let index = active.firstIndex(of: id) { active.remove(at: index) }
         draining.remove(id)
     }
 }

@@ -52,6 +52,9 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         }
     }
 
+    /// The most services (path prefixes) one hello may advertise.
+    public static let maximumServices = 64
+
     private let administration: DomainAdministration
     private let configuration: Configuration
     private let throttle: AuthenticationThrottle
@@ -146,6 +149,9 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         do { domain = try DomainName(parsing: hello.domain) } catch { throw TunnelRefusal(.invalidHello, error.message) }
         let key: ClientAPIKey
         do { key = try ClientAPIKey(parsing: hello.clientAPIKey) } catch { throw TunnelRefusal(.unauthenticated, error.message) }
+        guard hello.services.count <= Self.maximumServices else {
+            throw TunnelRefusal(.invalidHello, "a client may advertise at most \(Self.maximumServices) services, not \(hello.services.count)")
+        }
         var prefixes: [PathPrefix] = []
         var stripped: Set<PathPrefix> = []
         for service in hello.services {

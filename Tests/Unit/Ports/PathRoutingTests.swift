@@ -154,6 +154,9 @@ struct PathRoutingTests {
         let error = await #expect(throws: TunnelRefusal.self) { try await tunnel("bad", ["api"]) }
         #expect(error?.code == .invalidHello)
         #expect(error?.reason.contains("'api'") == true)
+        let many = (0...TunnelHub.maximumServices).map { "/s\($0)" }
+        let tooMany = await #expect(throws: TunnelRefusal.self) { try await tunnel("many", many) }
+        #expect(tooMany?.code == .invalidHello)
     }
 }
 
