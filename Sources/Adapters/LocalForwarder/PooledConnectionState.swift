@@ -6,10 +6,14 @@ import NIOHTTP1
 ///
 /// Response parts gather here until the exchange's task takes them; past
 /// ``highWatermark`` buffered body bytes the handler stops reading from the socket, and taking
-/// the parts asks it to read again — back-pressure from the tunnel to the local service.
+/// the parts asks it to read again — back-pressure from the tunnel to the local service. The
+/// other way, request body bytes handed to the channel but not yet taken by the socket are
+/// counted, and the task waits only past ``writeWindow`` of them.
 struct PooledConnectionState {
     /// Buffered body bytes past which the connection stops reading.
     static let highWatermark = 256 * 1024
+    /// Unwritten request body bytes past which the exchange's task waits for the socket.
+    static let writeWindow = 256 * 1024
 
     /// Where the connection is in its life.
     enum Phase {
@@ -30,6 +34,8 @@ struct PooledConnectionState {
     private var readWithheld = false
     private var closure: (any Error)?
     private var idleTimerArmed = false
+    private var unwrittenBytes = 0
+    private var writeWaiter: UnsafeContinuation<Void, any Error>?
 
     // MARK: Events from the channel handler
 
@@ -72,12 +78,23 @@ struct PooledConnectionState {
         return true
     }
 
-    /// The channel closed or failed; returns the waiting task to fail, if any.
-    mutating func close(_ error: any Error) -> UnsafeContinuation<[HTTPClientResponsePart], any Error>? {
+    /// The channel closed or failed; returns the waiting reader and writer to fail, if any.
+    mutating func close(_ error: any Error) -> (
+        reader: UnsafeContinuation<[HTTPClientResponsePart], any Error>?, writer: UnsafeContinuation<Void, any Error>?
+    ) {
         phase = .closed
         if closure == nil { closure = error }
-        defer { waiter = nil }
-        return waiter
+        defer { waiter = nil; writeWaiter = nil }
+        return (waiter, writeWaiter)
+    }
+
+    /// The socket took (or failed to take) `bytes` of request body; returns the writer to resume
+    /// when that made room.
+    mutating func didWrite(_ bytes: Int) -> UnsafeContinuation<Void, any Error>? {
+        unwrittenBytes -= bytes
+        guard unwrittenBytes < Self.writeWindow, let writeWaiter else { return nil }
+        self.writeWaiter = nil
+        return writeWaiter
     }
 
     // MARK: Calls from the exchange's task
@@ -109,6 +126,24 @@ struct PooledConnectionState {
         let taken = take()
         if case .nothing = taken { waiter = continuation }
         return taken
+    }
+
+    /// Whether the exchange's task may write on without waiting.
+    enum WriteRoom {
+        case room
+        case failed(any Error)
+        case wait
+    }
+
+    /// Counts `bytes` handed to the channel.
+    mutating func willWrite(_ bytes: Int) { unwrittenBytes += bytes }
+
+    /// Whether the writer may go on; with a continuation, keeps it to resume when it may.
+    mutating func writeRoom(orWait continuation: UnsafeContinuation<Void, any Error>? = nil) -> WriteRoom {
+        if let closure { return .failed(closure) }
+        if unwrittenBytes < Self.writeWindow { return .room }
+        if let continuation { writeWaiter = continuation }
+        return .wait
     }
 
     /// The pool hands the connection to a new exchange; false when it closed meanwhile.

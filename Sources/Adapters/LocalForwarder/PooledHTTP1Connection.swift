@@ -30,9 +30,36 @@ final class PooledHTTP1Connection: Sendable {
         }
     }
 
-    /// Writes one request body part or the end, returning when the socket took it.
-    func write(_ part: HTTPClientRequestPart) async throws {
-        try await channel.writeAndFlush(part)
+    /// Writes one request body part or the end (`bytes` of body) in one event-loop hop; waits
+    /// only while more than a window of earlier parts is still unwritten. A failed write closes
+    /// the connection.
+    func write(_ part: HTTPClientRequestPart, bytes: Int) async throws {
+        state.withLock { $0.willWrite(bytes) }
+        let channel = self.channel
+        channel.eventLoop.execute { [self] in
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { [self] result in
+                if case .failure = result { channel.close(promise: nil) }
+                state.withLock { $0.didWrite(bytes) }?.resume()
+            }
+            channel.writeAndFlush(part, promise: written)
+        }
+        switch state.withLock({ $0.writeRoom() }) {
+        case .room: return
+        case .failed(let error): throw error
+        case .wait: break
+        }
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                switch state.withLock({ $0.writeRoom(orWait: continuation) }) {
+                case .room: continuation.resume()
+                case .failed(let error): continuation.resume(throwing: error)
+                case .wait: break  // resumed when the socket took enough, or the connection closed
+                }
+            }
+        } onCancel: {
+            channel.close(promise: nil)
+        }
     }
 
     /// The next response parts, waiting until some come. Cancelling the waiting task closes the
@@ -120,6 +147,8 @@ final class PooledHTTP1Connection: Sendable {
 
     /// The channel closed or failed.
     func closed(_ error: any Error) {
-        state.withLock { $0.close(error) }?.resume(throwing: error)
+        let (reader, writer) = state.withLock { $0.close(error) }
+        reader?.resume(throwing: error)
+        writer?.resume(throwing: error)
     }
 }

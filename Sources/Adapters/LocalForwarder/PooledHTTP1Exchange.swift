@@ -103,8 +103,8 @@ struct PooledHTTP1Exchange {
         }
     }
 
-    /// Writes the request body parts as they come, each once the socket took the one before.
-    /// Returns whether the whole body went out.
+    /// Writes the request body parts as they come, waiting for the socket only past a window of
+    /// unwritten bytes. Returns whether the whole body went out.
     private static func streamBody(
         on connection: PooledHTTP1Connection, declaredLength: Int?, nextPart: () async throws -> ExchangeRequestPart?
     ) async throws -> Bool {
@@ -113,7 +113,7 @@ struct PooledHTTP1Exchange {
             switch part {
             case .body(let bytes):
                 sent += bytes.readableBytes
-                try await connection.write(.body(.byteBuffer(bytes)))
+                try await connection.write(.body(.byteBuffer(bytes)), bytes: bytes.readableBytes)
             case .end(let trailers):
                 return try await end(on: connection, declaredLength: declaredLength, sent: sent, trailers: trailers)
             }
@@ -124,9 +124,9 @@ struct PooledHTTP1Exchange {
     private static func end(on connection: PooledHTTP1Connection, declaredLength: Int?, sent: Int, trailers: HTTPFields?) async throws -> Bool {
         if let declaredLength {
             guard sent == declaredLength else { throw PooledForwardingError(.requestBodyLength) }
-            try await connection.write(.end(nil))
+            try await connection.write(.end(nil), bytes: 0)
         } else {
-            try await connection.write(.end(trailers.map(DirectHTTP1Forwarder.headers(from:))))
+            try await connection.write(.end(trailers.map(DirectHTTP1Forwarder.headers(from:))), bytes: 0)
         }
         return true
     }

@@ -48,8 +48,8 @@ struct PooledConnectionStateTests {
     @Test func bufferedPartsComeBeforeTheClose() {
         var state = PooledConnectionState()
         _ = state.deliver([head, body(5)], bytes: 5)
-        let waiter = state.close(PooledForwardingError(.connectionClosed))
-        #expect(waiter == nil)
+        let waiters = state.close(PooledForwardingError(.connectionClosed))
+        #expect(waiters.reader == nil && waiters.writer == nil)
         #expect(takenCount(state.take()) == 2)
         guard case .failed(let error) = state.take() else { Issue.record("no failure"); return }
         #expect(error as? PooledForwardingError == PooledForwardingError(.connectionClosed))
@@ -109,5 +109,17 @@ struct PooledConnectionStateTests {
         _ = state.deliver([head, .end(nil)], bytes: 0)
         let release = state.becomeIdle(at: .uptimeNanoseconds(3))
         #expect(release == (pooled: true, armTimer: true))
+    }
+
+    @Test func theWriterWaitsOnlyPastTheWindowAndFailsOnceClosed() {
+        var state = PooledConnectionState()
+        state.willWrite(PooledConnectionState.writeWindow - 1)
+        guard case .room = state.writeRoom() else { Issue.record("waited below the window"); return }
+        state.willWrite(1)
+        guard case .wait = state.writeRoom() else { Issue.record("no wait past the window"); return }
+        #expect(state.didWrite(1) == nil)  // nobody waits
+        guard case .room = state.writeRoom() else { Issue.record("no room after the write"); return }
+        _ = state.close(PooledForwardingError(.connectionClosed))
+        guard case .failed = state.writeRoom() else { Issue.record("room on a closed connection"); return }
     }
 }
