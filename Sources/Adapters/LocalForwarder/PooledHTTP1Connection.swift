@@ -14,18 +14,18 @@ final class PooledHTTP1Connection: Sendable {
     // MARK: The exchange's side
 
     /// Writes a request head and, when the request has no body, its end — one event-loop hop,
-    /// nothing awaited. A failed write closes the connection, so the response side fails too.
+    /// nothing awaited. A head that cannot be written closes the connection, so the response
+    /// side fails too (an end without a body cannot fail on its own).
     func send(_ head: HTTPRequestHead, ending: Bool) {
         let channel = self.channel
         channel.eventLoop.execute {
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            let flushed = channel.eventLoop.makePromise(of: Void.self)
-            flushed.futureResult.whenFailure { _ in channel.close(promise: nil) }
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenFailure { _ in channel.close(promise: nil) }
             if ending {
-                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: flushed)
+                channel.write(HTTPClientRequestPart.head(head), promise: written)
+                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             } else {
-                channel.flush()
-                flushed.succeed()
+                channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: written)
             }
         }
     }

@@ -25,7 +25,8 @@ struct PooledHTTP1Exchange {
     ) async throws {
         var head = DirectHTTP1Forwarder.requestHead(request, target: target, upgrading: false)
         var parts = requestBody.makeAsyncIterator()
-        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
+        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        if declaredLength == nil { head.headers.remove(name: "content-length") }  // unusable: framed here instead
         // Without a length, the first part says whether there is a body (and how to frame it);
         // with one, the head goes out at once (a client waiting for `100 Continue` sends nothing yet).
         var first: ExchangeRequestPart?
