@@ -285,10 +285,11 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "HopGateDomain", "HopGatePorts", "HopGateTestSupport", "HopGateConfiguration", "HopGateObservability", "HopGateACME",
-                "HopGateEdge", "HopGateGRPCTransport",
+                "HopGateEdge", "HopGateGRPCTransport", "HopGateLocalForwarder",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

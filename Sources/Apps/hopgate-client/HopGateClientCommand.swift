@@ -37,7 +37,7 @@ struct HopGateClientCommand: AsyncParsableCommand {
         (LogFormat(rawValue: configuration.logFormat) ?? .text).bootstrap(level: Logger.Level(rawValue: configuration.logLevel) ?? .info)
         let logger = Logger(label: "client")
         for notice in notices { logger.warning("\(notice.message)", metadata: ["setting": "\(notice.name)"]) }
-        let forwarder = HTTPClientLocalForwarder()
+        let forwarder = PooledHTTP1Forwarder()
         let router = try LocalServiceRouter(
             domain: configuration.domain, services: configuration.services, forwarder: forwarder, logger: Logger(label: "requests"))
         let security: GRPCTunnelConnector.Security = configuration.plaintext

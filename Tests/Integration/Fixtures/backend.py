@@ -13,9 +13,17 @@ Usage: backend.py PORT   (binds 127.0.0.1; prints "ready PORT" when listening; P
   GET  /ws             a WebSocket (Upgrade) that echoes every message and answers close
   POST /trailers       reads the body (and its trailers); answers chunked "N bytes" with trailers
                        X-Body-Sha256 and X-Request-Trailers (the request's trailers as JSON)
+  GET  /connection     the number of the connection the request came on (1 for the first accepted)
+  GET  /drop-next      answers "armed"; the next request on this connection is dropped: the
+                       connection closes without an answer (a keep-alive connection the
+                       service closed while the client thought it idle)
+  GET  /close          answers with Connection: close, then closes the connection
+  GET  /unframed/N     N bytes without Content-Length or chunking: read to the close
+  GET  /status/N       status N with an empty body (no Content-Length for 204 and 304)
   *    anything else   "hello from backend METHOD PATH"
 """
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -41,8 +49,15 @@ class Handler(BaseHTTPRequestHandler):
     # 40 ms to every keep-alive response.
     disable_nagle_algorithm = True
 
+    connection_numbers = itertools.count(1)
+
     def log_message(self, *args):
         pass
+
+    def setup(self):
+        super().setup()
+        self.connection_number = next(Handler.connection_numbers)
+        self.drop_next = False
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -109,8 +124,35 @@ class Handler(BaseHTTPRequestHandler):
             return
 
     def handle_any(self):
+        if self.drop_next:
+            self.close_connection = True
+            return
         parts = self.path.split("?")[0].strip("/").split("/")
-        if parts[0] == "ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+        if parts[0] == "connection":
+            self.send_plain(200, b"%d" % self.connection_number)
+        elif parts[0] == "drop-next":
+            self.drop_next = True
+            self.send_plain(200, b"armed")
+        elif parts[0] == "close":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", "7")
+            self.end_headers()
+            self.wfile.write(b"closing")
+        elif parts[0] == "unframed" and len(parts) == 2:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.end_headers()
+            for block in pattern(int(parts[1])):
+                self.wfile.write(block)
+            self.close_connection = True
+        elif parts[0] == "status" and len(parts) == 2:
+            code = int(parts[1])
+            self.send_response(code)
+            if code not in (204, 304):
+                self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif parts[0] == "ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             self.websocket_echo()
         elif parts[0] == "bytes" and len(parts) == 2:
             n = int(parts[1])

@@ -1,0 +1,86 @@
+import HopGatePorts
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Keep-alive HTTP/1.1 connections to local services, per ``LocalTarget``: an exchange takes the
+/// most recently used idle connection or opens a new one; a connection whose exchange ended
+/// whole goes back, up to a bound per target, and closes after an idle timeout.
+final class HTTP1ConnectionPool: Sendable {
+    private struct State {
+        var idle: [LocalTarget: [PooledHTTP1Connection]] = [:]
+        var shutDown = false
+    }
+
+    private let state = Mutex(State())
+    private let connectTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private let maximumIdlePerTarget: Int
+
+    init(connectTimeout: TimeAmount, idleTimeout: TimeAmount, maximumIdlePerTarget: Int) {
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.maximumIdlePerTarget = maximumIdlePerTarget
+    }
+
+    /// An open connection for one exchange, and whether it was reused from the pool (then the
+    /// service may have closed it meanwhile, unseen).
+    func acquire(_ target: LocalTarget) async throws -> (connection: PooledHTTP1Connection, reused: Bool) {
+        while let candidate = state.withLock({ $0.idle[target]?.popLast() }) {
+            if candidate.isOpen && candidate.beginExchange() { return (candidate, true) }
+            candidate.close()
+        }
+        return (try await connect(target), false)
+    }
+
+    /// Opens a new connection to `target`, ready for one exchange.
+    func connect(_ target: LocalTarget) async throws -> PooledHTTP1Connection {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: target.host, port: target.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let connection = PooledHTTP1Connection(channel: channel)
+                    let operations = channel.pipeline.syncOperations
+                    try operations.addHandler(HTTPRequestEncoder())
+                    // The decoder sees the requests go out, so it knows a HEAD answer has no body.
+                    try operations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try operations.addHandler(PooledConnectionHandler(connection: connection))
+                    return connection
+                }
+            }
+    }
+
+    /// Returns a connection whose exchange ended whole and which may be kept alive; closes it
+    /// when the pool is full or shut down.
+    func release(_ connection: PooledHTTP1Connection, to target: LocalTarget) {
+        guard connection.becomeIdle(idleTimeout: idleTimeout) else {
+            connection.close()
+            return
+        }
+        let kept = state.withLock { state in
+            guard !state.shutDown else { return false }
+            if state.idle[target, default: []].count >= maximumIdlePerTarget {
+                state.idle[target, default: []].removeAll { !$0.isOpen }
+                guard state.idle[target, default: []].count < maximumIdlePerTarget else { return false }
+            }
+            state.idle[target, default: []].append(connection)  // in place: no copy of the stack
+            return true
+        }
+        if !kept { connection.close() }
+    }
+
+    /// Closes every idle connection; connections released later are closed too.
+    func shutdown() async {
+        let idle = state.withLock { state in
+            state.shutDown = true
+            defer { state.idle = [:] }
+            return state.idle.values.flatMap { $0 }
+        }
+        for connection in idle {
+            connection.close()
+            try? await connection.channel.closeFuture.get()
+        }
+    }
+}

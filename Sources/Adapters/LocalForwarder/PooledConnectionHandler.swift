@@ -1,0 +1,54 @@
+import NIOCore
+import NIOHTTP1
+
+/// The last handler of a pooled connection's pipeline: gathers each read burst of response
+/// parts and hands it to the ``PooledHTTP1Connection`` at once (one lock, at most one task
+/// wake-up per burst), and holds back socket reads while the exchange's task is behind.
+final class PooledConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private let connection: PooledHTTP1Connection
+    private var burst: [HTTPClientResponsePart] = []
+    private var burstBytes = 0
+
+    init(connection: PooledHTTP1Connection) { self.connection = connection }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if case .body(let bytes) = part { burstBytes += bytes.readableBytes }
+        burst.append(part)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        deliverBurst(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if connection.withholdsRead() { return }  // taking the parts issues the read again
+        context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deliverBurst(context: context)  // a response read to the close ends here
+        connection.closed(PooledForwardingError(.connectionClosed))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        deliverBurst(context: context)
+        connection.closed(error)
+        context.close(promise: nil)
+    }
+
+    private func deliverBurst(context: ChannelHandlerContext) {
+        guard !burst.isEmpty else { return }
+        let parts = burst
+        let bytes = burstBytes
+        burst = []
+        burstBytes = 0
+        if !connection.deliver(parts, bytes: bytes) { context.close(promise: nil) }
+    }
+}
