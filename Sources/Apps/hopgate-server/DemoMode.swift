@@ -26,7 +26,7 @@ struct DemoMode: Service {
     private func runDemo() async throws {
         while !httpsPort.isBound { try await Task.sleep(for: .milliseconds(20)) }
         let key = try await issueKey()
-        let forwarder = HTTPClientLocalForwarder()
+        let forwarder = PooledHTTP1Forwarder()
         do {
             try await serve(key: key, forwarder: forwarder)
         } catch {
@@ -46,7 +46,7 @@ struct DemoMode: Service {
         }
     }
 
-    private func serve(key: ClientAPIKey, forwarder: HTTPClientLocalForwarder) async throws {
+    private func serve(key: ClientAPIKey, forwarder: PooledHTTP1Forwarder) async throws {
         let backendPort = BoundPort(configured: 0)
         let port = httpsPort.value
         let serverName = self.serverName.value

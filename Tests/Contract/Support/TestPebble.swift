@@ -75,8 +75,18 @@ public func withTestPebble<Result>(
         return try await withChildProcess("/usr/bin/pebble", ["-config", path("pebble.json"), "-dnsserver", "127.0.0.1:\(dnsPort)"],
                                           environment: environment) { pebble in
             _ = try await pebble.waitForOutput(containing: "ACME directory available")
-            let root = try await runCommand(["curl", "-sS", "--fail", "--cacert", path("api-ca.pem"),
-                                             "https://127.0.0.1:\(managementPort)/roots/0"])
+            // Pebble announces its directory before its management listener may be up (seen
+            // under load): ask for the root until it answers, for at most about 10 s.
+            var fetched: String?
+            for attempt in 1...100 where fetched == nil {
+                do {
+                    fetched = try await runCommand(["curl", "-sS", "--fail", "--cacert", path("api-ca.pem"),
+                                                    "https://127.0.0.1:\(managementPort)/roots/0"])
+                } catch where attempt < 100 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let root = fetched!
             try root.write(toFile: path("issuer-root.pem"), atomically: true, encoding: .utf8)
             return try await body(TestPebble(
                 directoryURL: "https://127.0.0.1:\(apiPort)/dir",
