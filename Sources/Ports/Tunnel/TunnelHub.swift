@@ -22,7 +22,7 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         public var drainTimeout: Duration
         public init(
             policy: TunnelAdmissionPolicy = .default, heartbeatInterval: Duration = .seconds(10), serverVersion: String,
-            drainTimeout: Duration = .seconds(30)
+            drainTimeout: Duration = TunnelLifecycle<ContinuousClock.Instant>.Configuration().drainTimeout
         ) {
             self.policy = policy
             self.heartbeatInterval = heartbeatInterval
