@@ -343,3 +343,11 @@ final class OnceFlag: Sendable {
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
 }
+
+/// When the server was last heard from, shared by the client's reader and its liveness check.
+final class LastHeard: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+    func touch() { instant.withLock { $0 = .now } }
+    /// How long the peer has been silent.
+    var silence: Duration { ContinuousClock.now - instant.withLock { $0 } }
+}

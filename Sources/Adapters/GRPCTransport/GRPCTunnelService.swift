@@ -37,6 +37,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
     package func closeAllTunnels() {
         for session in sessions.withLock({ Array($0.values) }) {
             session.markClosed(reason: "the server is shutting down")
+            session.control.yield(.close(.transportClosed))
             session.control.finish()
         }
     }
@@ -57,9 +58,9 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         var token = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in token.indices { token[index] = generator.next() }
-        let (outgoing, control) = AsyncStream.makeStream(of: Hopgate_Tunnel_V1_ControlFromServer.self)
+        let (outgoing, control) = AsyncStream.makeStream(of: GRPCTunnelSession.ControlOutput.self)
         let session = GRPCTunnelSession(
-            id: welcome.tunnelID, token: token, reusesExchangeStreams: capabilities.contains(TunnelCapabilities.exchangeReuse), control: control)
+            welcome: welcome, token: token, reusesExchangeStreams: capabilities.contains(TunnelCapabilities.exchangeReuse), control: control)
         sessions.withLock { $0[welcome.tunnelID.value.uuidString] = session }
 
         var message = Hopgate_Tunnel_V1_ControlFromServer()
@@ -80,18 +81,13 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         } catch {
             session.markClosed(reason: "the tunnel ended")
             sessions.withLock { _ = $0.removeValue(forKey: welcome.tunnelID.value.uuidString) }
-            let reason = (error as? TunnelEnded)?.reason ?? .transportClosed
-            await acceptor.tunnelClosed(welcome.tunnelID, reason: reason)
-            if error is TunnelEnded { return }
+            await acceptor.tunnelClosed(welcome.tunnelID, reason: .transportClosed)
             throw error
         }
         session.markClosed(reason: "the tunnel ended")
         sessions.withLock { _ = $0.removeValue(forKey: welcome.tunnelID.value.uuidString) }
         await acceptor.tunnelClosed(welcome.tunnelID, reason: reason)
     }
-
-    /// Why a tunnel's control stream ended in a way the server chose.
-    private struct TunnelEnded: Error { let reason: TunnelCloseReason }
 
     /// The client's hello, and the capabilities the server accepts from it.
     private func readHello(
@@ -117,44 +113,45 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         return (tunnelHello, TunnelCapabilities.accepted(from: hello.capabilities))
     }
 
-    /// Runs an admitted tunnel: reads heartbeats, sends heartbeats and drain, detects a silent peer.
+    /// Runs an admitted tunnel until its lifecycle closes it: reads the client's messages, writes
+    /// heartbeats and drain, and ticks the session's clock once per heartbeat interval (a silent
+    /// client, an overdue drain).
     private func serve(
         _ session: GRPCTunnelSession, welcome: TunnelWelcome,
         messages: OneTaskIterator<RPCAsyncSequence<Hopgate_Tunnel_V1_ControlFromClient, any Error>.AsyncIterator>,
-        outgoing: AsyncStream<Hopgate_Tunnel_V1_ControlFromServer>,
+        outgoing: AsyncStream<GRPCTunnelSession.ControlOutput>,
         response: RPCWriter<Hopgate_Tunnel_V1_ControlFromServer>
     ) async throws -> TunnelCloseReason {
         let acceptor = self.acceptor
         let interval = welcome.heartbeatInterval
-        let lastHeard = LastHeard()
         return try await withThrowingTaskGroup(of: TunnelCloseReason?.self) { group in
             group.addTask {  // the client's messages
                 while let message = try await messages.next() {
-                    lastHeard.touch()
+                    session.heard()
                     await acceptor.tunnelHeard(session.id)
-                    switch message.kind {
-                    case .drainComplete?: return .drained
-                    case .leave?: await acceptor.tunnelWantsToLeave(session.id)
-                    default: break
+                    // A DrainComplete is only heard: the drain ends when the server's own exchanges do.
+                    if case .leave? = message.kind { await acceptor.tunnelWantsToLeave(session.id) }
+                }
+                return session.clientEndedControl()
+            }
+            group.addTask {  // the one writer of the control stream, and the close it is told of
+                for await output in outgoing {
+                    switch output {
+                    case .send(let message): try await response.write(message)
+                    case .close(let reason): return reason
                     }
                 }
-                return session.phase == .draining ? .drained : .transportClosed
+                return .transportClosed
             }
-            group.addTask {  // the one writer of the control stream
-                for await message in outgoing { try await response.write(message) }
-                throw TunnelEnded(reason: .transportClosed)  // close() finished the stream
-            }
-            group.addTask {  // heartbeats and liveness
+            group.addTask {  // heartbeats and the session's deadlines
                 var sequence: UInt64 = 0
                 while true {
                     try await Task.sleep(for: interval)
-                    if HeartbeatRule.isDead(silence: lastHeard.silence, interval: interval) {
-                        throw TunnelEnded(reason: .heartbeatTimeout)
-                    }
+                    if let reason = session.tick() { return reason }
                     sequence += 1
                     var message = Hopgate_Tunnel_V1_ControlFromServer()
                     message.heartbeat = Hopgate_Tunnel_V1_Heartbeat.with { $0.sequence = sequence }
-                    session.control.yield(message)
+                    session.control.yield(.send(message))
                     // A tunnel that took no request for a whole interval gives back the idle
                     // streams it grew when it was busy.
                     session.retireIdleStreams(keeping: ExchangePoolSizing.defaultMinimumIdle)
@@ -375,12 +372,4 @@ extension RPCError {
         }
         self.init(code: code, message: refusal.reason)
     }
-}
-
-/// When a peer was last heard from, shared by a tunnel's reader and its liveness check.
-final class LastHeard: Sendable {
-    private let instant = Mutex(ContinuousClock.now)
-    func touch() { instant.withLock { $0 = .now } }
-    /// How long the peer has been silent.
-    var silence: Duration { ContinuousClock.now - instant.withLock { $0 } }
 }

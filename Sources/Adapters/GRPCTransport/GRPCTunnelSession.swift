@@ -13,10 +13,16 @@ final class GRPCTunnelSession: TunnelConnection {
     let token: [UInt8]
     /// The client's Exchange streams carry one exchange after another (`exchange-reuse`).
     let reusesExchangeStreams: Bool
-    /// Control messages to send (heartbeats, drain), written by the control handler's one writer task.
-    let control: AsyncStream<Hopgate_Tunnel_V1_ControlFromServer>.Continuation
+    /// Control messages to send (heartbeats, drain) and the close, in order, carried out by the
+    /// control handler's one writer task.
+    let control: AsyncStream<ControlOutput>.Continuation
 
-    enum Phase { case active, draining, closed }
+    /// What the control handler's writer does next.
+    enum ControlOutput: Sendable {
+        case send(Hopgate_Tunnel_V1_ControlFromServer)
+        /// End the tunnel for this reason (after what was queued before it is written).
+        case close(TunnelCloseReason)
+    }
 
     /// An Exchange stream the client opened that waits for a request. A reusable stream parks
     /// the same slot again after each clean exchange.
@@ -50,7 +56,8 @@ final class GRPCTunnelSession: TunnelConnection {
     struct IdleStreamRetired: Error {}
 
     private struct State {
-        var phase = Phase.active
+        /// Drives drain, liveness and close (``TunnelLifecycle``).
+        var lifecycle: TunnelLifecycle<ContinuousClock.Instant>
         var idle: [Slot] = []
         var waiters: [(id: Int, continuation: CheckedContinuation<Slot, any Error>)] = []
         var nextWaiter = 0
@@ -60,17 +67,18 @@ final class GRPCTunnelSession: TunnelConnection {
         var takenSinceLastCheck = false
         /// Exchange streams the client has attached over the tunnel's life.
         var attached = 0
+        /// Whether a tick has found the lifecycle closed already (see ``tick()``).
+        var closeSeenByTick = false
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    init(id: TunnelID, token: [UInt8], reusesExchangeStreams: Bool = false, control: AsyncStream<Hopgate_Tunnel_V1_ControlFromServer>.Continuation) {
-        self.id = id
+    init(welcome: TunnelWelcome, token: [UInt8], reusesExchangeStreams: Bool = false, control: AsyncStream<ControlOutput>.Continuation) {
+        self.id = welcome.tunnelID
         self.token = token
         self.reusesExchangeStreams = reusesExchangeStreams
         self.control = control
+        self.state = Mutex(State(lifecycle: welcome.acceptedLifecycle()))
     }
-
-    var phase: Phase { state.withLock { $0.phase } }
 
     /// Exchange streams the client has attached over the tunnel's life (one per exchange
     /// without `exchange-reuse`; with it, what the peak concurrency needed).
@@ -95,7 +103,7 @@ final class GRPCTunnelSession: TunnelConnection {
             state.active[state.nextActive] = inbound
             return state.nextActive
         }
-        defer { _ = state.withLock { $0.active.removeValue(forKey: key) } }
+        defer { exchangeFinished(removing: key) }
         let reusable = slot.reusable
         // The public side's outcome goes to the stream's handler: through the reusable stream's
         // events, or a stream of its own for a version 1 stream.
@@ -146,34 +154,99 @@ final class GRPCTunnelSession: TunnelConnection {
     }
 
     func drain() async {
-        let (slots, waiters) = state.withLock { state -> ([Slot], [CheckedContinuation<Slot, any Error>]) in
-            guard state.phase == .active else { return ([], []) }
-            state.phase = .draining
+        let (action, slots, waiters) = state.withLock { state -> (Lifecycle.Action, [Slot], [CheckedContinuation<Slot, any Error>]) in
+            let wasActive = state.lifecycle.acceptsExchanges
+            let action = state.lifecycle.handle(.drain(at: .now))
+            guard wasActive else { return (action, [], []) }
             defer { state.idle = []; state.waiters = [] }
-            return (state.idle, state.waiters.map(\.continuation))
+            return (action, state.idle, state.waiters.map(\.continuation))
         }
+        // The Drain goes out before the waiters fail: their ends may close the tunnel.
+        carryOut(action)
         for slot in slots { slot.finish(.failure(RPCError(code: .unavailable, message: "the tunnel is draining"))) }
         for waiter in waiters { waiter.resume(throwing: TunnelExchangeError(.tunnelUnavailable, "the tunnel is draining")) }
-        var message = Hopgate_Tunnel_V1_ControlFromServer()
-        message.drain = Hopgate_Tunnel_V1_Drain.with { $0.reason = "server requested drain" }
-        control.yield(message)
     }
 
     func close() async {
         markClosed(reason: "the tunnel was closed by the server")
+        control.yield(.close(.transportClosed))
         control.finish()
     }
 
     /// Fails everything waiting on this tunnel; called when the tunnel ends for any reason.
     func markClosed(reason: String) {
         let (slots, waiters, active) = state.withLock { state -> ([Slot], [CheckedContinuation<Slot, any Error>], [AsyncThrowingChannel<ExchangeResponsePart, any Error>]) in
-            state.phase = .closed
+            _ = state.lifecycle.handle(.transportClosed)
             defer { state.idle = []; state.waiters = []; state.active = [:] }
             return (state.idle, state.waiters.map(\.continuation), Array(state.active.values))
         }
         for slot in slots { slot.finish(.failure(RPCError(code: .unavailable, message: reason))) }
         for waiter in waiters { waiter.resume(throwing: TunnelExchangeError(.tunnelUnavailable, reason)) }
         for channel in active { channel.fail(TunnelExchangeError(.tunnelFailed, reason)) }
+    }
+
+    // MARK: Lifecycle
+
+    /// The session's state machine, on the real clock.
+    typealias Lifecycle = TunnelLifecycle<ContinuousClock.Instant>
+
+    /// The client was heard from (any control message).
+    func heard() {
+        _ = state.withLock { $0.lifecycle.handle(.heard(at: .now)) }
+    }
+
+    /// Checks the session's deadlines; returns why it has ended: a silent client or an overdue
+    /// drain, or a close decided before the previous tick that the writer has still not carried
+    /// out (it is stuck on a client that does not read; until then it is given time to write the
+    /// Drain that goes before the close).
+    func tick() -> TunnelCloseReason? {
+        state.withLock { state in
+            let wasClosed = state.lifecycle.isClosed
+            if case .close(let reason) = state.lifecycle.handle(.tick(at: .now)) { return reason }
+            guard wasClosed else { return nil }
+            defer { state.closeSeenByTick = true }
+            return state.closeSeenByTick ? state.lifecycle.closeReason : nil
+        }
+    }
+
+    /// The client ended its side of the control stream. A draining tunnel goes on until its
+    /// exchanges end (nil); any other is over.
+    func clientEndedControl() -> TunnelCloseReason? {
+        state.withLock { state in
+            if case .draining = state.lifecycle.state { return nil }
+            _ = state.lifecycle.handle(.transportClosed)
+            return state.lifecycle.closeReason
+        }
+    }
+
+    /// Counts an exchange out (and forgets its response channel).
+    private func exchangeFinished(removing key: Int?) {
+        carryOut(state.withLock { state in
+            if let key { state.active.removeValue(forKey: key) }
+            return state.lifecycle.handle(.exchangeFinished)
+        })
+    }
+
+    /// Does what the lifecycle decided, through the control stream's writer so that a Drain goes
+    /// out before the close.
+    private func carryOut(_ action: Lifecycle.Action) {
+        switch action {
+        case .sendDrain:
+            control.yield(.send(Self.drainMessage))
+        case .sendDrainAndClose(let reason):
+            control.yield(.send(Self.drainMessage))
+            control.yield(.close(reason))
+        case .close(let reason):
+            control.yield(.close(reason))
+        case .none, .startExchange, .refuseExchange, .invalid:
+            break
+        }
+    }
+
+    private static var drainMessage: Hopgate_Tunnel_V1_ControlFromServer {
+        var message = Hopgate_Tunnel_V1_ControlFromServer()
+        message.drain = Hopgate_Tunnel_V1_Drain.with { $0.reason = "server requested drain" }
+        return message
     }
 
     // MARK: Slots
@@ -192,7 +265,7 @@ final class GRPCTunnelSession: TunnelConnection {
                 // A reusable stream's reader marks it unusable before it unparks it, and both take
                 // this lock: a stream the client has ended is never left in `idle`.
                 let outcome = state.withLock { state -> Outcome in
-                    guard state.phase == .active else {
+                    guard state.lifecycle.acceptsExchanges else {
                         return .refused(RPCError(code: .unavailable, message: "the tunnel is not accepting exchanges"))
                     }
                     if let unusable = slot.reusable?.unusable { return .refused(unusable) }
@@ -253,31 +326,50 @@ final class GRPCTunnelSession: TunnelConnection {
         return retired.count
     }
 
-    /// The next idle Exchange stream, waiting for the client to open one if none is idle.
+    /// Counts an exchange in (the lifecycle refuses it on a tunnel that is not active) and
+    /// returns the next idle Exchange stream, waiting for the client to open one if none is idle.
+    /// An exchange counted in and then failed here is counted out again.
     private func takeSlot() async throws -> Slot {
-        let waiterID = state.withLock { state -> Int in
+        /// How the exchange begins: refused, with an idle stream, or waiting (with its waiter id).
+        enum Start { case refused(any Error), taken(Slot), waits(Int) }
+        let start = state.withLock { state -> Start in
+            guard case .startExchange = state.lifecycle.handle(.exchangeStarted) else { return .refused(Self.unavailable(state)) }
+            state.takenSinceLastCheck = true
+            if !state.idle.isEmpty { return .taken(state.idle.removeFirst()) }
             state.nextWaiter += 1
-            return state.nextWaiter
+            return .waits(state.nextWaiter)
         }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Slot, any Error>) in
-                let immediate = state.withLock { state -> Swift.Result<Slot, any Error>? in
-                    guard state.phase == .active else {
-                        return .failure(TunnelExchangeError(.tunnelUnavailable, "the tunnel is \(state.phase == .draining ? "draining" : "closed")"))
+        let waiterID: Int
+        switch start {
+        case .refused(let error): throw error
+        case .taken(let slot): return slot
+        case .waits(let id): waiterID = id
+        }
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Slot, any Error>) in
+                    let immediate = state.withLock { state -> Swift.Result<Slot, any Error>? in
+                        guard state.lifecycle.acceptsExchanges else { return .failure(Self.unavailable(state)) }
+                        if !state.idle.isEmpty { return .success(state.idle.removeFirst()) }
+                        state.waiters.append((waiterID, continuation))
+                        return nil
                     }
-                    state.takenSinceLastCheck = true
-                    if !state.idle.isEmpty { return .success(state.idle.removeFirst()) }
-                    state.waiters.append((waiterID, continuation))
-                    return nil
+                    if let immediate { continuation.resume(with: immediate) }
                 }
-                if let immediate { continuation.resume(with: immediate) }
+            } onCancel: {
+                let waiter = state.withLock { state -> CheckedContinuation<Slot, any Error>? in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == waiterID }) else { return nil }
+                    return state.waiters.remove(at: index).continuation
+                }
+                waiter?.resume(throwing: CancellationError())
             }
-        } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Slot, any Error>? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == waiterID }) else { return nil }
-                return state.waiters.remove(at: index).continuation
-            }
-            waiter?.resume(throwing: CancellationError())
+        } catch {
+            exchangeFinished(removing: nil)
+            throw error
         }
+    }
+
+    private static func unavailable(_ state: State) -> TunnelExchangeError {
+        TunnelExchangeError(.tunnelUnavailable, "the tunnel is \(state.lifecycle.isClosed ? "closed" : "draining")")
     }
 }

@@ -1,7 +1,6 @@
 import AsyncAlgorithms
 public import HopGateDomain
 public import HopGatePorts
-import Synchronization
 
 /// The client side of the loopback transport.
 public struct LoopbackTunnelConnector: TunnelConnector {
@@ -27,37 +26,39 @@ public struct LoopbackTunnelConnector: TunnelConnector {
         guard let acceptor = network.currentAcceptor else { throw LoopbackUnreachable() }
         let welcome = try await acceptor.admit(hello, peer: .unknown)
         let (events, sink) = AsyncStream.makeStream(of: LoopbackTunnelSession.Event.self)
-        let session = LoopbackTunnelSession(id: welcome.tunnelID, events: sink)
+        let session = LoopbackTunnelSession(welcome: welcome, events: sink)
         await acceptor.tunnelOpened(session)
         onWelcome(welcome)
         let interval = welcome.heartbeatInterval
         let faults = self.faults
-        let lastHeard = LoopbackClock()
         let outcome: Result<TunnelCloseReason, any Error>
         do {
             let reason = try await withThrowingTaskGroup(of: TunnelCloseReason?.self) { group in
-                group.addTask {  // the client's heartbeats, and the server's watch over them
+                group.addTask {  // the client's heartbeats, and the server's clock over the session
                     while true {
                         try await Task.sleep(for: interval)
                         if !faults.stopsAnsweringHeartbeats {
-                            lastHeard.touch()
+                            session.heard()
                             await acceptor.tunnelHeard(session.id)
                         }
-                        if HeartbeatRule.isDead(silence: lastHeard.silence, interval: interval) { return .heartbeatTimeout }
+                        if let reason = session.tick() {
+                            // The exchanges in flight fail as cut off, before the client's handlers stop.
+                            session.markClosed(reason: "the tunnel closed (\(reason))")
+                            return reason
+                        }
                     }
                 }
-                group.addTask {  // the client serving exchanges
-                    let drained = await withDiscardingTaskGroup { jobs -> Bool in
+                group.addTask {  // the client serving exchanges until the server closes the tunnel
+                    await withDiscardingTaskGroup { jobs -> TunnelCloseReason in
                         for await event in events {
                             switch event {
                             case .job(let job): jobs.addTask { await Self.serve(job, with: handler) }
-                            case .drain: return true
-                            case .close: jobs.cancelAll(); return false
+                            case .drain: continue  // the server sends no new jobs; those in flight go on
+                            case .close(let reason): jobs.cancelAll(); return reason
                             }
                         }
-                        return false
+                        return .transportClosed
                     }
-                    return drained ? .drained : .transportClosed
                 }
                 group.addTask {  // the client asking to leave: the server drains the tunnel
                     await leave.requested()
@@ -118,11 +119,4 @@ public struct LoopbackUnreachable: Error, CustomStringConvertible {
 /// The loopback tunnel ended because the client stopped sending heartbeats.
 public struct LoopbackHeartbeatTimeout: Error, CustomStringConvertible {
     public var description: String { "heartbeat timeout" }
-}
-
-/// When the client last sent a heartbeat.
-final class LoopbackClock: Sendable {
-    private let instant = Mutex(ContinuousClock.now)
-    func touch() { instant.withLock { $0 = .now } }
-    var silence: Duration { ContinuousClock.now - instant.withLock { $0 } }
 }

@@ -26,16 +26,31 @@ final class LoopbackTunnelSession: TunnelConnection {
         var isSet: Bool { value.withLock { $0 } }
     }
 
-    enum Event: Sendable { case job(Job), drain, close }
-    enum Phase { case active, draining, closed }
+    /// What the client side of the tunnel is told, in order.
+    enum Event: Sendable {
+        case job(Job)
+        /// Take no new work; finish what is in flight.
+        case drain
+        /// The tunnel is over, for this reason; stop everything.
+        case close(TunnelCloseReason)
+    }
+
+    /// What the session lock guards.
+    private struct State {
+        /// Drives drain, liveness and close (``TunnelLifecycle``).
+        var lifecycle: TunnelLifecycle<ContinuousClock.Instant>
+        var active: [Int: AsyncThrowingChannel<ExchangeResponsePart, any Error>] = [:]
+        var next = 0
+    }
 
     let id: TunnelID
     let events: AsyncStream<Event>.Continuation
-    private let state = Mutex((phase: Phase.active, active: [Int: AsyncThrowingChannel<ExchangeResponsePart, any Error>](), next: 0))
+    private let state: Mutex<State>
 
-    init(id: TunnelID, events: AsyncStream<Event>.Continuation) {
-        self.id = id
+    init(welcome: TunnelWelcome, events: AsyncStream<Event>.Continuation) {
+        self.id = welcome.tunnelID
         self.events = events
+        self.state = Mutex(State(lifecycle: welcome.acceptedLifecycle()))
     }
 
     func exchange<Result: Sendable>(
@@ -47,8 +62,8 @@ final class LoopbackTunnelSession: TunnelConnection {
         let (done, finishDone) = AsyncStream.makeStream(of: Void.self)
         let ended = ExchangeEnded()
         let key = try state.withLock { state throws(TunnelExchangeError) -> Int in
-            guard state.phase == .active else {
-                throw TunnelExchangeError(.tunnelUnavailable, "the tunnel is \(state.phase == .draining ? "draining" : "closed")")
+            guard state.lifecycle.handle(.exchangeStarted) == .startExchange else {
+                throw TunnelExchangeError(.tunnelUnavailable, "the tunnel is \(state.lifecycle.isClosed ? "closed" : "draining")")
             }
             state.next += 1
             state.active[state.next] = response
@@ -58,7 +73,10 @@ final class LoopbackTunnelSession: TunnelConnection {
             ended.set()
             finishDone.finish()
             response.finish()  // releases a handler blocked sending to a reader that is gone
-            _ = state.withLock { $0.active.removeValue(forKey: key) }
+            carryOut(state.withLock { state in
+                state.active.removeValue(forKey: key)
+                return state.lifecycle.handle(.exchangeFinished)
+            })
         }
         events.yield(.job(Job(head: head, requestBody: requestBody, response: response, done: done, ended: ended)))
         return try await body(
@@ -70,25 +88,47 @@ final class LoopbackTunnelSession: TunnelConnection {
     }
 
     func drain() async {
-        let changed = state.withLock { state -> Bool in
-            guard state.phase == .active else { return false }
-            state.phase = .draining
-            return true
-        }
-        if changed { events.yield(.drain) }
+        carryOut(state.withLock { $0.lifecycle.handle(.drain(at: .now)) })
     }
 
     func close() async {
         markClosed(reason: "the tunnel was closed by the server")
-        events.yield(.close)
+        events.yield(.close(.transportClosed))
     }
 
-    var phase: Phase { state.withLock { $0.phase } }
+    /// The client was heard from (its heartbeat).
+    func heard() {
+        _ = state.withLock { $0.lifecycle.handle(.heard(at: .now)) }
+    }
+
+    /// Checks the session's deadlines; returns why it has ended, if it has (a silent client, an
+    /// overdue drain, or a close decided earlier).
+    func tick() -> TunnelCloseReason? {
+        state.withLock { state in
+            _ = state.lifecycle.handle(.tick(at: .now))
+            return state.lifecycle.closeReason
+        }
+    }
+
+    /// Does what the lifecycle decided: the client side learns of a drain and of the close.
+    private func carryOut(_ action: TunnelLifecycle<ContinuousClock.Instant>.Action) {
+        switch action {
+        case .sendDrain:
+            events.yield(.drain)
+        case .sendDrainAndClose(let reason):
+            events.yield(.drain)
+            events.yield(.close(reason))
+        case .close(let reason):
+            events.yield(.close(reason))
+        case .none, .startExchange, .refuseExchange, .invalid:
+            break
+        }
+    }
 
     /// Fails the exchanges in flight; called when the tunnel ends for any reason.
     func markClosed(reason: String) {
         let active = state.withLock { state -> [AsyncThrowingChannel<ExchangeResponsePart, any Error>] in
-            state.phase = .closed
+            _ = state.lifecycle.handle(.transportClosed)
             defer { state.active = [:] }
             return Array(state.active.values)
         }

@@ -5,6 +5,13 @@
 /// exchanges starting and finishing, a drain request, the transport closing) and carries out
 /// the ``Action`` it returns. Time is a generic `InstantProtocol` so tests drive it with a
 /// manual clock.
+///
+/// A drain is over when the exchanges *this side* started have finished: the server counts the
+/// public requests it handed to the tunnel, so a drain with nothing in flight closes at once
+/// (the peer is still told to drain), and a peer that never finishes an exchange is closed when
+/// ``Configuration/drainTimeout`` passes. The peer's own report that it has drained is not
+/// waited for. A closed session tells the transport nothing more; the transport keeps the
+/// reason (``closeReason``).
 public struct TunnelLifecycle<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     /// Deadlines of a session.
     public struct Configuration: Sendable, Hashable {
@@ -64,7 +71,11 @@ public struct TunnelLifecycle<Instant: InstantProtocol>: Sendable where Instant.
         case refuseExchange
         /// Tell the peer to drain (stop sending new work, finish what is in flight).
         case sendDrain
-        /// Close the transport for the given reason.
+        /// Tell the peer to drain, then close for the given reason: nothing is in flight, so the
+        /// session ends at once, and the peer learns that it was drained (it stops and may
+        /// reconnect) rather than cut off.
+        case sendDrainAndClose(TunnelCloseReason)
+        /// Close the transport for the given reason (after a drain, the peer has been told).
         case close(TunnelCloseReason)
         /// The event is not allowed in the current state; the state is unchanged.
         case invalid
@@ -91,6 +102,12 @@ public struct TunnelLifecycle<Instant: InstantProtocol>: Sendable where Instant.
     public var isClosed: Bool {
         if case .closed = state { return true }
         return false
+    }
+
+    /// Why the session ended, once it has.
+    public var closeReason: TunnelCloseReason? {
+        if case .closed(let reason) = state { return reason }
+        return nil
     }
 
     /// The next instant at which a ``Event/tick(at:)`` may change the state, if any.
@@ -172,7 +189,10 @@ public struct TunnelLifecycle<Instant: InstantProtocol>: Sendable where Instant.
     }
 
     private mutating func startDraining(lastHeard: Instant, now: Instant, reasonWhenIdle: TunnelCloseReason) -> Action {
-        if inFlight == 0 { return close(reasonWhenIdle) }
+        if inFlight == 0 {
+            state = .closed(reasonWhenIdle)
+            return .sendDrainAndClose(reasonWhenIdle)
+        }
         state = .draining(lastHeard: lastHeard, deadline: now.advanced(by: configuration.drainTimeout))
         return .sendDrain
     }

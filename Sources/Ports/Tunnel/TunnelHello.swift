@@ -49,12 +49,20 @@ public struct TunnelWelcome: Sendable, Hashable {
     /// How often each side sends a heartbeat when otherwise idle.
     public var heartbeatInterval: Duration
     public var serverVersion: String
+    /// How long the server's side of a draining tunnel waits for its in-flight exchanges before
+    /// it closes the tunnel (``TunnelCloseReason/drainTimeout``). Server-side only: it is not
+    /// sent to the client, whose welcome keeps the default.
+    public var drainTimeout: Duration
 
-    public init(tunnelID: TunnelID, domain: DomainName, heartbeatInterval: Duration, serverVersion: String) {
+    public init(
+        tunnelID: TunnelID, domain: DomainName, heartbeatInterval: Duration, serverVersion: String,
+        drainTimeout: Duration = TunnelLifecycle<ContinuousClock.Instant>.Configuration().drainTimeout
+    ) {
         self.tunnelID = tunnelID
         self.domain = domain
         self.heartbeatInterval = heartbeatInterval
         self.serverVersion = serverVersion
+        self.drainTimeout = drainTimeout
     }
 }
 

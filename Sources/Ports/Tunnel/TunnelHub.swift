@@ -17,10 +17,17 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         /// Told to clients in the welcome.
         public var heartbeatInterval: Duration
         public var serverVersion: String
-        public init(policy: TunnelAdmissionPolicy = .default, heartbeatInterval: Duration = .seconds(10), serverVersion: String) {
+        /// How long a draining tunnel's in-flight exchanges may take before the tunnel is closed
+        /// (``TunnelCloseReason/drainTimeout``). Default 30 s.
+        public var drainTimeout: Duration
+        public init(
+            policy: TunnelAdmissionPolicy = .default, heartbeatInterval: Duration = .seconds(10), serverVersion: String,
+            drainTimeout: Duration = TunnelLifecycle<ContinuousClock.Instant>.Configuration().drainTimeout
+        ) {
             self.policy = policy
             self.heartbeatInterval = heartbeatInterval
             self.serverVersion = serverVersion
+            self.drainTimeout = drainTimeout
         }
     }
 
@@ -192,7 +199,9 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
             throw TunnelRefusal(.tooManyTunnels, "the domain \(domain) already has \(maximum) tunnels")
         }
         for connection in replaced { await connection.drain() }
-        return TunnelWelcome(tunnelID: id, domain: domain, heartbeatInterval: configuration.heartbeatInterval, serverVersion: configuration.serverVersion)
+        return TunnelWelcome(
+            tunnelID: id, domain: domain, heartbeatInterval: configuration.heartbeatInterval, serverVersion: configuration.serverVersion,
+            drainTimeout: configuration.drainTimeout)
     }
 
     public func tunnelWantsToLeave(_ id: TunnelID) async {

@@ -7,7 +7,7 @@ import Synchronization
 
 /// Every tunnel transport; the tunnel contract suite runs unchanged against each
 /// (`@Test(arguments: TunnelTransportKind.allCases)`). Adding a transport means adding a case
-/// and a branch in ``withTunnelTransport(_:heartbeatInterval:_:)``.
+/// and a branch in ``withTunnelTransport(_:heartbeatInterval:drainTimeout:_:)``.
 public enum TunnelTransportKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case loopback
     case grpc
@@ -53,15 +53,19 @@ public final class TunnelCloseRecorder: TunnelAcceptor {
 }
 
 /// Starts the server side of `kind` on loopback, runs `body`, and stops it.
+/// - Parameters:
+///   - heartbeatInterval: at least 1 s in tests that rely on heartbeats (shorter ones time out
+///     falsely on a loaded machine).
+///   - drainTimeout: how long a draining tunnel's exchanges may take.
 public func withTunnelTransport<Result: Sendable>(
-    _ kind: TunnelTransportKind, heartbeatInterval: Duration = .seconds(5),
+    _ kind: TunnelTransportKind, heartbeatInterval: Duration = .seconds(5), drainTimeout: Duration = .seconds(30),
     _ body: @Sendable (TunnelTransportHarness) async throws -> Result
 ) async throws -> Result {
     let store = InMemoryDomainStore()
     let administration = DomainAdministration(store: store, logger: quietLogger("admin"))
     let hub = TunnelHub(
         administration: administration,
-        configuration: .init(policy: .pool(maximum: 8), heartbeatInterval: heartbeatInterval, serverVersion: "contract"),
+        configuration: .init(policy: .pool(maximum: 8), heartbeatInterval: heartbeatInterval, serverVersion: "contract", drainTimeout: drainTimeout),
         logger: quietLogger("hub"))
     let recorder = TunnelCloseRecorder(hub: hub)
     switch kind {

@@ -73,9 +73,41 @@ struct TunnelLifecycleTests {
         #expect(session.state == .closed(.drained))
     }
 
-    @Test func idleDrainClosesAtOnce() {
+    @Test func idleDrainTellsThePeerAndClosesAtOnce() {
         var session = active()
-        #expect(session.handle(.drain(at: at(5))) == .close(.drained))
+        #expect(session.handle(.drain(at: at(5))) == .sendDrainAndClose(.drained))
+        #expect(session.state == .closed(.drained))
+        #expect(session.closeReason == .drained)
+        #expect(session.handle(.exchangeStarted) == .refuseExchange)
+    }
+
+    @Test func drainOfAFinishedSessionDoesNothing() {
+        var session = active()
+        _ = session.handle(.drain(at: at(5)))
+        #expect(session.handle(.drain(at: at(6))) == .none)
+        #expect(session.handle(.tick(at: at(100))) == .none)
+        #expect(session.closeReason == .drained)
+    }
+
+    @Test func exchangeFinishingAfterACloseIsCountedDown() {
+        var session = active()
+        _ = session.handle(.exchangeStarted)
+        _ = session.handle(.drain(at: at(5)))
+        #expect(session.handle(.tick(at: at(25))) == .close(.drainTimeout))
+        #expect(session.inFlight == 1)
+        #expect(session.handle(.exchangeFinished) == .none)
+        #expect(session.inFlight == 0)
+        #expect(session.closeReason == .drainTimeout)
+    }
+
+    @Test func lastOfSeveralExchangesEndsTheDrain() {
+        var session = active()
+        _ = session.handle(.exchangeStarted)
+        _ = session.handle(.exchangeStarted)
+        #expect(session.handle(.drain(at: at(5))) == .sendDrain)
+        #expect(session.handle(.exchangeFinished) == .none)
+        #expect(session.closeReason == nil)
+        #expect(session.handle(.exchangeFinished) == .close(.drained))
     }
 
     @Test func drainTimesOut() {
@@ -96,7 +128,7 @@ struct TunnelLifecycleTests {
 
     @Test func replacedSessionDrainsWithItsOwnReason() {
         var idle = active()
-        #expect(idle.handle(.replaced(at: at(2))) == .close(.replaced))
+        #expect(idle.handle(.replaced(at: at(2))) == .sendDrainAndClose(.replaced))
         var busy = active()
         _ = busy.handle(.exchangeStarted)
         #expect(busy.handle(.replaced(at: at(2))) == .sendDrain)

@@ -53,6 +53,20 @@ struct TunnelHubTests {
         #expect(hub.tunnelCount == 1)
     }
 
+    @Test func theWelcomeSetsTheSessionsDeadlines() async throws {
+        let admin = DomainAdministration(store: store, logger: logs.logger())
+        let hub = TunnelHub(
+            administration: admin, configuration: .init(heartbeatInterval: .seconds(4), serverVersion: "test", drainTimeout: .seconds(7)),
+            logger: logs.logger())
+        let issued = try await admin.register(domain: "a.example.com", memo: nil)
+        let welcome = try await hub.admit(hello("a.example.com", issued.clientAPIKey.secret), peer: PeerAddress(address: "127.0.0.1", port: 1))
+        #expect(welcome.drainTimeout == .seconds(7))
+        #expect(welcome.lifecycleConfiguration.heartbeatTimeout == .seconds(12))
+        #expect(welcome.lifecycleConfiguration.drainTimeout == .seconds(7))
+        let lifecycle = welcome.acceptedLifecycle()
+        #expect(lifecycle.acceptsExchanges)
+    }
+
     @Test func refusals() async throws {
         let (hub, admin) = makeHub()
         let a = try await admin.register(domain: "a.example.com", memo: nil)

@@ -19,7 +19,10 @@
 ///   Control:  client Hello → server Welcome (or the RPC ends with UNAUTHENTICATED,
 ///             PERMISSION_DENIED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED or UNAVAILABLE and a
 ///             reason); then Heartbeats both ways; server Drain → client stops opening Exchange
-///             streams, finishes in-flight ones, sends DrainComplete and ends the stream. A
+///             streams, finishes in-flight ones, sends DrainComplete and ends the stream. The
+///             server does not wait for DrainComplete: it ends the Control stream (status OK) as
+///             soon as the exchanges it handed the tunnel have finished — at once when none were
+///             in flight — or, with some still running, when its drain deadline passes. A
 ///             client that shuts down sends Leave first; the server answers with Drain.
 ///   Exchange: client Attach{tunnel_id, exchange_token} → (idle until a request comes) →
 ///             server RequestHead, BodyChunk…, End → client ResponseHead (1xx heads may come
