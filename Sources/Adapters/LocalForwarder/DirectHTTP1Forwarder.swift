@@ -125,16 +125,12 @@ enum DirectHTTP1Forwarder {
     }
 
     static func responseHead(_ answer: HTTPResponseHead, switched: Bool) -> HTTPResponse {
-        var fields = HTTPFields()
-        for header in answer.headers {
-            guard !HopByHopFields.isHopByHop(header.name), let name = HTTPField.Name(header.name) else { continue }
-            fields.append(HTTPField(name: name, value: header.value))
-        }
+        var response = HTTP1ResponseHead.response(from: answer)
         if switched, let upgrade = answer.headers.first(name: "upgrade") {
-            fields[.upgrade] = upgrade
-            fields[.connection] = "upgrade"
+            response.headerFields[.upgrade] = upgrade
+            response.headerFields[.connection] = "upgrade"
         }
-        return HTTPResponse(status: .init(code: Int(answer.status.code), reasonPhrase: answer.status.reasonPhrase), headerFields: fields)
+        return response
     }
 }
 
