@@ -33,12 +33,22 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// SIGTERM, then SIGKILL if still running after `grace`.
     public func stop(grace: Duration = .seconds(2)) async {
-        guard process.isRunning else { return }
+        guard isAlive else { return }
         process.terminate()
         let deadline = ContinuousClock.now + grace
-        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        while isAlive && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if isAlive { kill(process.processIdentifier, SIGKILL) }
+        while isAlive { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    /// Whether the process still runs. `Process.isRunning` alone is not enough: Foundation learns
+    /// of the exit from SIGCHLD, and a full test run once left a client a zombie that Foundation
+    /// never reaped, so `stop()` waited for ever. A zombie (or a vanished pid) counts as exited.
+    private var isAlive: Bool {
+        guard process.isRunning else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
     }
 
     /// Sends `signal` to the process.
