@@ -56,41 +56,42 @@ public func withCertificateSource<Result>(
 private func withACMECertificateSource<Result>(
     directory: URL, _ body: (CertificateSourceHarness) async throws -> Result
 ) async throws -> Result {
-    let httpPort = try freeLoopbackPort()
     let validity = 3600
-    return try await withTestPebble(httpPort: httpPort, tlsPort: try freeLoopbackPort(), certificateValidity: validity, nonceRejectPercent: 20) { pebble in
-        let clock = WallClockOffset()
-        let opened = OpenedSources()
-        let open: @Sendable () throws -> ACMECertificateSource = {
-            var configuration = ACMECertificateSource.Configuration(directoryURL: pebble.directoryURL, stateDirectory: directory)
-            configuration.contactEmail = "hostmaster@example.com"
-            configuration.challengeTypes = [.http01]
-            configuration.trustedCAsPEM = [pebble.apiCAPEM]
-            configuration.issuerRootsPEM = [pebble.issuerRootPEM]
-            configuration.pollTimeout = .seconds(30)
-            let source = try ACMECertificateSource(configuration: configuration, logger: quietLogger, now: { clock.now })
-            opened.add(source)
-            return source
+    let clock = WallClockOffset()
+    let opened = OpenedSources()
+    let administration = DomainAdministration(store: InMemoryDomainStore(), logger: quietLogger)
+    let router = PublicRequestRouter(
+        hub: TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: quietLogger),
+        administration: administration, configuration: .init(), timers: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
+    let listening = AsyncStream.makeStream(of: Int.self)
+    // The HTTP-01 listener binds port 0 before Pebble starts and Pebble is told the port it got:
+    // a port chosen in advance could be taken meanwhile (seen once in CI, under ASan).
+    let http = PublicHTTPServer(
+        host: "127.0.0.1", port: 0, router: router, policy: .proxy, challenges: opened, logger: quietLogger,
+        onListening: { listening.continuation.yield($0) })
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        // The stream ends when the listener does, so a listener that cannot start fails the test
+        // instead of waiting for ever.
+        group.addTask {
+            defer { listening.continuation.finish() }
+            try await http.run()
         }
-        let administration = DomainAdministration(store: InMemoryDomainStore(), logger: quietLogger)
-        let router = PublicRequestRouter(
-            hub: TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: quietLogger),
-            administration: administration, configuration: .init(), timers: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
-        let listening = AsyncStream.makeStream(of: Int.self)
-        let http = PublicHTTPServer(
-            host: "127.0.0.1", port: httpPort, router: router, policy: .proxy, challenges: opened, logger: quietLogger,
-            onListening: { listening.continuation.yield($0) })
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            // The stream ends when the listener does, so a port taken meanwhile fails the test
-            // instead of waiting for ever.
-            group.addTask {
-                defer { listening.continuation.finish() }
-                try await http.run()
+        defer { group.cancelAll() }
+        var httpPort: Int?
+        for await port in listening.stream { httpPort = port; break }
+        guard let httpPort else { throw ChildProcessError(message: "the HTTP-01 listener could not listen on 127.0.0.1") }
+        return try await withTestPebble(httpPort: httpPort, tlsPort: try freeLoopbackPort(), certificateValidity: validity, nonceRejectPercent: 20) { pebble in
+            let open: @Sendable () throws -> ACMECertificateSource = {
+                var configuration = ACMECertificateSource.Configuration(directoryURL: pebble.directoryURL, stateDirectory: directory)
+                configuration.contactEmail = "hostmaster@example.com"
+                configuration.challengeTypes = [.http01]
+                configuration.trustedCAsPEM = [pebble.apiCAPEM]
+                configuration.issuerRootsPEM = [pebble.issuerRootPEM]
+                configuration.pollTimeout = .seconds(30)
+                let source = try ACMECertificateSource(configuration: configuration, logger: quietLogger, now: { clock.now })
+                opened.add(source)
+                return source
             }
-            defer { group.cancelAll() }
-            var bound = false
-            for await _ in listening.stream { bound = true; break }
-            guard bound else { throw ChildProcessError(message: "the HTTP-01 listener could not listen on 127.0.0.1:\(httpPort)") }
             let source = try open()
             do {
                 let result = try await body(CertificateSourceHarness(

@@ -16,22 +16,41 @@ public struct TestPebble: Sendable {
     public let apiCAFile: String
 }
 
-/// A free TCP port on 127.0.0.1 (bound to port 0 and released; a small race is accepted).
+/// A free TCP port on 127.0.0.1 for a child process to listen on.
+///
+/// It is drawn at random *below* the kernel's ephemeral range (`ip_local_port_range`) and
+/// checked by binding it: a port from the ephemeral range (what binding port 0 gives) can be
+/// handed meanwhile to any outgoing connection of the parallel test run as its local port, and
+/// the child's listen then fails (seen in CI). Below the range only another test drawing the same
+/// number can collide. Falls back to port 0's answer if nothing below the range is free.
 public func freeLoopbackPort() throws -> Int {
+    let lowestEphemeral = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+        .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
+    if lowestEphemeral > 12_000 {
+        for _ in 0..<64 {
+            let candidate = Int.random(in: 10_000..<lowestEphemeral)
+            if let port = try? bindLoopback(port: candidate) { return port }
+        }
+    }
+    return try bindLoopback(port: 0)
+}
+
+/// Binds a TCP socket to 127.0.0.1:`port`, releases it, and returns the port it had.
+private func bindLoopback(port: Int) throws -> Int {
     let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { throw ChildProcessError(message: "socket() failed") }
     defer { close(socket) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
             bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
         }
     }
-    guard bound else { throw ChildProcessError(message: "bind() to 127.0.0.1:0 failed") }
+    guard bound else { throw ChildProcessError(message: "bind() to 127.0.0.1:\(port) failed") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
