@@ -61,13 +61,9 @@ enum WebConnectionServing {
                     }
                     reader.startBody(upgrading: upgrading, goAhead: goAhead)
                     let body = PartStream<ExchangeRequestPart> { try await reader.nextBodyPart() }
-                    let writer = PartWriter<ExchangeResponsePart> { part in
-                        switch part {
-                        case .head(let response): try await outbound.write(.head(response))
-                        case .body(let buffer): try await outbound.write(.body(buffer))
-                        case .end(let trailers): try await outbound.write(.end(trailers))
-                        }
-                    }
+                    let writer = PartWriter<ExchangeResponsePart>(
+                        { part in try await outbound.write(Self.responsePart(part)) },
+                        batches: { parts in try await outbound.write(contentsOf: parts.lazy.map(Self.responsePart)) })
                     try await handler(head, peer, body, writer)
                     // After an upgrade request the connection is done: switched and finished, or
                     // declined (the HTTP decoder parses nothing after an upgrade request).
@@ -83,6 +79,15 @@ enum WebConnectionServing {
             }
         } catch {
             logger.debug("connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        }
+    }
+
+    /// An exchange's response part as the HTTP codec's.
+    private static func responsePart(_ part: ExchangeResponsePart) -> HTTPResponsePart {
+        switch part {
+        case .head(let response): .head(response)
+        case .body(let buffer): .body(buffer)
+        case .end(let trailers): .end(trailers)
         }
     }
 

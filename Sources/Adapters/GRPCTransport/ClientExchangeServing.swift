@@ -26,30 +26,45 @@ enum ClientExchangeServing {
         writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>,
         coalescing: Bool = false
     ) async -> Bool {
-        let parts = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
+        // Batches: what the handler hands over at once (a small response's head, body and end)
+        // crosses to the forwarder in one rendezvous and goes out in one write.
+        let parts = AsyncThrowingChannel<ArraySlice<ExchangeResponsePart>, any Error>()
         let forwardingFailed = OnceFlag()  // the forwarder could not write; the handler's writes then fail
         let endWritten = OnceFlag()
         return await withTaskGroup(of: Void.self) { group in
             group.addTask {  // the forwarder: the only writer of the stream
                 var coalescer = ResponseCoalescer(enabled: coalescing, requestMethod: head.request.method)
                 do {
-                    for try await part in parts {
+                    var messages: [Hopgate_Tunnel_V1_ExchangeFromClient] = []
+                    for try await batch in parts {
                         guard !endWritten.isSet else { continue }
-                        for message in coalescer.messages(for: part) {
-                            try await writer.write(message)
-                            if ResponseCoalescer.endsResponse(message) { endWritten.set() }
+                        messages.removeAll(keepingCapacity: true)
+                        var ends = false
+                        for part in batch where !ends {
+                            for message in coalescer.messages(for: part) where !ends {
+                                messages.append(message)
+                                ends = ResponseCoalescer.endsResponse(message)
+                            }
                         }
+                        switch messages.count {
+                        case 0: break  // a small response's head, held for its body
+                        case 1: try await writer.write(messages[0])
+                        default: try await writer.write(contentsOf: messages)
+                        }
+                        if ends { endWritten.set() }
                     }
                     for message in coalescer.flush() { try await writer.write(message) }
                 } catch {
                     forwardingFailed.set()
                 }
             }
-            let failure = await runHandler(head, with: handler, requestBody: requestBody, until: cancels) { part in
+            let handOver: @Sendable (ArraySlice<ExchangeResponsePart>) async throws -> Void = { batch in
                 guard !forwardingFailed.isSet else { throw TunnelExchangeError(.tunnelFailed, "the exchange stream closed") }
-                await parts.send(part)
+                await parts.send(batch)
                 try Task.checkCancellation()
             }
+            let response = PartWriter<ExchangeResponsePart>({ part in try await handOver([part]) }, batches: handOver)
+            let failure = await runHandler(head, with: handler, requestBody: requestBody, until: cancels, response: response)
             parts.finish()
             await group.waitForAll()
             if let failure, !forwardingFailed.isSet, !endWritten.isSet {
@@ -67,13 +82,13 @@ enum ClientExchangeServing {
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
         requestBody: AsyncThrowingChannel<ExchangeRequestPart, any Error>,
         until cancels: AsyncStream<Void>,
-        write: @escaping @Sendable (ExchangeResponsePart) async throws -> Void
+        response: PartWriter<ExchangeResponsePart>
     ) async -> String? {
         enum Outcome: Sendable { case handled, failed(String), cancelled }
         return await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 do {
-                    try await handler.handle(head, requestBody: PartStream(requestBody), response: PartWriter(write))
+                    try await handler.handle(head, requestBody: PartStream(requestBody), response: response)
                     return .handled
                 } catch {
                     return .failed("\(error)")

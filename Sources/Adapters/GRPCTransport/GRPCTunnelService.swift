@@ -323,7 +323,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
     /// the client can always finish its side; a broken stream fails the response.
     private static func pumpResponse(
         _ messages: OneTaskIterator<RPCAsyncSequence<Hopgate_Tunnel_V1_ExchangeFromClient, any Error>.AsyncIterator>,
-        into inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>
+        into inbound: ResponsePartBatches
     ) async {
         var ended = false
         do {
@@ -331,13 +331,13 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                 if ended { continue }
                 switch try ExchangeMessageDecoding.message(message) {
                 case .part(let part):
-                    await inbound.send(part)
+                    await inbound.send([part])
                     if case .end = part {
                         inbound.finish()
                         ended = true
                     }
                 case .parts(let parts):
-                    for part in parts { await inbound.send(part) }
+                    await inbound.send(parts)
                     if case .end? = parts.last {
                         inbound.finish()
                         ended = true

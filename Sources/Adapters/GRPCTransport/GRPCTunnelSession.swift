@@ -47,7 +47,7 @@ final class GRPCTunnelSession: TunnelConnection {
 
     /// What an Exchange handler gets when a request is handed to its stream.
     struct Assignment: Sendable {
-        let inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>
+        let inbound: ResponsePartBatches
         /// The public side's outcome (version 1; a reusable stream learns it from its events).
         let finished: AsyncStream<Result<Void, any Error>>?
     }
@@ -61,7 +61,7 @@ final class GRPCTunnelSession: TunnelConnection {
         var idle: [Slot] = []
         var waiters: [(id: Int, continuation: CheckedContinuation<Slot, any Error>)] = []
         var nextWaiter = 0
-        var active: [Int: AsyncThrowingChannel<ExchangeResponsePart, any Error>] = [:]
+        var active: [Int: ResponsePartBatches] = [:]
         var nextActive = 0
         /// Whether a request took a stream since the last ``retireIdleStreams(keeping:)``.
         var takenSinceLastCheck = false
@@ -97,7 +97,7 @@ final class GRPCTunnelSession: TunnelConnection {
         _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         let slot = try await takeSlot()
-        let inbound = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
+        let inbound = ResponsePartBatches()
         let key = state.withLock { state in
             state.nextActive += 1
             state.active[state.nextActive] = inbound
@@ -143,7 +143,7 @@ final class GRPCTunnelSession: TunnelConnection {
                     }
                     if case .end = part { reusable?.requestEndWritten() }
                 },
-                PartStream(inbound))
+                PartStream(batches: inbound))
             ended(.success(()))
             return result
         } catch {
@@ -175,7 +175,7 @@ final class GRPCTunnelSession: TunnelConnection {
 
     /// Fails everything waiting on this tunnel; called when the tunnel ends for any reason.
     func markClosed(reason: String) {
-        let (slots, waiters, active) = state.withLock { state -> ([Slot], [CheckedContinuation<Slot, any Error>], [AsyncThrowingChannel<ExchangeResponsePart, any Error>]) in
+        let (slots, waiters, active) = state.withLock { state -> ([Slot], [CheckedContinuation<Slot, any Error>], [ResponsePartBatches]) in
             _ = state.lifecycle.handle(.transportClosed)
             defer { state.idle = []; state.waiters = []; state.active = [:] }
             return (state.idle, state.waiters.map(\.continuation), Array(state.active.values))

@@ -30,7 +30,7 @@ final class ReusableExchangeStream: Sendable {
 
     private struct State {
         /// Where the running exchange's response parts go; nil between exchanges.
-        var inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>?
+        var inbound: ResponsePartBatches?
         /// The running exchange's request End was written.
         var requestEnded = false
         /// The running exchange's response End came from the client (it may still be on its way
@@ -58,7 +58,7 @@ final class ReusableExchangeStream: Sendable {
     /// the first response part finds it. Returns false, and starts nothing, when the client
     /// ended the stream just as it was handed the request: the exchange then fails at once,
     /// before anything was sent (so the router may send it elsewhere).
-    func begin(_ inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>) -> Bool {
+    func begin(_ inbound: ResponsePartBatches) -> Bool {
         state.withLock { state in
             guard !state.clientEnded else { return false }
             state.inbound = inbound
@@ -87,7 +87,7 @@ final class ReusableExchangeStream: Sendable {
     /// the client still sends is read and dropped. Returns whether the client has already ended
     /// its side.
     func startRetiring() -> Bool {
-        let (inbound, ended) = state.withLock { state -> (AsyncThrowingChannel<ExchangeResponsePart, any Error>?, Bool) in
+        let (inbound, ended) = state.withLock { state -> (ResponsePartBatches?, Bool) in
             state.retiring = true
             defer { state.inbound = nil }
             return (state.inbound, state.clientEnded)
@@ -133,9 +133,9 @@ final class ReusableExchangeStream: Sendable {
                 }
                 switch decoded {
                 case .part(let part):
-                    await deliver(part, to: inbound)
+                    await deliver([part], to: inbound)
                 case .parts(let parts):
-                    for part in parts { await deliver(part, to: inbound) }
+                    await deliver(parts, to: inbound)
                 case .failure(let reason):
                     endExchange(inbound, failing: TunnelExchangeError(.upstreamFailed, reason))
                 case .unexpected:
@@ -149,28 +149,28 @@ final class ReusableExchangeStream: Sendable {
         onUnusable()
     }
 
-    /// Hands one response part to the running exchange; after the End, the exchange is over
-    /// for this side.
-    private func deliver(_ part: ExchangeResponsePart, to inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>) async {
-        guard case .end = part else {
-            await inbound.send(part)
+    /// Hands the response parts of one message to the running exchange; after the End (always
+    /// a message's last part), the exchange is over for this side.
+    private func deliver(_ parts: [ExchangeResponsePart], to inbound: ResponsePartBatches) async {
+        guard case .end? = parts.last else {
+            await inbound.send(parts)
             return
         }
         state.withLock { $0.responseEndArrived = true }
-        await inbound.send(part)
+        await inbound.send(parts)
         inbound.finish()
         state.withLock { if $0.inbound === inbound { $0.inbound = nil } }
         sink.yield(.responseEnded)
     }
 
-    private func endExchange(_ inbound: AsyncThrowingChannel<ExchangeResponsePart, any Error>, failing error: TunnelExchangeError) {
+    private func endExchange(_ inbound: ResponsePartBatches, failing error: TunnelExchangeError) {
         inbound.fail(error)
         state.withLock { if $0.inbound === inbound { $0.inbound = nil } }
         sink.yield(.responseFailed)
     }
 
     private func clientEnded(_ error: TunnelExchangeError) {
-        let inbound = state.withLock { state -> AsyncThrowingChannel<ExchangeResponsePart, any Error>? in
+        let inbound = state.withLock { state -> ResponsePartBatches? in
             state.clientEnded = true
             if state.unusable == nil { state.unusable = RPCError(code: .cancelled, message: "the client ended the exchange stream") }
             defer { state.inbound = nil }

@@ -148,21 +148,27 @@ struct PooledHTTP1Exchange {
                     throw PooledForwardingError(.closedBeforeResponse)
                 }
                 started = true
-                for part in parts {
+                // One read burst is handed on in one write (a small answer's head, body and end).
+                var relayed: [ExchangeResponsePart] = []
+                relayed.reserveCapacity(parts.count)
+                var ended = false
+                for part in parts where !ended {
                     switch part {
                     case .head(let answer):
                         guard answer.status.code >= 200 else { continue }  // informational: not relayed
                         answered = true
                         keepAlive = HTTP1ResponseHead.keepsConnection(answer, method: head.method)
-                        try await response.write(.head(HTTP1ResponseHead.response(from: answer)))
+                        relayed.append(.head(HTTP1ResponseHead.response(from: answer)))
                     case .body(let bytes):
-                        try await response.write(.body(bytes))
+                        relayed.append(.body(bytes))
                     case .end(let trailers):
                         guard answered else { throw PooledForwardingError(.noFinalResponse) }
-                        try await response.write(.end(trailers.map(DirectHTTP1Forwarder.fields(from:))))
-                        return keepAlive
+                        relayed.append(.end(trailers.map(DirectHTTP1Forwarder.fields(from:))))
+                        ended = true
                     }
                 }
+                try await response.write(contentsOf: relayed[...])
+                if ended { return keepAlive }
             }
         } catch {
             connection.close()

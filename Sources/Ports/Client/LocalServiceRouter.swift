@@ -34,12 +34,11 @@ public struct LocalServiceRouter: ExchangeHandler {
         let started = clock.now
         let path = head.request.path ?? "/"
         let status = Mutex<Int?>(nil)
-        let tracked = PartWriter<ExchangeResponsePart> { part in
+        let tracked = response.observing { part in
             if case .head(let responseHead) = part,
                 responseHead.status.kind != .informational || responseHead.status == .switchingProtocols {
                 status.withLock { $0 = responseHead.status.code }
             }
-            try await response.write(part)
         }
         // Request-scoped metadata is part of each line's metadata, which swift-log builds only
         // when the line's level is enabled (a logger copy with metadata cost every request).

@@ -27,26 +27,36 @@ struct ExchangeAttempt: Sendable {
                 let meter = ByteMeter(direction: "out")
                 defer { meter.flush() }
                 var order = ExchangeResponseOrder(upgrading: upgrading)
-                for try await part in upstreamResponse {
-                    switch order.receive(part) {
-                    case .head(var head, let final):
-                        progress.markResponseStarted()
-                        if final {
-                            PublicRequestRouter.addStrictTransportSecurity(strictTransportSecurity, to: &head, scheme: scheme)
-                            progress.markHeadSent(head.status.code)
+                // What arrived together (a small response's head, body and end in one tunnel
+                // message) is written to the public connection in one hand-off.
+                var parts = upstreamResponse.makeAsyncIterator()
+                var checked: [ExchangeResponsePart] = []
+                while let batch = try await parts.nextBatch() {
+                    checked.removeAll(keepingCapacity: true)
+                    for part in batch {
+                        switch order.receive(part) {
+                        case .head(var head, let final):
+                            progress.markResponseStarted()
+                            if final {
+                                PublicRequestRouter.addStrictTransportSecurity(strictTransportSecurity, to: &head, scheme: scheme)
+                                progress.markHeadSent(head.status.code)
+                            }
+                            checked.append(.head(head))
+                        case .body:
+                            if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
+                            checked.append(part)
+                        case .end:
+                            checked.append(part)
+                            try await answer(checked[...])
+                            return
+                        case .violation(let violation):
+                            // The client's fault, not the tunnel's (which would allow a retry).
+                            try await answer(checked[...])
+                            _ = progress.fail(violation)
+                            throw violation
                         }
-                        try await answer(.head(head))
-                    case .body:
-                        if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
-                        try await answer(part)
-                    case .end:
-                        try await answer(part)
-                        return
-                    case .violation(let violation):
-                        // The client's fault, not the tunnel's (which would allow a retry).
-                        _ = progress.fail(violation)
-                        throw violation
                     }
+                    try await answer(checked[...])
                 }
                 // The response stopped without its end: cancelled (deadline, body too large)
                 // or the tunnel's stream finished early.
@@ -56,10 +66,10 @@ struct ExchangeAttempt: Sendable {
         }
     }
 
-    /// Writes a response part to the public client; a failure there (the client gone) is not the
+    /// Writes response parts to the public client; a failure there (the client gone) is not the
     /// tunnel's, so it is recorded as the exchange's end and never retried.
-    private func answer(_ part: ExchangeResponsePart) async throws {
-        do { try await response.write(part) } catch {
+    private func answer(_ parts: ArraySlice<ExchangeResponsePart>) async throws {
+        do { try await response.write(contentsOf: parts) } catch {
             _ = progress.fail(error)
             throw error
         }

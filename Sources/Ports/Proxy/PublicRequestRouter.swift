@@ -169,9 +169,8 @@ public struct PublicRequestRouter: Sendable {
     ) async throws {
         let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
         let progress = ExchangeProgress()
-        let watched = PartWriter<ExchangeResponsePart> { part in
+        let watched = response.observing { part in
             if case .head(let answer) = part, answer.status.code >= 200 { progress.markHeadSent(answer.status.code) }
-            try await response.write(part)
         }
         do {
             try await site.handler.handle(head, peer: peer, requestBody: requestBody, response: watched)
@@ -223,9 +222,8 @@ public struct PublicRequestRouter: Sendable {
         HopGateMetrics.recordRequest(method: request.method.rawValue, status: page.status.code, duration: .now - started)
         var (head, body) = page.response(for: request.headerFields, requestID: requestID)
         if let scheme { addStrictTransportSecurity(to: &head, scheme: scheme) }
-        try await response.write(.head(head))
-        if request.method != .head { try await response.write(.body(body)) }
-        try await response.write(.end(nil))
+        let parts: [ExchangeResponsePart] = request.method == .head ? [.head(head), .end(nil)] : [.head(head), .body(body), .end(nil)]
+        try await response.write(contentsOf: parts[...])
     }
 
     // Field names the router sets on every request, made once.

@@ -5,23 +5,74 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
     public typealias Element = Part
     public typealias Failure = any Error
 
-    private let nextPart: () async throws -> Part?
+    /// Where the parts come from: one at a time, or in batches (what a transport received
+    /// together, such as a small response's head, body and end in one message).
+    fileprivate enum Source {
+        case single(() async throws -> Part?)
+        case batched(() async throws -> [Part]?)
+    }
+
+    private let source: Source
 
     /// A stream whose elements come from calling `next` until it returns nil.
-    public init(next: @escaping () async throws -> Part?) { self.nextPart = next }
+    public init(next: @escaping () async throws -> Part?) { self.source = .single(next) }
 
     /// A stream over any async sequence of parts.
     public init<Base: AsyncSequence>(_ base: Base) where Base.Element == Part {
         let box = IteratorBox(base.makeAsyncIterator())
-        self.nextPart = { try await box.next() }
+        self.source = .single { try await box.next() }
+    }
+
+    /// A stream over any async sequence of batches of parts. A reader that can handle several
+    /// parts at once (``AsyncIterator/nextBatch()``) gets each batch whole, so that what arrived
+    /// together is written on together.
+    public init<Base: AsyncSequence>(batches base: Base) where Base.Element == [Part] {
+        let box = IteratorBox(base.makeAsyncIterator())
+        self.source = .batched { try await box.next() }
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        fileprivate let nextPart: () async throws -> Part?
-        public mutating func next() async throws -> Part? { try await nextPart() }
+        fileprivate let source: Source
+        /// What is left of the last batch.
+        private var pending: ArraySlice<Part> = []
+
+        fileprivate init(source: Source) { self.source = source }
+
+        public mutating func next() async throws -> Part? {
+            if let part = pending.popFirst() { return part }
+            switch source {
+            case .single(let next):
+                return try await next()
+            case .batched(let nextBatch):
+                while let batch = try await nextBatch() {
+                    pending = batch[...]
+                    if let part = pending.popFirst() { return part }
+                }
+                return nil
+            }
+        }
+
+        /// The next parts that arrived together (at least one), or nil at the end: the rest of a
+        /// batch that ``next()`` began, a whole batch, or a single part from a stream without
+        /// batches.
+        public mutating func nextBatch() async throws -> ArraySlice<Part>? {
+            if !pending.isEmpty {
+                defer { pending = [] }
+                return pending
+            }
+            switch source {
+            case .single(let next):
+                return try await next().map { [$0][...] }
+            case .batched(let nextBatch):
+                while let batch = try await nextBatch() {
+                    if !batch.isEmpty { return batch[...] }
+                }
+                return nil
+            }
+        }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(nextPart: nextPart) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(source: source) }
 }
 
 /// Holds a mutable iterator so a closure can advance it.
@@ -35,8 +86,53 @@ private final class IteratorBox<Base: AsyncIteratorProtocol> {
 /// back-pressure reaches the producer.
 public struct PartWriter<Part: Sendable>: Sendable {
     private let writePart: @Sendable (Part) async throws -> Void
+    private let writeParts: (@Sendable (ArraySlice<Part>) async throws -> Void)?
 
-    public init(_ write: @escaping @Sendable (Part) async throws -> Void) { self.writePart = write }
+    public init(_ write: @escaping @Sendable (Part) async throws -> Void) {
+        self.writePart = write
+        self.writeParts = nil
+    }
+
+    /// A writer that can also take several parts in one hand-off (one task switch or event-loop
+    /// hop for a small response's head, body and end instead of three).
+    public init(
+        _ write: @escaping @Sendable (Part) async throws -> Void,
+        batches writeBatch: @escaping @Sendable (ArraySlice<Part>) async throws -> Void
+    ) {
+        self.writePart = write
+        self.writeParts = writeBatch
+    }
 
     public func write(_ part: Part) async throws { try await writePart(part) }
+
+    /// This writer with `observe` called on each part before it is written; batches stay
+    /// batches.
+    public func observing(_ observe: @escaping @Sendable (Part) -> Void) -> PartWriter {
+        let writePart = self.writePart
+        guard let writeParts else {
+            return PartWriter { part in
+                observe(part)
+                try await writePart(part)
+            }
+        }
+        return PartWriter(
+            { part in
+                observe(part)
+                try await writePart(part)
+            },
+            batches: { parts in
+                for part in parts { observe(part) }
+                try await writeParts(parts)
+            })
+    }
+
+    /// Writes `parts` in order, in one hand-off when the transport supports it.
+    public func write(contentsOf parts: ArraySlice<Part>) async throws {
+        if let writeParts {
+            guard !parts.isEmpty else { return }
+            try await writeParts(parts)
+        } else {
+            for part in parts { try await writePart(part) }
+        }
+    }
 }
