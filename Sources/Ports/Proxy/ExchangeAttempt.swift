@@ -103,6 +103,7 @@ struct ExchangeAttempt: Sendable {
                     if limit > 0 && received > limit { throw ProxyFailure.tooLarge }
                 }
                 try await upstreamBody.write(part)
+                progress.requestBodyMoved()
                 if case .end = part { return }
             }
         } catch {

@@ -1,10 +1,12 @@
 import HTTPTypes
+import NIOCore
 import Synchronization
 
 /// How far an exchange got, over all its attempts: whether a response head went out (after the
 /// final one the router can no longer answer with its own page; after any, it can no longer
 /// retry), how much of the request body the tunnel took, and the first failure that ended it
-/// from outside (its deadline, a request body over the limit), which cancels its task.
+/// from outside (its deadline, a request body over the limit), which cancels its task; and when
+/// the request last moved, for the response deadline.
 final class ExchangeProgress: Sendable {
     private struct State {
         var status = 0
@@ -19,6 +21,12 @@ final class ExchangeProgress: Sendable {
         var takenEnd: HTTPFields??
     }
     private let state = Mutex(State())
+    /// When the exchange last moved forward on the request side (its start, or the tunnel
+    /// taking a part of the request body), in ``NIODeadline`` uptime nanoseconds.
+    private let requestMoved = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+    var lastRequestProgress: NIODeadline { .uptimeNanoseconds(requestMoved.load(ordering: .relaxed)) }
+    /// The tunnel took a part of the request body (the response deadline starts again).
+    func requestBodyMoved() { requestMoved.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed) }
     var headSent: Bool { state.withLock { $0.status != 0 } }
     var status: Int { state.withLock { $0.status } }
     var failure: (any Error)? { state.withLock { $0.failure } }

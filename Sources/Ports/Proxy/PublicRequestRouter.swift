@@ -8,13 +8,15 @@ import Synchronization
 /// streams the answer back, with back-pressure both ways (nothing holds a whole body).
 ///
 /// Unknown host → 404; registered but no tunnel → 502; the client's service failed before
-/// answering → 502; no response head within ``Configuration/responseTimeout`` → 504; a body
+/// answering → 502; no response head for ``Configuration/responseTimeout`` after the request
+/// last moved (see ``ResponseDeadline``) → 504; a body
 /// over ``Configuration/maximumBodyBytes`` → 413. Once the response head has gone out, a failure
 /// can only cut the response off: ``handle(_:peer:scheme:requestBody:response:)`` then throws
 /// and the edge resets the stream.
 public struct PublicRequestRouter: Sendable {
     public struct Configuration: Sendable {
-        /// How long to wait for the service's response head.
+        /// How long to wait for the service's response head once the request has stopped moving
+        /// (its start, or the last request body part the tunnel took).
         public var responseTimeout: Duration
         /// The largest request body accepted, in bytes; 0 means no limit.
         public var maximumBodyBytes: Int
@@ -123,9 +125,7 @@ public struct PublicRequestRouter: Sendable {
             }
         }
         progress.attach(exchange)
-        let deadline = timers.any().scheduleTask(in: .nanoseconds(configuration.responseTimeout.nanoseconds)) {
-            if !progress.headSent, progress.fail(ProxyFailure.timeout) { progress.cancelExchange() }
-        }
+        let deadline = ResponseDeadline(timeout: configuration.responseTimeout, on: timers.any(), watching: progress)
         do {
             defer { deadline.cancel() }
             try await withTaskCancellationHandler {

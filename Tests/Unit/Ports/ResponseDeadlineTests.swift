@@ -1,0 +1,107 @@
+import HTTPTypes
+import HopGateDomain
+import HopGatePorts
+import HopGateTestSupport
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+/// A tunnel whose service reads the whole request body before it answers, or never answers.
+private final class UploadConnection: TunnelConnection {
+    let id: TunnelID
+    let answers: Bool
+
+    init(id: TunnelID, answers: Bool) {
+        self.id = id
+        self.answers = answers
+    }
+
+    func exchange<Result: Sendable>(
+        _ head: ExchangeRequestHead,
+        _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
+    ) async throws -> Result {
+        let (ended, endedSink) = AsyncStream.makeStream(of: Void.self)
+        let received = Mutex(0)
+        let requestBody = PartWriter<ExchangeRequestPart> { part in
+            switch part {
+            case .body(let buffer): received.withLock { $0 += buffer.readableBytes }
+            case .end: endedSink.yield()
+            }
+        }
+        var answered = false
+        let answers = self.answers
+        let response = PartStream<ExchangeResponsePart> {
+            if answered { return nil }
+            for await _ in ended { break }
+            guard answers else {
+                try await Task.sleep(for: .seconds(30))  // silent until cancelled by the deadline
+                return nil
+            }
+            answered = true
+            return .head(HTTPResponse(status: .ok, headerFields: [.contentLength: "0", HTTPField.Name("X-Received")!: "\(received.withLock { $0 })"]))
+        }
+        return try await body(requestBody, response)
+    }
+
+    func drain() async {}
+    func close() async {}
+}
+
+/// The response timeout measures silence: an upload that keeps moving for longer than the
+/// timeout is answered, and a service that stays silent after the request is through gets 504.
+@Suite("Response deadline")
+struct ResponseDeadlineTests {
+    let logs = CapturedLogs()
+    let administration: DomainAdministration
+    let hub: TunnelHub
+    let key: String
+
+    init() async throws {
+        administration = DomainAdministration(store: InMemoryDomainStore(), logger: logs.logger())
+        key = try await administration.register(domain: "up.example.com", memo: nil).clientAPIKey.secret
+        hub = TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: logs.logger())
+    }
+
+    /// Uploads `parts` parts of 1 KiB, `gap` apart, with a 300 ms response timeout.
+    func upload(parts count: Int, gap: Duration, serviceAnswers: Bool) async throws -> (status: Int, received: String?) {
+        let welcome = try await hub.admit(
+            TunnelHello(domain: "up.example.com", clientAPIKey: key, clientName: "c", clientVersion: "1"), peer: .unknown)
+        await hub.tunnelOpened(UploadConnection(id: welcome.tunnelID, answers: serviceAnswers))
+        let router = PublicRequestRouter(
+            hub: hub, administration: administration, configuration: .init(responseTimeout: .milliseconds(300)),
+            timers: MultiThreadedEventLoopGroup.singleton, logger: logs.logger())
+        var sent = 0
+        let head = Mutex<HTTPResponse?>(nil)
+        try await router.handle(
+            HTTPRequest(method: .put, scheme: "https", authority: "up.example.com", path: "/upload"), peer: PeerAddress(address: "192.0.2.7", port: 1),
+            scheme: "https",
+            requestBody: PartStream {
+                guard sent < count else {
+                    if sent == count { sent += 1; return .end(nil) }
+                    return nil
+                }
+                if sent > 0 { try await Task.sleep(for: gap) }
+                sent += 1
+                return .body(ByteBuffer(repeating: 1, count: 1024))
+            },
+            response: PartWriter { part in
+                if case .head(let response) = part { head.withLock { $0 = response } }
+            })
+        let response = try #require(head.withLock { $0 })
+        return (response.status.code, response.headerFields[HTTPField.Name("X-Received")!])
+    }
+
+    @Test func anUploadThatKeepsMovingPastTheTimeoutIsAnswered() async throws {
+        // 8 parts 100 ms apart: the upload lasts about 0.7 s, over twice the 300 ms timeout.
+        let (status, received) = try await upload(parts: 8, gap: .milliseconds(100), serviceAnswers: true)
+        #expect(status == 200)
+        #expect(received == "\(8 * 1024)")
+    }
+
+    @Test func aServiceSilentAfterTheRequestGets504() async throws {
+        // The service would stay silent for 30 s: the 504 can only come from the deadline.
+        let (status, _) = try await upload(parts: 2, gap: .milliseconds(10), serviceAnswers: false)
+        #expect(status == 504)
+    }
+}
