@@ -64,13 +64,14 @@ struct ResponseDeadlineTests {
         hub = TunnelHub(administration: administration, configuration: .init(serverVersion: "test"), logger: logs.logger())
     }
 
-    /// Uploads `parts` parts of 1 KiB, `gap` apart, with a 1 s response timeout.
+    /// Uploads `parts` parts of 1 KiB, `gap` apart, with a 4 s response timeout (long: the suite's
+/// parallel tests can starve this one's sleeps for seconds on a two-core machine).
     func upload(parts count: Int, gap: Duration, serviceAnswers: Bool) async throws -> (status: Int, received: String?) {
         let welcome = try await hub.admit(
             TunnelHello(domain: "up.example.com", clientAPIKey: key, clientName: "c", clientVersion: "1"), peer: .unknown)
         await hub.tunnelOpened(UploadConnection(id: welcome.tunnelID, answers: serviceAnswers))
         let router = PublicRequestRouter(
-            hub: hub, administration: administration, configuration: .init(responseTimeout: .seconds(1)),
+            hub: hub, administration: administration, configuration: .init(responseTimeout: .seconds(4)),
             timers: MultiThreadedEventLoopGroup.singleton, logger: logs.logger())
         var sent = 0
         let head = Mutex<HTTPResponse?>(nil)
@@ -94,10 +95,10 @@ struct ResponseDeadlineTests {
     }
 
     @Test func anUploadThatKeepsMovingPastTheTimeoutIsAnswered() async throws {
-        // 7 parts 250 ms apart: the upload lasts 1.5 s, past the 1 s timeout.
-        let (status, received) = try await upload(parts: 7, gap: .milliseconds(250), serviceAnswers: true)
+        // 50 parts 100 ms apart: the upload lasts at least 4.9 s, past the 4 s timeout.
+        let (status, received) = try await upload(parts: 50, gap: .milliseconds(100), serviceAnswers: true)
         #expect(status == 200)
-        #expect(received == "\(7 * 1024)")
+        #expect(received == "\(50 * 1024)")
     }
 
     @Test func aServiceSilentAfterTheRequestGets504() async throws {
