@@ -157,7 +157,9 @@ public final class SQLiteDomainStore: DomainStore {
     /// handler when waiting could deadlock (two connections switching to WAL or starting their
     /// first transaction together), so opening must retry by itself.
     private func retryingWhileLocked(_ body: () async throws(DomainStoreError) -> Void) async throws(DomainStoreError) {
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: processes starting together on a loaded machine queue behind each other's
+        // migrations (one open failed within 10 s on a slow CI machine).
+        let deadline = ContinuousClock.now + .seconds(30)
         while true {
             do {
                 return try await body()

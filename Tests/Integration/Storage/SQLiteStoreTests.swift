@@ -14,7 +14,19 @@ struct SQLiteStoreTests {
             let path = directory + "/nested/dir/domains.sqlite"
             let stores = try await withThrowingTaskGroup(of: SQLiteDomainStore.self) { group in
                 for _ in 0..<4 { group.addTask { try await SQLiteDomainStore.open(path: path) } }
-                return try await group.reduce(into: []) { $0.append($1) }
+                var opened: [SQLiteDomainStore] = []
+                do {
+                    for try await store in group { opened.append(store) }
+                } catch {
+                    // Close what did open, so the failure is reported (a store dropped open trips
+                    // SQLiteNIO's debug assertion and takes the whole test process down).
+                    for store in opened { await store.close() }
+                    while let result = await group.nextResult() {
+                        if case .success(let store) = result { await store.close() }
+                    }
+                    throw error
+                }
+                return opened
             }
             try await stores[0].create(DomainRecord(
                 domain: try DomainName(parsing: "w.example.com"), keyHash: ClientAPIKey.generate().hash,
