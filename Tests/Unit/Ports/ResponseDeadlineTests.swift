@@ -11,8 +11,8 @@ import Testing
 private final class UploadConnection: TunnelConnection {
     let id: TunnelID
     let answers: Bool
-    /// The longest time the exchange went without the tunnel taking a request part (from the
-    /// exchange's start): the silence the deadline measures.
+    /// The longest time the exchange went without the tunnel taking a request part or giving
+    /// its response head (from the exchange's start): the silence the deadline measures.
     private let longestSilence = Mutex(Duration.zero)
     var silence: Duration { longestSilence.withLock { $0 } }
 
@@ -51,6 +51,9 @@ private final class UploadConnection: TunnelConnection {
                 return nil
             }
             answered = true
+            // The wait from the request's end to this head counts as silence too.
+            let quiet = ContinuousClock.now - lastMoved.withLock { $0 }
+            self.longestSilence.withLock { $0 = max($0, quiet) }
             return .head(HTTPResponse(status: .ok, headerFields: [.contentLength: "0", HTTPField.Name("X-Received")!: "\(received.withLock { $0 })"]))
         }
         return try await body(requestBody, response)
