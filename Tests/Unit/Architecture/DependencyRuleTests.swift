@@ -20,9 +20,9 @@ struct DependencyRuleTests {
         [target: modules.enumerated().map { Import(module: $1, file: "\(target).swift", line: $0 + 1) }]
     }
 
-    @Test func thisPackageFollowsTheRule() throws {
+    @Test func thisPackageFollowsTheRule() async throws {
         let root = try PackageGraph.packageRoot()
-        let graph = try PackageGraph.read(root: root)
+        let graph = try await PackageGraph.read(root: root)
         #expect(graph.targets.contains { $0.name == "HopGateDomain" && $0.path == "Sources/Domain" })
         #expect(graph.imports["HopGatePorts"]?.contains { $0.module == "HopGateDomain" } == true)
         let breaches = DependencyRule.breaches(targets: graph.targets, imports: graph.imports)

@@ -22,22 +22,34 @@ struct PackageGraph {
 
     /// The graph of the package at `root`. The manifest is evaluated in a scratch folder of its
     /// own so that a running `swift build` or `swift test` (which holds `.build`) does not block it.
-    static func read(root: URL) throws -> PackageGraph {
+    /// Evaluating it compiles the manifest (seconds): the process is awaited, never waited for on
+    /// a thread, because a blocked cooperative thread on a two-core machine stalls every other
+    /// test of the run for as long.
+    static func read(root: URL) async throws -> PackageGraph {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hopgate-dump-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
+        let outputFile = scratch.appendingPathComponent("package.json")
+        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outputFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", "package", "--scratch-path", scratch.path, "dump-package"]
+        process.arguments = ["swift", "package", "--scratch-path", scratch.appendingPathComponent("build").path, "dump-package"]
         process.currentDirectoryURL = root
-        let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "swift package dump-package exited with \(process.terminationStatus)")
+        let status: Int32 = try await withCheckedThrowingContinuation { finished in
+            process.terminationHandler = { finished.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                finished.resume(throwing: error)
+            }
         }
+        try output.close()
+        guard status == 0 else {
+            throw Failure(description: "swift package dump-package exited with \(status)")
+        }
+        let data = try Data(contentsOf: outputFile)
         struct Manifest: Decodable {
             struct Target: Decodable { var name: String; var type: String; var path: String? }
             var targets: [Target]

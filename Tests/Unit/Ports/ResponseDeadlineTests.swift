@@ -15,6 +15,10 @@ private final class UploadConnection: TunnelConnection {
     /// its response head (from the exchange's start): the silence the deadline measures.
     private let longestSilence = Mutex(Duration.zero)
     var silence: Duration { longestSilence.withLock { $0 } }
+    /// When the request last moved, from the connection's creation — before the router starts
+    /// the exchange, so that a start starved for seconds counts as silence too (the deadline
+    /// counts from the exchange's start, which comes later).
+    private let lastMoved = Mutex(ContinuousClock.now)
 
     init(id: TunnelID, answers: Bool) {
         self.id = id
@@ -27,10 +31,9 @@ private final class UploadConnection: TunnelConnection {
     ) async throws -> Result {
         let (ended, endedSink) = AsyncStream.makeStream(of: Void.self)
         let received = Mutex(0)
-        let lastMoved = Mutex(ContinuousClock.now)
         let requestBody = PartWriter<ExchangeRequestPart> { part in
             let now = ContinuousClock.now
-            let quiet = lastMoved.withLock { last in
+            let quiet = self.lastMoved.withLock { last in
                 defer { last = now }
                 return now - last
             }
@@ -52,7 +55,7 @@ private final class UploadConnection: TunnelConnection {
             }
             answered = true
             // The wait from the request's end to this head counts as silence too.
-            let quiet = ContinuousClock.now - lastMoved.withLock { $0 }
+            let quiet = ContinuousClock.now - self.lastMoved.withLock { $0 }
             self.longestSilence.withLock { $0 = max($0, quiet) }
             return .head(HTTPResponse(status: .ok, headerFields: [.contentLength: "0", HTTPField.Name("X-Received")!: "\(received.withLock { $0 })"]))
         }
