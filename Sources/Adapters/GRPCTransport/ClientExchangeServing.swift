@@ -21,8 +21,8 @@ enum ClientExchangeServing {
     @discardableResult
     static func serve(
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
-        requestBody: AsyncThrowingChannel<ExchangeRequestPart, any Error>,
-        cancels: AsyncStream<Void>,
+        requestBody: OneSlotChannel<ExchangeRequestPart>,
+        cancel: ServerCancelSignal,
         writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>,
         coalescing: Bool = false
     ) async -> Bool {
@@ -64,7 +64,7 @@ enum ClientExchangeServing {
                 try Task.checkCancellation()
             }
             let response = PartWriter<ExchangeResponsePart>({ part in try await handOver([part]) }, batches: handOver)
-            let failure = await runHandler(head, with: handler, requestBody: requestBody, until: cancels, response: response)
+            let failure = await runHandler(head, with: handler, requestBody: requestBody, until: cancel, response: response)
             parts.finish()
             await group.waitForAll()
             if let failure, !forwardingFailed.isSet, !endWritten.isSet {
@@ -76,38 +76,30 @@ enum ClientExchangeServing {
         }
     }
 
-    /// Runs the handler until it finishes or a Cancel comes. Returns nil when the handler sent its
-    /// response, or the message of the Failure to send.
+    /// Runs the handler until it finishes; a Cancel from the server cancels it. Returns nil when
+    /// the handler sent its response, or the message of the Failure to send.
+    ///
+    /// The handler runs in a task of its own so that the stream's reader can cancel it (through
+    /// `cancel`) without cancelling the stream's task; this task awaits it and passes its own
+    /// cancellation on.
     private static func runHandler(
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
-        requestBody: AsyncThrowingChannel<ExchangeRequestPart, any Error>,
-        until cancels: AsyncStream<Void>,
+        requestBody: OneSlotChannel<ExchangeRequestPart>,
+        until cancel: ServerCancelSignal,
         response: PartWriter<ExchangeResponsePart>
     ) async -> String? {
-        enum Outcome: Sendable { case handled, failed(String), cancelled }
-        return await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask {
-                do {
-                    try await handler.handle(head, requestBody: PartStream(requestBody), response: response)
-                    return .handled
-                } catch {
-                    return .failed("\(error)")
-                }
-            }
-            group.addTask {
-                for await _ in cancels { return .cancelled }
-                return nil  // no Cancel will come: the handler decides
-            }
-            defer { group.cancelAll() }
-            while let next = await group.next() {
-                switch next {
-                case .handled?: return nil
-                case .failed(let message)?: return message
-                case .cancelled?: return "the exchange was cancelled by the server"
-                case nil: continue
-                }
-            }
-            return nil
+        let handling = Task {
+            try await handler.handle(head, requestBody: PartStream(requestBody), response: response)
         }
+        cancel.onFire { handling.cancel() }
+        defer { cancel.clear() }
+        let outcome = await withTaskCancellationHandler {
+            await handling.result
+        } onCancel: {
+            handling.cancel()
+        }
+        if cancel.isFired { return "the exchange was cancelled by the server" }
+        if case .failure(let error) = outcome { return "\(error)" }
+        return nil
     }
 }

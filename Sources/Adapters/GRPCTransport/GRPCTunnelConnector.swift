@@ -268,7 +268,7 @@ private struct ClientSession: Sendable {
                     while let exchange = await exchanges.next() {
                         events.yield(.consumed)
                         let clean = await ClientExchangeServing.serve(
-                            exchange.head, with: handler, requestBody: exchange.body, cancels: exchange.cancels, writer: writer,
+                            exchange.head, with: handler, requestBody: exchange.body, cancel: exchange.cancel, writer: writer,
                             coalescing: coalescing)
                         // Request parts that still come are dropped, so the response side never blocks.
                         exchange.body.finish()
@@ -300,18 +300,16 @@ private struct ClientSession: Sendable {
                                 cancelled.set()
                                 incomingSink.finish()
                                 current?.body.fail(CancellationError())
-                                current?.cancelSink.yield()
+                                current?.cancel.fire()
                             case nil:
                                 break
                             }
                         }
                         incomingSink.finish()
                         current?.body.finish()
-                        current?.cancelSink.finish()
                     } catch {
                         incomingSink.finish()
                         current?.body.fail(error)
-                        current?.cancelSink.finish()
                         throw error
                     }
                 })
@@ -325,15 +323,13 @@ private struct ClientSession: Sendable {
 /// server's Cancel of it.
 private final class IncomingExchange: Sendable {
     let head: ExchangeRequestHead
-    let body = AsyncThrowingChannel<ExchangeRequestPart, any Error>()
-    let cancels: AsyncStream<Void>
-    let cancelSink: AsyncStream<Void>.Continuation
+    let body = OneSlotChannel<ExchangeRequestPart>()
+    let cancel = ServerCancelSignal()
     /// The request's End came.
     let requestEnded = OnceFlag()
 
     init(head: ExchangeRequestHead) {
         self.head = head
-        (cancels, cancelSink) = AsyncStream.makeStream(of: Void.self)
     }
 }
 

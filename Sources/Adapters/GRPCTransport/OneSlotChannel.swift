@@ -1,0 +1,170 @@
+import Synchronization
+
+/// A channel from one sending task to one receiving task that holds at most one element: a send
+/// into the empty slot returns at once, a send into a full one waits until the receiver takes
+/// the element there. Back-pressure is kept (the sender is at most one element ahead), while the
+/// common case — a request's End, or a small body part, handed to a handler that reads it a
+/// moment later — costs the sender no suspension, unlike a rendezvous channel.
+///
+/// After ``finish()`` the receiver gets what is in the slot, then nil. After ``fail(_:)`` it gets
+/// the error at once (what is in the slot is dropped: the exchange failed). A cancelled
+/// receiver gets `CancellationError`; a cancelled sender drops its element.
+final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
+    typealias Failure = any Error
+
+    private struct State {
+        var slot: Element?
+        var finished = false
+        var failure: (any Error)?
+        /// The receiver, waiting for an element.
+        var receiver: CheckedContinuation<Element?, any Error>?
+        /// A sender, waiting for the slot to be emptied.
+        var sender: CheckedContinuation<Void, Never>?
+        var senderCancelled = false
+    }
+    private let state = Mutex(State())
+
+    private enum SendStep { case done, handTo(CheckedContinuation<Element?, any Error>), wait }
+    /// What a receive found: an element (and the sender to wake), the end, a failure, or nothing yet.
+    private enum Taken { case element(Element, CheckedContinuation<Void, Never>?), end, failure(any Error), wait }
+
+    init() {}
+
+    /// Puts `element` in the slot, waiting while it is full. Dropped once the channel is finished.
+    func send(_ element: Element) async {
+        while true {
+            let step = state.withLock { state -> SendStep in
+                if state.finished || state.failure != nil { return .done }
+                if let waiting = state.receiver {
+                    state.receiver = nil
+                    return .handTo(waiting)
+                }
+                if state.slot == nil {
+                    state.slot = element
+                    return .done
+                }
+                return .wait
+            }
+            switch step {
+            case .done: return
+            case .handTo(let receiver):
+                receiver.resume(returning: element)
+                return
+            case .wait: break
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if state.senderCancelled || state.slot == nil || state.finished || state.failure != nil { return true }
+                        state.sender = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                let sender = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                    state.senderCancelled = true
+                    defer { state.sender = nil }
+                    return state.sender
+                }
+                sender?.resume()
+            }
+            if Task.isCancelled { return }
+        }
+    }
+
+    /// No more elements: the receiver gets what is in the slot, then nil.
+    func finish() {
+        let (receiver, sender) = state.withLock { state in
+            state.finished = true
+            defer { state.sender = nil }
+            // A waiting receiver means the slot is empty.
+            let receiver = state.receiver
+            state.receiver = nil
+            return (receiver, state.sender)
+        }
+        receiver?.resume(returning: nil)
+        sender?.resume()
+    }
+
+    /// The channel failed: the receiver gets `error` (once, then nil).
+    func fail(_ error: any Error) {
+        let (receiver, sender) = state.withLock { state in
+            if state.failure == nil && !state.finished {
+                state.failure = error
+                state.slot = nil
+            }
+            defer { state.receiver = nil; state.sender = nil }
+            return (state.receiver, state.sender)
+        }
+        receiver?.resume(throwing: error)
+        sender?.resume()
+    }
+
+    /// The next element, nil after the end; throws the channel's failure, or `CancellationError`
+    /// when the receiving task is cancelled.
+    func next() async throws -> Element? {
+        let step = state.withLock { state -> Taken in
+            if let failure = state.failure {
+                state.failure = nil
+                state.finished = true
+                return .failure(failure)
+            }
+            if let element = state.slot {
+                state.slot = nil
+                defer { state.sender = nil }
+                return .element(element, state.sender)
+            }
+            return state.finished ? .end : .wait
+        }
+        switch step {
+        case .element(let element, let sender):
+            sender?.resume()
+            return element
+        case .end: return nil
+        case .failure(let error): throw error
+        case .wait: break
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Element?, any Error>) in
+                let now = state.withLock { state -> Taken in
+                    if let failure = state.failure {
+                        state.failure = nil
+                        state.finished = true
+                        return .failure(failure)
+                    }
+                    if let element = state.slot {
+                        state.slot = nil
+                        defer { state.sender = nil }
+                        return .element(element, state.sender)
+                    }
+                    if state.finished { return .end }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.receiver = continuation
+                    return .wait
+                }
+                switch now {
+                case .element(let element, let sender):
+                    sender?.resume()
+                    continuation.resume(returning: element)
+                case .end: continuation.resume(returning: nil)
+                case .failure(let error): continuation.resume(throwing: error)
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            let receiver = state.withLock { state in
+                defer { state.receiver = nil }
+                return state.receiver
+            }
+            receiver?.resume(throwing: CancellationError())
+        }
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let channel: OneSlotChannel
+        mutating func next() async throws -> Element? { try await channel.next() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: self) }
+}
