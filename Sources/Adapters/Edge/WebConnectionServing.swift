@@ -26,12 +26,12 @@ enum WebConnectionServing {
     static func serve(_ connection: WebConnection, handler: @escaping RequestHandler, logger: Logger) async {
         switch connection {
         case .http1(let channel, let peer):
-            await serveRequests(on: channel, handler: handler, peer: peer, logger: logger)
+            await serveRequests(on: channel, http1: true, handler: handler, peer: peer, logger: logger)
         case .http2(let multiplexer, let channel, let peer):
             do {
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await stream in multiplexer.inbound {
-                        group.addTask { await serveRequests(on: stream, handler: handler, peer: peer, logger: logger) }
+                        group.addTask { await serveRequests(on: stream, http1: false, handler: handler, peer: peer, logger: logger) }
                     }
                 }
             } catch {
@@ -41,10 +41,11 @@ enum WebConnectionServing {
         }
     }
 
-    /// Requests one after another on an HTTP/1.1 connection, or the single request of an HTTP/2
-    /// stream (its inbound ends after the request).
+    /// Requests one after another on an HTTP/1.1 connection (`http1`), or the single request of
+    /// an HTTP/2 stream (its inbound ends after the request).
     static func serveRequests(
-        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, handler: RequestHandler, peer: PeerAddress, logger: Logger
+        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, http1: Bool, handler: RequestHandler, peer: PeerAddress,
+        logger: Logger
     ) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -60,7 +61,8 @@ enum WebConnectionServing {
                         goAhead = { try await outbound.write(HTTPResponsePart.head(HTTPResponse(status: .continue))) }
                     }
                     reader.startBody(upgrading: upgrading, goAhead: goAhead)
-                    let body = PartStream<ExchangeRequestPart> { try await reader.nextBodyPart() }
+                    var body = PartStream<ExchangeRequestPart> { try await reader.nextBodyPart() }
+                    body.knownEmpty = !upgrading && RequestBodyFraming.hasNoBody(head, http1: http1)
                     let writer = PartWriter<ExchangeResponsePart>(
                         { part in try await outbound.write(Self.responsePart(part)) },
                         batches: { parts in try await outbound.write(contentsOf: parts.lazy.map(Self.responsePart)) })

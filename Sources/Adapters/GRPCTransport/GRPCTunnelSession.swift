@@ -125,10 +125,15 @@ final class GRPCTunnelSession: TunnelConnection {
             }
         }
         do {
-            var message = Hopgate_Tunnel_V1_ExchangeFromServer()
-            message.head = ProtoConversions.requestHead(head)
-            do { try await slot.writer.write(message) } catch {
-                throw TunnelExchangeError(.tunnelUnavailable, "the exchange stream closed before the request was sent: \(error)")
+            var headMessage = Hopgate_Tunnel_V1_ExchangeFromServer()
+            headMessage.head = ProtoConversions.requestHead(head)
+            // A request known to have no body: its head waits for the End, which the exchange
+            // writes at once, and both go out in one write (one event-loop hop and one flush).
+            let heldHead = head.bodyless ? HeldRequestHead(headMessage) : nil
+            if heldHead == nil {
+                do { try await slot.writer.write(headMessage) } catch {
+                    throw TunnelExchangeError(.tunnelUnavailable, "the exchange stream closed before the request was sent: \(error)")
+                }
             }
             let writer = slot.writer
             let result = try await body(
@@ -138,8 +143,18 @@ final class GRPCTunnelSession: TunnelConnection {
                     case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
                     case .end(let trailers): message.end = ProtoConversions.end(trailers)
                     }
-                    do { try await writer.write(message) } catch {
-                        throw TunnelExchangeError(.tunnelFailed, "the tunnel stream closed while sending the request: \(error)")
+                    if let held = heldHead?.take() {
+                        do { try await writer.write(contentsOf: [held, message]) } catch {
+                            // Nothing reached the client: the exchange fails as if the head's own
+                            // write had (through the response side, which the router reads), so
+                            // that it may go to another tunnel.
+                            inbound.fail(TunnelExchangeError(.tunnelUnavailable, "the exchange stream closed before the request was sent: \(error)"))
+                            return
+                        }
+                    } else {
+                        do { try await writer.write(message) } catch {
+                            throw TunnelExchangeError(.tunnelFailed, "the tunnel stream closed while sending the request: \(error)")
+                        }
                     }
                     if case .end = part { reusable?.requestEndWritten() }
                 },

@@ -5,7 +5,9 @@ public import HTTPTypes
 /// client's restart invisible while another client serves the same route.
 ///
 /// - Nothing was sent (``TunnelExchangeError/Code/tunnelUnavailable``, ``TunnelExchangeError/Code/noStreamAvailable``:
-///   the tunnel was draining or closed when the exchange tried to start): any request.
+///   the tunnel was draining or closed when the exchange tried to start): any request whose
+///   body bytes were not taken (a bodiless request's end, held to go out with its head, is
+///   sent again).
 /// - The tunnel broke while the exchange ran (``TunnelExchangeError/Code/tunnelFailed``)
 ///   before any response head came: only a GET, HEAD or OPTIONS request whose body the tunnel
 ///   has not taken (none of its body was read, or it had no body bytes at all and only its end
@@ -31,7 +33,7 @@ public struct ExchangeRetryRule: Sendable {
     ///   - responseStarted: a response head (final or informational) reached the public client.
     public static func allowsRetry(after error: any Error, method: HTTPRequest.Method, bodyTaken: BodyTaken, responseStarted: Bool) -> Bool {
         guard !responseStarted, let failure = error as? TunnelExchangeError else { return false }
-        if nothingWasSent(failure) { return bodyTaken == .nothing }
+        if nothingWasSent(failure) { return bodyTaken != .some }
         return failure.code == .tunnelFailed && isRepeatable(method) && bodyTaken != .some
     }
 

@@ -89,7 +89,9 @@ public struct PublicRequestRouter: Sendable {
         // An upgrade (WebSocket …) keeps `Upgrade` across the tunnel; after a 101 the body parts
         // both ways are the switched protocol's bytes, not counted against the body limit.
         let upgrading = HopByHopFields.isUpgradeRequest(request.headerFields)
-        let head = ExchangeRequestHead(request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID)
+        let head = ExchangeRequestHead(
+            request: forwarded(request, peer: peer, scheme: scheme, requestID: requestID), requestID: requestID,
+            bodyless: requestBody.knownEmpty && !upgrading)
         let progress = ExchangeProgress()
         let attempt = ExchangeAttempt(
             head: head, upgrading: upgrading, limit: upgrading ? 0 : configuration.maximumBodyBytes, scheme: scheme,

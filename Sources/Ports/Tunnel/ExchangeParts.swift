@@ -8,10 +8,15 @@ public struct ExchangeRequestHead: Sendable, Hashable {
     public var request: HTTPRequest
     /// Correlates the edge's and the client's log lines (`request_id`, `X-Request-Id`).
     public var requestID: String
+    /// The request is known to have no body: its End follows the head at once, so a transport
+    /// may hold the head and send both together (one write and one flush instead of two). Only
+    /// a hint: the End still comes as a request part.
+    public var bodyless: Bool
 
-    public init(request: HTTPRequest, requestID: String) {
+    public init(request: HTTPRequest, requestID: String, bodyless: Bool = false) {
         self.request = request
         self.requestID = requestID
+        self.bodyless = bodyless
     }
 }
 

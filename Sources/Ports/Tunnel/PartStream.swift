@@ -14,6 +14,11 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
 
     private let source: Source
 
+    /// The producer knows the stream holds nothing but its end (an HTTP/1.1 request without
+    /// `Content-Length` or `Transfer-Encoding`, or with `Content-Length: 0`): what reads it may
+    /// send the request's head and end together.
+    public var knownEmpty = false
+
     /// A stream whose elements come from calling `next` until it returns nil.
     public init(next: @escaping () async throws -> Part?) { self.source = .single(next) }
 

@@ -10,6 +10,8 @@ struct ExchangeRetryRuleTests {
     func nothingSentIsRetriedForAnyMethod(_ method: HTTPRequest.Method) {
         for code in [TunnelExchangeError.Code.tunnelUnavailable, .noStreamAvailable] {
             #expect(Rule.allowsRetry(after: TunnelExchangeError(code, "x"), method: method, bodyTaken: .nothing, responseStarted: false))
+            // A bodiless request's end, taken to go out with its head: sent again.
+            #expect(Rule.allowsRetry(after: TunnelExchangeError(code, "x"), method: method, bodyTaken: .endOnly, responseStarted: false))
         }
     }
 

@@ -97,6 +97,32 @@ struct TunnelTransportContract {
         }
     }
 
+    @Test("requests marked bodyless (a transport may send the head with the end) are answered, in a row and concurrently", arguments: TunnelTransportKind.allCases)
+    func bodylessExchanges(kind: TunnelTransportKind) async throws {
+        try await withTunnelTransport(kind) { harness in
+            let key = try await harness.register(Self.domain)
+            try await withClient(harness, key: key, handler: EchoHandler(name: "b")) {
+                let connection = try connection(harness)
+                func get(_ index: Int) async throws -> Bool {
+                    var head = Self.request("/bodyless/\(index)")
+                    head.bodyless = true
+                    let text = try await connection.exchange(head) { body, response in
+                        try await body.write(.end(nil))
+                        return try await collectText(response)
+                    }
+                    return text == "b /bodyless/\(index)"
+                }
+                // One after another: a stream that carried one is fit for the next.
+                for index in 0..<50 { #expect(try await get(index), "exchange \(index)") }
+                let answers = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for index in 50..<250 { group.addTask { try await get(index) } }
+                    return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                }
+                #expect(answers == 200)
+            }
+        }
+    }
+
     @Test("64 MiB each way arrive intact, with the producer held back by the consumer", arguments: TunnelTransportKind.allCases)
     func largeBodies(kind: TunnelTransportKind) async throws {
         try await withTunnelTransport(kind) { harness in
