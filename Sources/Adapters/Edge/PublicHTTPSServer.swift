@@ -213,8 +213,10 @@ struct ConnectionRouting: Sendable {
         do { try channel.pipeline.syncOperations.addHandler(FlushCoalescer()) } catch { return channel.eventLoop.makeFailedFuture(error) }
         return channel.configureAsyncHTTP2Pipeline(mode: .server, configuration: http2Settings.handlerConfiguration) { stream in
             stream.eventLoop.makeCompletedFuture {
+                let end = HTTP2RequestEnd()
+                try stream.pipeline.syncOperations.addHandler(HTTP2RequestEndObserver(end))
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
-                return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: stream)
+                return HTTP2WebStream(channel: try NIOAsyncChannel(wrappingChannelSynchronously: stream), requestEnd: end)
             }
         }.flatMapThrowing { multiplexer in
             try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())

@@ -81,7 +81,7 @@ public struct PublicHTTPServer: Service {
                             for try await connection in connections {
                                 group.addTask {
                                     await WebConnectionServing.serveRequests(
-                                        on: connection, http1: true, handler: handler, peer: WebConnectionServing.peer(of: connection.channel), logger: logger)
+                                        on: connection, handler: handler, peer: WebConnectionServing.peer(of: connection.channel), logger: logger)
                                 }
                             }
                         } catch {

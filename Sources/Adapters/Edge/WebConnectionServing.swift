@@ -11,7 +11,13 @@ enum WebConnection: Sendable {
     /// HTTP/1.1: requests one after another on the connection.
     case http1(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, peer: PeerAddress)
     /// HTTP/2: one request per stream, streams served concurrently.
-    case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>>, connection: any Channel, peer: PeerAddress)
+    case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<HTTP2WebStream>, connection: any Channel, peer: PeerAddress)
+}
+
+/// One HTTP/2 stream of a web connection, and whether its request ended with its head.
+struct HTTP2WebStream: Sendable {
+    let channel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+    let requestEnd: HTTP2RequestEnd
 }
 
 /// Serves web connections through the ``PublicRequestRouter``: each request's body is streamed in
@@ -26,12 +32,12 @@ enum WebConnectionServing {
     static func serve(_ connection: WebConnection, handler: @escaping RequestHandler, logger: Logger) async {
         switch connection {
         case .http1(let channel, let peer):
-            await serveRequests(on: channel, http1: true, handler: handler, peer: peer, logger: logger)
+            await serveRequests(on: channel, handler: handler, peer: peer, logger: logger)
         case .http2(let multiplexer, let channel, let peer):
             do {
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await stream in multiplexer.inbound {
-                        group.addTask { await serveRequests(on: stream, http1: false, handler: handler, peer: peer, logger: logger) }
+                        group.addTask { await serveRequests(on: stream.channel, http2RequestEnd: stream.requestEnd, handler: handler, peer: peer, logger: logger) }
                     }
                 }
             } catch {
@@ -41,11 +47,12 @@ enum WebConnectionServing {
         }
     }
 
-    /// Requests one after another on an HTTP/1.1 connection (`http1`), or the single request of
-    /// an HTTP/2 stream (its inbound ends after the request).
+    /// Requests one after another on an HTTP/1.1 connection, or the single request of an HTTP/2
+    /// stream (its inbound ends after the request; `http2RequestEnd` tells whether its HEADERS
+    /// ended it).
     static func serveRequests(
-        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, http1: Bool, handler: RequestHandler, peer: PeerAddress,
-        logger: Logger
+        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, http2RequestEnd: HTTP2RequestEnd? = nil,
+        handler: RequestHandler, peer: PeerAddress, logger: Logger
     ) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -62,7 +69,8 @@ enum WebConnectionServing {
                     }
                     reader.startBody(upgrading: upgrading, goAhead: goAhead)
                     var body = PartStream<ExchangeRequestPart> { try await reader.nextBodyPart() }
-                    body.knownEmpty = !upgrading && RequestBodyFraming.hasNoBody(head, http1: http1)
+                    body.knownEmpty = !upgrading
+                        && (http2RequestEnd?.endsWithHead == true || RequestBodyFraming.hasNoBody(head, http1: http2RequestEnd == nil))
                     let writer = PartWriter<ExchangeResponsePart>(
                         { part in try await outbound.write(Self.responsePart(part)) },
                         batches: { parts in try await outbound.write(contentsOf: parts.lazy.map(Self.responsePart)) })
