@@ -10,7 +10,7 @@ final class LoopbackTunnelSession: TunnelConnection {
     /// One exchange as the client side receives it.
     struct Job: Sendable {
         let head: ExchangeRequestHead
-        let requestBody: AsyncThrowingChannel<ExchangeRequestPart, any Error>
+        let requestBody: OneSlotChannel<ExchangeRequestPart>
         let response: AsyncThrowingChannel<ExchangeResponsePart, any Error>
         /// Finishes when the server side is done with the exchange (the client then stops).
         let done: AsyncStream<Void>
@@ -57,7 +57,7 @@ final class LoopbackTunnelSession: TunnelConnection {
         _ head: ExchangeRequestHead,
         _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
-        let requestBody = AsyncThrowingChannel<ExchangeRequestPart, any Error>()
+        let requestBody = OneSlotChannel<ExchangeRequestPart>()
         let response = AsyncThrowingChannel<ExchangeResponsePart, any Error>()
         let (done, finishDone) = AsyncStream.makeStream(of: Void.self)
         let ended = ExchangeEnded()

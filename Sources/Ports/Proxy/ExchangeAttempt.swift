@@ -19,51 +19,64 @@ struct ExchangeAttempt: Sendable {
 
     func run(on connection: any TunnelConnection) async throws {
         try await connection.exchange(head) { upstreamBody, upstreamResponse in
+            if head.bodyless {
+                // Its End is at hand: written in this task before the response is read (the
+                // response cannot come first: the transport may hold the head for this End),
+                // with no task for the request side.
+                try await pumpRequestBody(to: upstreamBody)
+                try await pumpResponse(upstreamResponse)
+                return
+            }
             try await withThrowingTaskGroup(of: Void.self) { pump in
                 pump.addTask { try await pumpRequestBody(to: upstreamBody) }
                 // The response, in this task; its end ends the exchange, and what is left of
                 // the request is not wanted.
                 defer { pump.cancelAll() }
-                let meter = ByteMeter(direction: "out")
-                defer { meter.flush() }
-                var order = ExchangeResponseOrder(upgrading: upgrading)
-                // What arrived together (a small response's head, body and end in one tunnel
-                // message) is written to the public connection in one hand-off.
-                var parts = upstreamResponse.makeAsyncIterator()
-                var checked: [ExchangeResponsePart] = []
-                while let batch = try await parts.nextBatch() {
-                    checked.removeAll(keepingCapacity: true)
-                    for part in batch {
-                        switch order.receive(part) {
-                        case .head(var head, let final):
-                            progress.markResponseStarted()
-                            if final {
-                                PublicRequestRouter.addStrictTransportSecurity(strictTransportSecurity, to: &head, scheme: scheme)
-                                progress.markHeadSent(head.status.code)
-                            }
-                            checked.append(.head(head))
-                        case .body:
-                            if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
-                            checked.append(part)
-                        case .end:
-                            checked.append(part)
-                            try await answer(checked[...])
-                            return
-                        case .violation(let violation):
-                            // The client's fault, not the tunnel's (which would allow a retry).
-                            try await answer(checked[...])
-                            _ = progress.fail(violation)
-                            throw violation
-                        }
-                    }
-                    try await answer(checked[...])
-                }
-                // The response stopped without its end: cancelled (deadline, body too large)
-                // or the tunnel's stream finished early.
-                if let failure = progress.failure { throw failure }
-                try Task.checkCancellation()
+                try await pumpResponse(upstreamResponse)
             }
         }
+    }
+
+    /// Streams the response to the public client, checking its order, up to its end.
+    private func pumpResponse(_ upstreamResponse: PartStream<ExchangeResponsePart>) async throws {
+        let meter = ByteMeter(direction: "out")
+        defer { meter.flush() }
+        var order = ExchangeResponseOrder(upgrading: upgrading)
+        // What arrived together (a small response's head, body and end in one tunnel
+        // message) is written to the public connection in one hand-off.
+        var parts = upstreamResponse.makeAsyncIterator()
+        var checked: [ExchangeResponsePart] = []
+        while let batch = try await parts.nextBatch() {
+            checked.removeAll(keepingCapacity: true)
+            for part in batch {
+                switch order.receive(part) {
+                case .head(var head, let final):
+                    progress.markResponseStarted()
+                    if final {
+                        PublicRequestRouter.addStrictTransportSecurity(strictTransportSecurity, to: &head, scheme: scheme)
+                        progress.markHeadSent(head.status.code)
+                    }
+                    checked.append(.head(head))
+                case .body:
+                    if case .body(let buffer) = part { meter.add(buffer.readableBytes) }
+                    checked.append(part)
+                case .end:
+                    checked.append(part)
+                    try await answer(checked[...])
+                    return
+                case .violation(let violation):
+                    // The client's fault, not the tunnel's (which would allow a retry).
+                    try await answer(checked[...])
+                    _ = progress.fail(violation)
+                    throw violation
+                }
+            }
+            try await answer(checked[...])
+        }
+        // The response stopped without its end: cancelled (deadline, body too large)
+        // or the tunnel's stream finished early.
+        if let failure = progress.failure { throw failure }
+        try Task.checkCancellation()
     }
 
     /// Writes response parts to the public client; a failure there (the client gone) is not the

@@ -9,6 +9,10 @@ public protocol TunnelConnection: Sendable {
     /// Sends `head` to the client and runs `body` with the request-body writer and the
     /// response parts. Leaving `body` (normally or by throwing) ends the exchange; cancelling
     /// the calling task cancels it on the client too.
+    ///
+    /// For a head marked ``ExchangeRequestHead/bodyless``, the caller writes the End before it
+    /// reads any response: the writer must take that End without waiting for the service to
+    /// read it (a window of at least one part), or the two sides would wait on each other.
     /// - Throws: ``TunnelExchangeError`` when the exchange cannot start or the tunnel fails.
     func exchange<Result: Sendable>(
         _ head: ExchangeRequestHead,

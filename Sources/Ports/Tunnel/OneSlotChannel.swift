@@ -9,8 +9,8 @@ import Synchronization
 /// After ``finish()`` the receiver gets what is in the slot, then nil. After ``fail(_:)`` it gets
 /// the error at once (what is in the slot is dropped: the exchange failed). A cancelled
 /// receiver gets `CancellationError`; a cancelled sender drops its element.
-final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
-    typealias Failure = any Error
+public final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
+    public typealias Failure = any Error
 
     private struct State {
         var slot: Element?
@@ -28,10 +28,10 @@ final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
     /// What a receive found: an element (and the sender to wake), the end, a failure, or nothing yet.
     private enum Taken { case element(Element, CheckedContinuation<Void, Never>?), end, failure(any Error), wait }
 
-    init() {}
+    public init() {}
 
     /// Puts `element` in the slot, waiting while it is full. Dropped once the channel is finished.
-    func send(_ element: Element) async {
+    public func send(_ element: Element) async {
         while true {
             let step = state.withLock { state -> SendStep in
                 if state.finished || state.failure != nil { return .done }
@@ -74,7 +74,7 @@ final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     /// No more elements: the receiver gets what is in the slot, then nil.
-    func finish() {
+    public func finish() {
         let (receiver, sender) = state.withLock { state in
             state.finished = true
             defer { state.sender = nil }
@@ -88,7 +88,7 @@ final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     /// The channel failed: the receiver gets `error` (once, then nil).
-    func fail(_ error: any Error) {
+    public func fail(_ error: any Error) {
         let (receiver, sender) = state.withLock { state in
             if state.failure == nil && !state.finished {
                 state.failure = error
@@ -103,7 +103,7 @@ final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
 
     /// The next element, nil after the end; throws the channel's failure, or `CancellationError`
     /// when the receiving task is cancelled.
-    func next() async throws -> Element? {
+    public func next() async throws -> Element? {
         let step = state.withLock { state -> Taken in
             if let failure = state.failure {
                 state.failure = nil
@@ -161,10 +161,10 @@ final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
         }
     }
 
-    struct AsyncIterator: AsyncIteratorProtocol {
+    public struct AsyncIterator: AsyncIteratorProtocol {
         let channel: OneSlotChannel
-        mutating func next() async throws -> Element? { try await channel.next() }
+        public mutating func next() async throws -> Element? { try await channel.next() }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: self) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: self) }
 }

@@ -1,4 +1,4 @@
-@testable import HopGateGRPCTransport
+import HopGatePorts
 import Synchronization
 import Testing
 
