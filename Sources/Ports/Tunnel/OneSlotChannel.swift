@@ -30,6 +30,22 @@ public final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
 
     public init() {}
 
+    /// Takes what a receiver gets now, under the lock: the failure (once), the element in the
+    /// slot (and the sender waiting to fill it again), the end, or nothing yet.
+    private static func take(from state: inout State) -> Taken {
+        if let failure = state.failure {
+            state.failure = nil
+            state.finished = true
+            return .failure(failure)
+        }
+        if let element = state.slot {
+            state.slot = nil
+            defer { state.sender = nil }
+            return .element(element, state.sender)
+        }
+        return state.finished ? .end : .wait
+    }
+
     /// Puts `element` in the slot, waiting while it is full. Dropped once the channel is finished.
     public func send(_ element: Element) async {
         while true {
@@ -104,20 +120,7 @@ public final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
     /// The next element, nil after the end; throws the channel's failure, or `CancellationError`
     /// when the receiving task is cancelled.
     public func next() async throws -> Element? {
-        let step = state.withLock { state -> Taken in
-            if let failure = state.failure {
-                state.failure = nil
-                state.finished = true
-                return .failure(failure)
-            }
-            if let element = state.slot {
-                state.slot = nil
-                defer { state.sender = nil }
-                return .element(element, state.sender)
-            }
-            return state.finished ? .end : .wait
-        }
-        switch step {
+        switch state.withLock({ Self.take(from: &$0) }) {
         case .element(let element, let sender):
             sender?.resume()
             return element
@@ -128,17 +131,8 @@ public final class OneSlotChannel<Element: Sendable>: AsyncSequence, Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Element?, any Error>) in
                 let now = state.withLock { state -> Taken in
-                    if let failure = state.failure {
-                        state.failure = nil
-                        state.finished = true
-                        return .failure(failure)
-                    }
-                    if let element = state.slot {
-                        state.slot = nil
-                        defer { state.sender = nil }
-                        return .element(element, state.sender)
-                    }
-                    if state.finished { return .end }
+                    let taken = Self.take(from: &state)
+                    guard case .wait = taken else { return taken }
                     if Task.isCancelled { return .failure(CancellationError()) }
                     state.receiver = continuation
                     return .wait
