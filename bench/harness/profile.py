@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What one small request costs each HopGate process: CPU, system calls, context switches.
 
-usage: profile.py --bin DIR --out DIR [--seconds N] [--no-perf]
+usage: profile.py --bin DIR --out DIR [--seconds N] [--no-perf] [--call-graph fp|dwarf]
 Normally started by `scripts/profile`, which installs the tools and builds the release binaries.
 
 Starts the backend nginx, hopgate-server (dev) and one hopgate-client, and nginx HTTPS in front
@@ -106,19 +106,27 @@ def format_row(figures):
     return " | ".join(parts)
 
 
-def perf_profile(role, pid, seconds, out, run_load):
+def perf_profile(role, pid, seconds, out, run_load, call_graph):
+    """Records `role` under `run_load` and writes its flat profile (self time per function) and,
+    with `call_graph` dwarf, its inclusive one (time per function with what it calls): Swift's
+    release code has no frame pointers, so only DWARF unwinding shows who calls the runtime."""
     data = os.path.join(out, "perf-%s.data" % role)
-    recorder = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
+    graph = ["--call-graph", "dwarf,16384"] if call_graph == "dwarf" else ["-g"]
+    frequency = "199" if call_graph == "dwarf" else "499"  # DWARF samples are large; fewer keep the data small
+    recorder = subprocess.Popen(["perf", "record", "-F", frequency] + graph + ["-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_load()
     recorder.wait()
-    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "symbol", "-g", "none", "--stdio"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
-    demangled = subprocess.run(["swift", "demangle", "--simplified"], input=report, stdout=subprocess.PIPE, text=True).stdout
-    path = os.path.join(out, "perf-%s.txt" % role)
-    with open(path, "w") as f:
-        f.write(demangled)
-    return path
+    reports = [("perf-%s.txt" % role, ["--no-children", "--sort", "symbol", "-g", "none"])]
+    if call_graph == "dwarf":
+        reports.append(("perf-%s-inclusive.txt" % role, ["--children", "--sort", "symbol", "-g", "none"]))
+    for name, options in reports:
+        report = subprocess.run(["perf", "report", "-i", data] + options + ["--stdio"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+        demangled = subprocess.run(["swift", "demangle", "--simplified"], input=report, stdout=subprocess.PIPE, text=True).stdout
+        with open(os.path.join(out, name), "w") as f:
+            f.write(demangled)
+    return os.path.join(out, reports[-1][0])
 
 
 def main():
@@ -127,6 +135,8 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--no-perf", action="store_true")
+    parser.add_argument("--call-graph", choices=["fp", "dwarf"], default="fp",
+                        help="dwarf: also an inclusive profile, with callers through the Swift runtime (slower to report)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     t0 = time.monotonic()
@@ -160,7 +170,7 @@ def main():
                                                   lambda m: log("   nginx-https " + m)))
         if not args.no_perf and shutil.which("perf"):
             for role, pid in system.pids.items():
-                path = perf_profile(role, pid, seconds, args.out, lambda: wrk(system, "/1k.bin", 50, seconds, ws.dir))
+                path = perf_profile(role, pid, seconds, args.out, lambda: wrk(system, "/1k.bin", 50, seconds, ws.dir), args.call_graph)
                 log("perf profile of the %s under wrk -c50: %s" % (role, path))
         with open(os.path.join(args.out, "profile.json"), "w") as f:
             json.dump(results, f, indent=2)
