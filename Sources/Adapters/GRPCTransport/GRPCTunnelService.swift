@@ -238,8 +238,10 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
     }
 
     /// Serves an Exchange stream that carries one exchange after another (`exchange-reuse`):
-    /// parks it, follows each exchange to its end, and parks it again after a clean one. Any other
-    /// end retires the stream in order: Cancel, the client half-closes, the status goes out.
+    /// parks it once for its whole life. Its exchanges run without waking this task: each
+    /// clean one puts the stream back in the pool (``GRPCTunnelSession/follow(_:of:)``). Any
+    /// other end retires the stream in order: Cancel, the client half-closes, the status goes
+    /// out.
     private func serveReusable(
         on session: GRPCTunnelSession, messages: OneTaskIterator<RPCAsyncSequence<Hopgate_Tunnel_V1_ExchangeFromClient, any Error>.AsyncIterator>,
         response: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>
@@ -247,40 +249,22 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         let stream = ReusableExchangeStream()
         let slot = GRPCTunnelSession.Slot(writer: response, reusable: stream)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await stream.read(messages, onUnusable: { session.unpark(slot) }) }
+            group.addTask {
+                await stream.read(messages, onTurn: { session.follow($0, of: slot) }, onUnusable: { session.unpark(slot) })
+            }
             defer { group.cancelAll() }
             var events = stream.events.makeAsyncIterator()
-            while true {
-                do {
-                    _ = try await session.park(slot)
-                } catch is GRPCTunnelSession.IdleStreamRetired {
-                    try await retire(stream, events: &events, response: response, reason: "the tunnel's idle pool shrinks")
-                    return
-                } catch {
-                    if stream.clientHasEnded { return }  // the client closed it: nothing left to say
-                    throw error
-                }
-                // The exchange runs (``GRPCTunnelSession/exchange(_:_:)``). It is over for the
-                // stream once the public side is done with it (nothing more will be written) and
-                // the client's End came; it is clean when the request's End went out too. The
-                // public side's own outcome does not matter: both Ends crossed, so the stream
-                // is in step whether or not the public client stayed for the answer.
-                var responseEnded: Bool?
-                var publicEnded = false
-                while !publicEnded || responseEnded == nil, let event = await events.next() {
-                    switch event {
-                    case .responseEnded: responseEnded = true
-                    case .responseFailed, .clientEnded: responseEnded = false
-                    case .publicEnded: publicEnded = true
-                    case .graceOver: break
-                    }
-                    // The public side is done and the client's End has not come: nobody reads the
-                    // rest of the response, so waiting for its End could wait for ever.
-                    if publicEnded, responseEnded == nil, !stream.responseEndArrived() { break }
-                }
-                if responseEnded == true, stream.readyForNextExchange { continue }
-                try await retire(stream, events: &events, response: response, reason: "the public request ended")
-                return
+            do {
+                _ = try await session.park(slot)
+                // Only a version 1 stream's park returns.
+                throw RPCError(code: .internalError, message: "a reusable exchange stream was handed a request as version 1")
+            } catch is GRPCTunnelSession.IdleStreamRetired {
+                try await retire(stream, events: &events, response: response, reason: "the tunnel's idle pool shrinks")
+            } catch let retirement as ReusableExchangeStream.Retirement {
+                try await retire(stream, events: &events, response: response, reason: retirement.reason)
+            } catch {
+                if stream.clientHasEnded { return }  // the client closed it: nothing left to say
+                throw error
             }
         }
     }
@@ -309,7 +293,6 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                 case .clientEnded: return
                 case .graceOver:
                     throw RPCError(code: .cancelled, message: "the client did not end its exchange stream within \(grace) of the exchange's end")
-                case .responseEnded, .responseFailed, .publicEnded: continue
                 }
             }
         }

@@ -105,8 +105,9 @@ final class GRPCTunnelSession: TunnelConnection {
         }
         defer { exchangeFinished(removing: key) }
         let reusable = slot.reusable
-        // The public side's outcome goes to the stream's handler: through the reusable stream's
-        // events, or a stream of its own for a version 1 stream.
+        // The public side's outcome goes to the stream: a reusable stream's turn is decided and
+        // carried out here or by its reader, whichever side ends second (its handler sleeps);
+        // a version 1 stream's handler learns it from a stream of its own.
         let ended: @Sendable (Swift.Result<Void, any Error>) -> Void
         if let reusable {
             guard reusable.begin(inbound) else {
@@ -114,8 +115,7 @@ final class GRPCTunnelSession: TunnelConnection {
                 slot.finish(.failure(reusable.unusable ?? RPCError(code: .cancelled, message: "the exchange stream ended")))
                 throw TunnelExchangeError(.tunnelUnavailable, "the client ended the exchange stream before the request was sent")
             }
-            slot.finish(.success(Assignment(inbound: inbound, finished: nil)))
-            ended = { _ in reusable.publicEnded() }
+            ended = { [self] _ in follow(reusable.publicEnded(), of: slot) }
         } else {
             let (finished, finish) = AsyncStream<Swift.Result<Void, any Error>>.makeStream()
             slot.finish(.success(Assignment(inbound: inbound, finished: finished)))
@@ -271,36 +271,58 @@ final class GRPCTunnelSession: TunnelConnection {
         try await park(Slot(writer: writer))
     }
 
-    /// Parks `slot` until a request is handed to it (again, for a reusable stream).
+    /// Parks `slot` until a request is handed to it: the returned assignment is the request's
+    /// (version 1). A reusable stream stays parked for its whole life: its exchanges never
+    /// resume this call (``follow(_:of:)`` puts it back in the pool after each), which only
+    /// throws, when the stream must stop — ``ReusableExchangeStream/Retirement``,
+    /// ``IdleStreamRetired``, the tunnel's end or the client's.
     func park(_ slot: Slot) async throws -> Assignment {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Assignment, any Error>) in
                 slot.resume.withLock { $0 = continuation }
-                enum Outcome { case parked, handed(CheckedContinuation<Slot, any Error>), refused(any Error) }
-                // A reusable stream's reader marks it unusable before it unparks it, and both take
-                // this lock: a stream the client has ended is never left in `idle`.
-                let outcome = state.withLock { state -> Outcome in
-                    guard state.lifecycle.acceptsExchanges else {
-                        return .refused(RPCError(code: .unavailable, message: "the tunnel is not accepting exchanges"))
-                    }
-                    if let unusable = slot.reusable?.unusable { return .refused(unusable) }
-                    if !state.waiters.isEmpty { return .handed(state.waiters.removeFirst().continuation) }
-                    state.idle.append(slot)
-                    return .parked
-                }
-                switch outcome {
-                case .parked: break
-                case .handed(let waiter): waiter.resume(returning: slot)
-                case .refused(let error): slot.finish(.failure(error))
-                }
+                offer(slot)
             }
         } onCancel: {
-            let removed = state.withLock { state -> Bool in
-                guard let index = state.idle.firstIndex(where: { $0 === slot }) else { return false }
-                state.idle.remove(at: index)
-                return true
+            // Never parked again (a reusable stream may be running an exchange now, and its end
+            // would park it for a handler that is gone).
+            slot.reusable?.handlerCancelled()
+            state.withLock { state in
+                if let index = state.idle.firstIndex(where: { $0 === slot }) { state.idle.remove(at: index) }
             }
-            if removed { slot.finish(.failure(CancellationError())) }
+            slot.finish(.failure(CancellationError()))
+        }
+    }
+
+    /// Carries out a reusable stream's turn after one side of its exchange ended: back in the
+    /// pool after a clean exchange (or straight to a request waiting for a stream), else its
+    /// handler is woken to retire it.
+    func follow(_ turn: ReusableExchangeStream.Turn, of slot: Slot) {
+        switch turn {
+        case .none: break
+        case .reuse: offer(slot)
+        case .retire: slot.finish(.failure(ReusableExchangeStream.Retirement(reason: "the public request ended")))
+        }
+    }
+
+    /// Hands `slot` to the first request waiting for a stream, or parks it in the idle pool; a
+    /// tunnel that takes no more exchanges, or a stream that may not be reused, ends its
+    /// handler's park instead. A reusable stream's reader marks it unusable before it unparks
+    /// it, and both take the session's lock: a stream the client has ended is never left idle.
+    private func offer(_ slot: Slot) {
+        enum Outcome { case parked, handed(CheckedContinuation<Slot, any Error>), refused(any Error) }
+        let outcome = state.withLock { state -> Outcome in
+            guard state.lifecycle.acceptsExchanges else {
+                return .refused(RPCError(code: .unavailable, message: "the tunnel is not accepting exchanges"))
+            }
+            if let unusable = slot.reusable?.unusable { return .refused(unusable) }
+            if !state.waiters.isEmpty { return .handed(state.waiters.removeFirst().continuation) }
+            state.idle.append(slot)
+            return .parked
+        }
+        switch outcome {
+        case .parked: break
+        case .handed(let waiter): waiter.resume(returning: slot)
+        case .refused(let error): slot.finish(.failure(error))
         }
     }
 

@@ -7,41 +7,72 @@ import Synchronization
 /// stream carries one exchange after another, and goes back to its tunnel's idle pool after
 /// each exchange that ended cleanly (see `tunnel.proto`, "Capabilities").
 ///
-/// Two tasks serve a stream for its whole life, however many exchanges it carries: the
-/// ``read(_:)`` task feeds the client's messages to the running exchange, and the handler task
-/// (``GRPCTunnelService``) parks the stream, follows the exchange's ``Event``s and decides
-/// whether the stream is reused or retired. A plain version 1 stream costs a new HTTP/2
-/// stream, a gRPC handler and its tasks for every exchange instead.
+/// An exchange is over for the stream when both of its sides are: the public side is done with
+/// it (``publicEnded()``, from the exchange's task) and the client's side ended (its End, a
+/// Failure, or the client's end of the stream, from the ``read(_:onTurn:onUnusable:)`` task).
+/// Whichever comes second decides the stream's ``Turn``, and its caller carries it out at once:
+/// a clean exchange puts the stream back in the pool with no other task involved. The stream's
+/// handler task (``GRPCTunnelService``) sleeps through all of it and wakes only to retire the
+/// stream. A plain version 1 stream costs a new HTTP/2 stream, a gRPC handler and its tasks for
+/// every exchange instead.
 final class ReusableExchangeStream: Sendable {
-    /// What the handler task learns about the running exchange, and about the stream.
+    /// What the handler task learns while it retires the stream.
     enum Event: Sendable {
-        /// The client's End came and was handed to the exchange.
-        case responseEnded
-        /// The client sent Failure or an unexpected message: the exchange failed.
-        case responseFailed
         /// The client ended its side of the stream (or the stream broke).
         case clientEnded
-        /// The public side is done with the exchange (whether or not it read the whole response:
-        /// the stream's fitness depends only on the two Ends).
-        case publicEnded
         /// A retired stream's client did not end it in time.
         case graceOver
     }
 
+    /// What the end of one side of an exchange means for the stream.
+    enum Turn: Sendable, Equatable {
+        /// The exchange is not over for the stream yet (or none is running).
+        case none
+        /// Both sides ended cleanly: the stream takes the next exchange.
+        case reuse
+        /// The exchange ended any other way: the stream is retired in order (Cancel, the client
+        /// half-closes, the status goes out).
+        case retire
+    }
+
+    /// Ends a stream's parking with the reason to retire it (see ``Turn/retire``).
+    struct Retirement: Error {
+        let reason: String
+    }
+
     private struct State {
-        /// Where the running exchange's response parts go; nil between exchanges.
+        /// An exchange is running on the stream (its turn is not decided yet).
+        var running = false
+        /// Where the running exchange's response parts go; nil once the client's side ended.
         var inbound: ResponsePartBatches?
         /// The running exchange's request End was written.
         var requestEnded = false
         /// The running exchange's response End came from the client (it may still be on its way
         /// to the exchange).
         var responseEndArrived = false
+        /// How the client's side of the running exchange ended: true after its End was handed
+        /// over, false after a Failure, an unexpected message or the end of the stream; nil while
+        /// it runs.
+        var responseOutcome: Bool?
+        /// The public side is done with the running exchange.
+        var publicEnded = false
         /// The stream is being retired: whatever the client still sends is dropped.
         var retiring = false
         /// The client ended its side, or sent something on the idle stream: never park it again.
         var unusable: RPCError?
         /// The client ended its side of the stream.
         var clientEnded = false
+
+        /// The stream's turn once both sides of the running exchange are known. Whether or not
+        /// the public client stayed for the answer does not matter: both Ends crossed, so the
+        /// stream is in step.
+        mutating func turnIfDecided() -> Turn {
+            guard running, publicEnded, let responseOutcome else { return .none }
+            running = false
+            if responseOutcome, requestEnded, unusable == nil, !retiring { return .reuse }
+            retiring = true
+            return .retire
+        }
     }
 
     let events: AsyncStream<Event>
@@ -61,9 +92,12 @@ final class ReusableExchangeStream: Sendable {
     func begin(_ inbound: ResponsePartBatches) -> Bool {
         state.withLock { state in
             guard !state.clientEnded else { return false }
+            state.running = true
             state.inbound = inbound
             state.requestEnded = false
             state.responseEndArrived = false
+            state.responseOutcome = nil
+            state.publicEnded = false
             return true
         }
     }
@@ -71,17 +105,32 @@ final class ReusableExchangeStream: Sendable {
     /// The request's End was written: on the server's side the exchange can end cleanly.
     func requestEndWritten() { state.withLock { $0.requestEnded = true } }
 
-    /// The public side is done with the exchange.
-    func publicEnded() { sink.yield(.publicEnded) }
+    /// The public side is done with the exchange; returns the stream's turn. When the client's
+    /// End has not come, nobody reads the rest of the response and waiting for its End could
+    /// wait for ever: the stream is retired. When it came and is on its way, the hand-over is
+    /// let go (nobody reads it) and the reader decides.
+    func publicEnded() -> Turn {
+        let (turn, abandoned) = state.withLock { state -> (Turn, ResponsePartBatches?) in
+            guard state.running else { return (.none, nil) }
+            state.publicEnded = true
+            guard state.responseOutcome == nil else { return (state.turnIfDecided(), nil) }
+            if state.responseEndArrived { return (.none, state.inbound) }
+            state.running = false
+            state.retiring = true
+            defer { state.inbound = nil }
+            return (.retire, state.inbound)
+        }
+        abandoned?.finish()
+        return turn
+    }
 
     // MARK: The handler's side
 
     /// Why the stream may not be parked again, or nil while it may.
     var unusable: RPCError? { state.withLock { $0.unusable } }
 
-    /// Whether the exchange that just ended leaves the stream fit for the next one: the request's
-    /// End went out and the client is still there.
-    var readyForNextExchange: Bool { state.withLock { $0.requestEnded && $0.unusable == nil && !$0.retiring } }
+    /// Whether the client has ended its side of the stream.
+    var clientHasEnded: Bool { state.withLock { $0.clientEnded } }
 
     /// Starts retiring the stream: the running exchange (if any) stops receiving, and whatever
     /// the client still sends is read and dropped. Returns whether the client has already ended
@@ -89,6 +138,7 @@ final class ReusableExchangeStream: Sendable {
     func startRetiring() -> Bool {
         let (inbound, ended) = state.withLock { state -> (ResponsePartBatches?, Bool) in
             state.retiring = true
+            state.running = false
             defer { state.inbound = nil }
             return (state.inbound, state.clientEnded)
         }
@@ -96,13 +146,11 @@ final class ReusableExchangeStream: Sendable {
         return ended
     }
 
-    /// Whether the client's End of the running exchange has come. If it has, the exchange stops
-    /// receiving (the End is not waited for by a public side that is gone), and the handler
-    /// learns of it as ``Event/responseEnded`` at once.
-    func responseEndArrived() -> Bool {
-        let (arrived, inbound) = state.withLock { ($0.responseEndArrived, $0.inbound) }
-        if arrived { inbound?.finish() }
-        return arrived
+    /// The stream's handler was cancelled (the server stops): it is never parked again.
+    func handlerCancelled() {
+        state.withLock { state in
+            if state.unusable == nil { state.unusable = RPCError(code: .cancelled, message: "the exchange stream's handler was cancelled") }
+        }
     }
 
     /// Tells the handler that the grace after a retirement's Cancel is over.
@@ -111,11 +159,12 @@ final class ReusableExchangeStream: Sendable {
     // MARK: The reader
 
     /// Reads the client's messages for the stream's whole life and hands them to the running
-    /// exchange. Returns when the client ends its side or the stream fails; `onUnusable` is
-    /// then called (also when the client sent something while no exchange was running), so
-    /// that a parked stream leaves the idle pool.
+    /// exchange; `onTurn` carries out the turn decided when the client's side of an exchange
+    /// ends. Returns when the client ends its side or the stream fails; `onUnusable` is then
+    /// called (also when the client sent something while no exchange was running), so that a
+    /// parked stream leaves the idle pool.
     func read<Messages: AsyncIteratorProtocol>(
-        _ messages: OneTaskIterator<Messages>, onUnusable: @Sendable () -> Void
+        _ messages: OneTaskIterator<Messages>, onTurn: @Sendable (Turn) -> Void, onUnusable: @Sendable () -> Void
     ) async where Messages.Element == Hopgate_Tunnel_V1_ExchangeFromClient {
         do {
             while let message = try await messages.next() {
@@ -128,56 +177,66 @@ final class ReusableExchangeStream: Sendable {
                 }
                 let decoded: ExchangeMessageDecoding.Message
                 do { decoded = try ExchangeMessageDecoding.message(message) } catch {
-                    endExchange(inbound, failing: error)
+                    onTurn(endExchange(inbound, failing: error))
                     continue
                 }
                 switch decoded {
                 case .part(let part):
-                    await deliver([part], to: inbound)
+                    onTurn(await deliver([part], to: inbound))
                 case .parts(let parts):
-                    await deliver(parts, to: inbound)
+                    onTurn(await deliver(parts, to: inbound))
                 case .failure(let reason):
-                    endExchange(inbound, failing: TunnelExchangeError(.upstreamFailed, reason))
+                    onTurn(endExchange(inbound, failing: TunnelExchangeError(.upstreamFailed, reason)))
                 case .unexpected:
-                    endExchange(inbound, failing: TunnelExchangeError(.protocolViolation, "unexpected message in an exchange"))
+                    onTurn(endExchange(inbound, failing: TunnelExchangeError(.protocolViolation, "unexpected message in an exchange")))
                 }
             }
-            clientEnded(TunnelExchangeError(.tunnelFailed, "the client ended the exchange without an end"))
+            onTurn(clientEnded(TunnelExchangeError(.tunnelFailed, "the client ended the exchange without an end")))
         } catch {
-            clientEnded(TunnelExchangeError(.tunnelFailed, "the exchange stream failed: \(error)"))
+            onTurn(clientEnded(TunnelExchangeError(.tunnelFailed, "the exchange stream failed: \(error)")))
         }
         onUnusable()
     }
 
     /// Hands the response parts of one message to the running exchange; after the End (always
-    /// a message's last part), the exchange is over for this side.
-    private func deliver(_ parts: [ExchangeResponsePart], to inbound: ResponsePartBatches) async {
+    /// a message's last part), the client's side of the exchange is over.
+    private func deliver(_ parts: [ExchangeResponsePart], to inbound: ResponsePartBatches) async -> Turn {
         guard case .end? = parts.last else {
             await inbound.send(parts)
-            return
+            return .none
         }
         state.withLock { $0.responseEndArrived = true }
         await inbound.send(parts)
         inbound.finish()
-        state.withLock { if $0.inbound === inbound { $0.inbound = nil } }
-        sink.yield(.responseEnded)
+        return state.withLock { state in
+            guard state.inbound === inbound else { return .none }  // retired meanwhile
+            state.inbound = nil
+            state.responseOutcome = true
+            return state.turnIfDecided()
+        }
     }
 
-    private func endExchange(_ inbound: ResponsePartBatches, failing error: TunnelExchangeError) {
+    private func endExchange(_ inbound: ResponsePartBatches, failing error: TunnelExchangeError) -> Turn {
         inbound.fail(error)
-        state.withLock { if $0.inbound === inbound { $0.inbound = nil } }
-        sink.yield(.responseFailed)
+        return state.withLock { state in
+            guard state.inbound === inbound else { return .none }
+            state.inbound = nil
+            state.responseOutcome = false
+            return state.turnIfDecided()
+        }
     }
 
-    private func clientEnded(_ error: TunnelExchangeError) {
-        let inbound = state.withLock { state -> ResponsePartBatches? in
+    private func clientEnded(_ error: TunnelExchangeError) -> Turn {
+        let (inbound, turn) = state.withLock { state -> (ResponsePartBatches?, Turn) in
             state.clientEnded = true
             if state.unusable == nil { state.unusable = RPCError(code: .cancelled, message: "the client ended the exchange stream") }
+            if state.running, state.responseOutcome == nil { state.responseOutcome = false }
             defer { state.inbound = nil }
-            return state.inbound
+            return (state.inbound, state.turnIfDecided())
         }
         inbound?.fail(error)
         sink.yield(.clientEnded)
+        return turn
     }
 
     private func markUnusable(_ error: RPCError) {
@@ -186,7 +245,4 @@ final class ReusableExchangeStream: Sendable {
             if state.unusable == nil { state.unusable = error }
         }
     }
-
-    /// Whether the client has ended its side of the stream.
-    var clientHasEnded: Bool { state.withLock { $0.clientEnded } }
 }
