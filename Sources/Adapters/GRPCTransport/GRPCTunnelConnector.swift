@@ -135,13 +135,10 @@ private struct ClientSession: Sendable {
     let logger: Logger
     let faults: GRPCTunnelConnector.Faults
 
+    /// What the task that opens Exchange streams is woken for.
     enum PoolEvent: Sendable {
-        /// A stream was given a request.
-        case consumed
-        /// A reusable stream finished its exchange cleanly and waits for the next.
-        case released
-        /// The server retired an idle reusable stream.
-        case retired
+        /// Open this many streams (``ClientExchangePool`` counted them).
+        case open(Int)
         case drain
     }
 
@@ -162,7 +159,7 @@ private struct ClientSession: Sendable {
             $0.tunnelID = welcome.tunnelID
             $0.exchangeToken = welcome.exchangeToken
         }
-        let poolMaximum = Int(welcome.exchangePoolSize)
+        let pool = ClientExchangePool(maximumIdle: Int(welcome.exchangePoolSize))
         let reuse = welcome.capabilities.contains(TunnelCapabilities.exchangeReuse)
         let coalescing = welcome.capabilities.contains(TunnelCapabilities.coalescedParts)
         let (events, eventSink) = AsyncStream.makeStream(of: PoolEvent.self)
@@ -206,22 +203,18 @@ private struct ClientSession: Sendable {
                 return nil
             }
             group.addTask {  // the exchange pool
-                var sizing = ExchangePoolSizing(maximumIdle: poolMaximum)
                 await withDiscardingTaskGroup { exchanges in
-                    for _ in 0..<sizing.start() {
-                        exchanges.addTask { await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, coalescing: coalescing, events: eventSink) }
-                    }
-                    events: for await event in events {
-                        let opening: Int
-                        switch event {
-                        case .drain: break events
-                        case .consumed: opening = sizing.streamTaken()
-                        case .released: sizing.streamReleased(); opening = 0
-                        case .retired: opening = sizing.streamRetired()
-                        }
+                    var opening = pool.start()
+                    var pending = events.makeAsyncIterator()
+                    while true {
                         for _ in 0..<opening {
-                            exchanges.addTask { await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, coalescing: coalescing, events: eventSink) }
+                            exchanges.addTask {
+                                await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, coalescing: coalescing, pool: pool, events: eventSink)
+                            }
                         }
+                        // Until a drain, or the end of the tunnel.
+                        guard case .open(let count)? = await pending.next() else { break }
+                        opening = count
                     }
                 }
                 var done = Hopgate_Tunnel_V1_ControlFromClient()
@@ -253,8 +246,11 @@ private struct ClientSession: Sendable {
         attach: Hopgate_Tunnel_V1_Attach,
         reuse: Bool,
         coalescing: Bool,
+        pool: ClientExchangePool,
         events: AsyncStream<PoolEvent>.Continuation
     ) async {
+        // Streams to open go to the pool's task; a count that opens nothing wakes nobody.
+        let open: @Sendable (Int) -> Void = { count in if count > 0 { events.yield(.open(count)) } }
         let (incoming, incomingSink) = AsyncStream.makeStream(of: IncomingExchange.self)
         let cancelled = OnceFlag()
         let handler = self.handler
@@ -266,19 +262,19 @@ private struct ClientSession: Sendable {
                     try await writer.write(first)
                     var exchanges = incoming.makeAsyncIterator()
                     while let exchange = await exchanges.next() {
-                        events.yield(.consumed)
+                        open(pool.streamTaken())
                         let clean = await ClientExchangeServing.serve(
                             exchange.head, with: handler, requestBody: exchange.body, cancel: exchange.cancel, writer: writer,
                             coalescing: coalescing)
                         // Request parts that still come are dropped, so the response side never blocks.
                         exchange.body.finish()
                         guard reuse, clean, exchange.requestEnded.isSet, !cancelled.isSet else { return }
-                        events.yield(.released)
+                        pool.streamReleased()
                     }
                     // No more requests: the server cancelled the stream before its head came (the
                     // public request was gone at once; it was taken all the same, so the pool
                     // gets a new one) or retired it while idle (the pool shrinks).
-                    if cancelled.isSet { events.yield(reuse ? .retired : .consumed) }
+                    if cancelled.isSet { open(reuse ? pool.streamRetired() : pool.streamTaken()) }
                 },
                 onResponse: { response in
                     var current: IncomingExchange?
