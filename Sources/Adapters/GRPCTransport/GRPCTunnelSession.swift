@@ -24,14 +24,15 @@ final class GRPCTunnelSession: TunnelConnection {
         case close(TunnelCloseReason)
     }
 
-    /// An Exchange stream the client opened that waits for a request. A reusable stream parks
-    /// the same slot again after each clean exchange.
+    /// An Exchange stream the client opened that waits for a request. A reusable stream's slot
+    /// goes back to the idle pool after each clean exchange (``follow(_:of:)``).
     final class Slot: Sendable {
         let writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>
         /// The state of a stream that carries one exchange after another; nil for version 1.
         let reusable: ReusableExchangeStream?
-        /// Resumed exactly once per park, by whoever removes the slot from `idle` (under the
-        /// session lock).
+        /// The handler's park, resumed at most once: for a version 1 stream by whoever takes
+        /// the slot from `idle` (under the session lock); for a reusable stream, whose parks
+        /// last its whole life, only when the stream must stop (see ``park(_:)``).
         let resume: Mutex<CheckedContinuation<Assignment, any Error>?> = Mutex(nil)
         init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>, reusable: ReusableExchangeStream? = nil) {
             self.writer = writer
