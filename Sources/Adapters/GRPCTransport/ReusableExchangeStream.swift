@@ -25,7 +25,7 @@ final class ReusableExchangeStream: Sendable {
     }
 
     /// What the end of one side of an exchange means for the stream.
-    enum Turn: Sendable, Equatable {
+    enum Turn: Sendable {
         /// The exchange is not over for the stream yet (or none is running).
         case none
         /// Both sides ended cleanly: the stream takes the next exchange.
@@ -115,10 +115,10 @@ final class ReusableExchangeStream: Sendable {
             state.publicEnded = true
             guard state.responseOutcome == nil else { return (state.turnIfDecided(), nil) }
             if state.responseEndArrived { return (.none, state.inbound) }
-            state.running = false
-            state.retiring = true
+            // The client's side is given up as unfinished, which decides the turn: retire.
+            state.responseOutcome = false
             defer { state.inbound = nil }
-            return (.retire, state.inbound)
+            return (state.turnIfDecided(), state.inbound)
         }
         abandoned?.finish()
         return turn
