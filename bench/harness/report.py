@@ -95,6 +95,17 @@ def head_of_line_section(results):
         lines.append("| %s | %.2f | %.2f | %.2f | %.2f | %.2f× | %d |" % (
             name, e["idle"]["p50_us"]["median"] / 1000, e["idle"]["p99_us"]["median"] / 1000,
             e["loaded"]["p50_us"]["median"] / 1000, e["loaded"]["p99_us"]["median"] / 1000, e["p99_ratio"], e["downloads_completed"]))
+    paced = {name: hol[name]["paced"] for name in ordered(hol) if "paced" in hol[name]}
+    if paced:
+        first = next(iter(paced.values()))
+        lines += ["", "Paced, with the CPU partly idle: %d small requests per second on one connection, idle and during %d "
+                  "downloads of %s limited to %s/s each (latency counted from each request's time slot)." % (
+                      first["rate"], results["config"]["hol_downloads"], results["config"]["hol_file"], first["download_limit"]), "",
+                  "| system | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms | p99 loaded ÷ idle |", "|---|---|---|---|---|---|"]
+        for name, e in paced.items():
+            lines.append("| %s | %.2f | %.2f | %.2f | %.2f | %.2f× |" % (
+                name, e["idle"]["p50_us"]["median"] / 1000, e["idle"]["p99_us"]["median"] / 1000,
+                e["loaded"]["p50_us"]["median"] / 1000, e["loaded"]["p99_us"]["median"] / 1000, e["p99_ratio"]))
     return lines
 
 
