@@ -58,7 +58,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
             return try HTTP2ClientTransport.Posix(
                 target: .dns(host: host, port: port), transportSecurity: .plaintext,
                 config: .defaults {
-                    $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+                    $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
                 })
         case .tls(let serverName, let caFile):
@@ -69,7 +69,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                 },
                 config: .defaults {
                     $0.http2.authority = serverName
-                    $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+                    $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
                 })
         }

@@ -58,7 +58,7 @@ public struct GRPCTunnelListener: TunnelListener {
             let transport = HTTP2ServerTransport.Posix(
                 address: .ipv4(host: host, port: port), transportSecurity: .plaintext,
                 config: .defaults {
-                    $0.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+                    $0.http2.targetWindowSize = TunnelHTTP2Settings.edgeWindowBytes
                     $0.http2.maxConcurrentStreams = maximumStreams
                     $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = DataFrameCopier.install(on:)
                 })
@@ -80,7 +80,7 @@ public struct GRPCTunnelListener: TunnelListener {
     private func serveShared<Factory: HTTP2ServerTransport.ListenerFactory>(_ factory: Factory, service: GRPCTunnelService) async throws {
         do {
             var config = HTTP2ServerTransport.Custom<Factory>.Config.defaults
-            config.http2.targetWindowSize = TunnelHTTP2Settings.windowBytes
+            config.http2.targetWindowSize = TunnelHTTP2Settings.edgeWindowBytes
             config.http2.maxConcurrentStreams = maximumStreams
             config.channelDebuggingCallbacks.onAcceptHTTP2Stream = DataFrameCopier.install(on:)
             try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory, config: config), service: service) {}
