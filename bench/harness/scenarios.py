@@ -54,6 +54,17 @@ def bulk(systems, config, files, backend_root, workdir, log, hopgate):
     return summary, peak
 
 
+def idle_versus_loaded(idle, loaded, keys):
+    """Medians and spreads of `keys` over the idle and the loaded runs, with the loaded ÷ idle
+    ratios of p50 and p99."""
+    entry = {"idle": {k: median_and_spread([r[k] for r in idle]) for k in keys},
+             "loaded": {k: median_and_spread([r[k] for r in loaded]) for k in keys}}
+    for percentile in ("p50", "p99"):
+        key = percentile + "_us"
+        entry[percentile + "_ratio"] = entry["loaded"][key]["median"] / max(entry["idle"][key]["median"], 1)
+    return entry
+
+
 PACED_RATE = 100  # small requests per second of the paced probe
 PACED_DOWNLOAD_RATE = "16M"  # each background download's limit in the paced variant (curl --limit-rate)
 
@@ -74,13 +85,7 @@ def head_of_line(systems, config, workdir, log):
                 time.sleep(1)
                 loaded.append(wrk(system, "/1k.bin", 10, config["seconds"], workdir))
                 completed += downloads.completed
-        entry = {
-            "idle": {k: median_and_spread([r[k] for r in idle]) for k in ("p50_us", "p99_us", "rps")},
-            "loaded": {k: median_and_spread([r[k] for r in loaded]) for k in ("p50_us", "p99_us", "rps")},
-            "downloads_completed": completed,
-        }
-        entry["p99_ratio"] = entry["loaded"]["p99_us"]["median"] / max(entry["idle"]["p99_us"]["median"], 1)
-        entry["p50_ratio"] = entry["loaded"]["p50_us"]["median"] / max(entry["idle"]["p50_us"]["median"], 1)
+        entry = dict(idle_versus_loaded(idle, loaded, ("p50_us", "p99_us", "rps")), downloads_completed=completed)
         log("hol   %-12s idle p99 %6.2f ms, loaded p99 %6.2f ms (x%.2f), %d downloads finished meanwhile" % (
             system.name, entry["idle"]["p99_us"]["median"] / 1000, entry["loaded"]["p99_us"]["median"] / 1000,
             entry["p99_ratio"], completed))
@@ -90,12 +95,7 @@ def head_of_line(systems, config, workdir, log):
             with BackgroundDownloads(system, "/" + config["hol_file"], config["hol_downloads"], PACED_DOWNLOAD_RATE):
                 time.sleep(1)
                 paced_loaded.append(paced_probe(system, "/1k.bin", PACED_RATE, config["seconds"]))
-        paced = {
-            "rate": PACED_RATE, "download_limit": PACED_DOWNLOAD_RATE,
-            "idle": {k: median_and_spread([r[k] for r in paced_idle]) for k in ("p50_us", "p99_us")},
-            "loaded": {k: median_and_spread([r[k] for r in paced_loaded]) for k in ("p50_us", "p99_us")},
-        }
-        paced["p99_ratio"] = paced["loaded"]["p99_us"]["median"] / max(paced["idle"]["p99_us"]["median"], 1)
+        paced = dict(idle_versus_loaded(paced_idle, paced_loaded, ("p50_us", "p99_us")), rate=PACED_RATE, download_limit=PACED_DOWNLOAD_RATE)
         entry["paced"] = paced
         log("hol   %-12s paced %d/s: idle p99 %6.2f ms, during %d downloads at %s/s p99 %6.2f ms (x%.2f)" % (
             system.name, PACED_RATE, paced["idle"]["p99_us"]["median"] / 1000, config["hol_downloads"], PACED_DOWNLOAD_RATE,

@@ -11,10 +11,11 @@ enum TunnelHTTP2Settings {
     /// Surprising: a larger window made small responses wait behind downloads. 100 small
     /// requests per second during four downloads read at 16 MB/s each (the paced head-of-line
     /// bench, release build, 12-03) waited p99 47 ms to 10.8 s with 1 MiB, 19–80 ms with 512 KiB
-    /// and 9–61 ms with 256 KiB (idle: 5–9 ms): smaller is better, but the window is not the whole
-    /// cause and the spread is wide (see the notes). 256 KiB slowed one download under load too much
-    /// for the debug build's rolling-restart test (64 MiB at 16 MB/s no longer ended within the
-    /// 30 s drain); 512 KiB allows 10 MB/s per exchange at a 50 ms round trip.
+    /// and 9–61 ms with 256 KiB (idle: 5–9 ms): smaller is better, but the window is not the
+    /// whole cause and the spread is wide (see the notes). 256 KiB slowed one download
+    /// under load too much for the debug build's rolling-restart test (64 MiB at 16 MB/s no
+    /// longer ended within the 30 s drain); 512 KiB allows 10 MB/s per exchange at a 50 ms
+    /// round trip.
     static let edgeWindowBytes = 1 << 19
 
     /// The window the client grants per stream and per connection: how far the edge may run
