@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// Unknown host → 404; registered but no tunnel → 502; the client's service failed before
 /// answering → 502; no response head for ``Configuration/responseTimeout`` after the request
-/// last moved (see ``ResponseDeadline``) → 504; a body
+/// last moved (see ``ResponseDeadlines``) → 504; a body
 /// over ``Configuration/maximumBodyBytes`` → 413. Once the response head has gone out, a failure
 /// can only cut the response off: ``handle(_:peer:scheme:requestBody:response:)`` then throws
 /// and the edge resets the stream.
@@ -35,14 +35,13 @@ public struct PublicRequestRouter: Sendable {
     private let administration: DomainAdministration
     let configuration: Configuration
     private let site: ServerSiteRoute?
-    private let timers: any EventLoopGroup
+    private let deadlines: ResponseDeadlines
     private let logger: Logger
 
     /// - Parameters:
     ///   - site: requests the server answers itself (the admin API on its own domain).
-    ///   - timers: where each exchange's response deadline is scheduled (the edge's event loops):
-    ///     a timer on an event loop costs a heap entry, where a sleeping task per request cost
-    ///     a task and a timer that outlived it.
+    ///   - timers: where the sweep of the exchanges' response deadlines runs (one of the edge's
+    ///     event loops; see ``ResponseDeadlines``).
     public init(
         hub: TunnelHub, administration: DomainAdministration, configuration: Configuration, site: ServerSiteRoute? = nil,
         timers: any EventLoopGroup, logger: Logger
@@ -51,7 +50,7 @@ public struct PublicRequestRouter: Sendable {
         self.administration = administration
         self.configuration = configuration
         self.site = site
-        self.timers = timers
+        self.deadlines = ResponseDeadlines(timeout: configuration.responseTimeout, on: timers.any())
         self.logger = logger
     }
 
@@ -97,9 +96,9 @@ public struct PublicRequestRouter: Sendable {
             head: head, upgrading: upgrading, limit: upgrading ? 0 : configuration.maximumBodyBytes, scheme: scheme,
             strictTransportSecurity: configuration.strictTransportSecurity, body: HandedOffStream(requestBody), response: response,
             progress: progress)
-        // The exchange runs in a task of its own so that its deadline (a timer on an event loop)
-        // and a request body over the limit can cancel it; this task awaits it and passes its
-        // own cancellation on. Inside, the response is pumped inline and the request body in one
+        // The exchange runs in a task of its own so that its deadline (``ResponseDeadlines``) and
+        // a request body over the limit can cancel it; this task awaits it and passes its own
+        // cancellation on. Inside, the response is pumped inline and the request body in one
         // child task: two tasks per request. A request whose tunnel left or broke before it
         // started goes to another tunnel of its route (``ExchangeRetryRule``).
         let exchange = Task { [hub] in
@@ -127,9 +126,9 @@ public struct PublicRequestRouter: Sendable {
             }
         }
         progress.attach(exchange)
-        let deadline = ResponseDeadline(timeout: configuration.responseTimeout, on: timers.any(), watching: progress)
+        let deadline = deadlines.watch(progress)
         do {
-            defer { deadline.cancel() }
+            defer { deadlines.forget(deadline) }
             try await withTaskCancellationHandler {
                 try await exchange.value
             } onCancel: {

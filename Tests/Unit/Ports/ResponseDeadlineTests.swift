@@ -83,14 +83,14 @@ struct ResponseDeadlineTests {
 
     /// Uploads `parts` parts of 1 KiB, `gap` apart, with a 4 s response timeout (long: the suite's
 /// parallel tests can starve this one's sleeps for seconds on a two-core machine).
-    func upload(parts count: Int, gap: Duration, serviceAnswers: Bool) async throws -> (status: Int, received: String?, silence: Duration) {
+    func upload(
+        parts count: Int, gap: Duration, serviceAnswers: Bool, through router: PublicRequestRouter? = nil
+    ) async throws -> (status: Int, received: String?, silence: Duration) {
         let welcome = try await hub.admit(
             TunnelHello(domain: "up.example.com", clientAPIKey: key, clientName: "c", clientVersion: "1"), peer: .unknown)
         let tunnel = UploadConnection(id: welcome.tunnelID, answers: serviceAnswers)
         await hub.tunnelOpened(tunnel)
-        let router = PublicRequestRouter(
-            hub: hub, administration: administration, configuration: .init(responseTimeout: .seconds(4)),
-            timers: MultiThreadedEventLoopGroup.singleton, logger: logs.logger())
+        let router = router ?? makeRouter(timeout: .seconds(4))
         var sent = 0
         let head = Mutex<HTTPResponse?>(nil)
         try await router.handle(
@@ -112,6 +112,12 @@ struct ResponseDeadlineTests {
         return (response.status.code, response.headerFields[HTTPField.Name("X-Received")!], tunnel.silence)
     }
 
+    func makeRouter(timeout: Duration) -> PublicRequestRouter {
+        PublicRequestRouter(
+            hub: hub, administration: administration, configuration: .init(responseTimeout: timeout),
+            timers: MultiThreadedEventLoopGroup.singleton, logger: logs.logger())
+    }
+
     @Test func anUploadThatKeepsMovingPastTheTimeoutIsAnswered() async throws {
         // 50 parts 100 ms apart: the upload lasts at least 4.9 s, past the 4 s timeout. The suite's
         // parallel tests can starve this one for seconds on two cores, so the verdict follows the
@@ -130,5 +136,17 @@ struct ResponseDeadlineTests {
         // The service would stay silent for 30 s: the 504 can only come from the deadline.
         let (status, _, _) = try await upload(parts: 2, gap: .milliseconds(10), serviceAnswers: false)
         #expect(status == 504)
+    }
+
+    @Test func deadlinesStillFireAfterAQuietSpell() async throws {
+        // One sweep checks every exchange's deadline and stops when none is watched; the next
+        // exchange must start it again. A 200 ms timeout sweeps every 10 ms, so half a second
+        // between the two requests leaves the sweep stopped.
+        let router = makeRouter(timeout: .milliseconds(200))
+        let first = try await upload(parts: 0, gap: .zero, serviceAnswers: false, through: router)
+        #expect(first.status == 504)
+        try await Task.sleep(for: .milliseconds(500))
+        let second = try await upload(parts: 0, gap: .zero, serviceAnswers: false, through: router)
+        #expect(second.status == 504)
     }
 }
