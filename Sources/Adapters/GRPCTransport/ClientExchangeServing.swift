@@ -1,105 +1,112 @@
-import HTTPTypes
-import AsyncAlgorithms
 import GRPCCore
+import HTTPTypes
 import HopGatePorts
-import SwiftProtobuf
+import Synchronization
 
-/// The client's side of one exchange once its request head has come: runs the handler and sends
-/// its response on the Exchange stream, and stops it when the server sends Cancel.
+/// The client's side of one exchange once its request head has come: runs the handler in the
+/// calling task, which writes the response straight to the Exchange stream (no task or channel
+/// between the handler and the stream).
 ///
-/// Surprising but necessary: the handler does not write to the gRPC stream itself. Cancelling a
-/// task that is suspended in a gRPC write abandons the stream's writer without ending the stream,
-/// so the server would wait for an end that never comes and finally reset the stream — the very
-/// reset the protocol avoids. The handler hands each part to a forwarder task that is never
-/// cancelled; only the handler is, and the forwarder then sends Failure and the stream ends.
+/// Surprising but necessary: this never writes a Failure. The server's Cancel cancels the task
+/// that runs this, and a write from a cancelled task is dropped (`NIOAsyncWriter` drops the
+/// element of a cancelled yield), so the Failure of a cancelled exchange could never go out.
+/// The ``Outcome`` carries it instead, and the stream's request producer — never cancelled by a
+/// Cancel — writes it and ends its side of the stream.
 ///
 /// Nothing is sent after the response's End — not even a Failure of a handler that failed
 /// after it — so that a reusable stream carries nothing between exchanges.
 enum ClientExchangeServing {
-    /// - Returns: whether the response went out whole (its End was written) and nothing failed,
-    ///   so that a reusable stream may carry the next exchange.
-    @discardableResult
+    /// How an exchange ended for its stream.
+    enum Outcome: Sendable {
+        /// The response went out whole (its End was written) and nothing failed: a reusable
+        /// stream may carry the next exchange.
+        case clean
+        /// Anything else; `failure` is the message of the Failure to send before the stream
+        /// ends, or nil when none may be sent (the End went out, or the stream broke).
+        case unclean(failure: String?)
+    }
+
     static func serve(
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
         requestBody: OneSlotChannel<ExchangeRequestPart>,
-        cancel: ServerCancelSignal,
         writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>,
         coalescing: Bool = false
-    ) async -> Bool {
-        // Batches: what the handler hands over at once (a small response's head, body and end)
-        // crosses to the forwarder in one rendezvous and goes out in one write.
-        let parts = AsyncThrowingChannel<ArraySlice<ExchangeResponsePart>, any Error>()
-        let forwardingFailed = OnceFlag()  // the forwarder could not write; the handler's writes then fail
-        let endWritten = OnceFlag()
-        return await withTaskGroup(of: Void.self) { group in
-            group.addTask {  // the forwarder: the only writer of the stream
-                var coalescer = ResponseCoalescer(enabled: coalescing, requestMethod: head.request.method)
-                do {
-                    var messages: [Hopgate_Tunnel_V1_ExchangeFromClient] = []
-                    for try await batch in parts {
-                        guard !endWritten.isSet else { continue }
-                        messages.removeAll(keepingCapacity: true)
-                        var ends = false
-                        for part in batch where !ends {
-                            for message in coalescer.messages(for: part) where !ends {
-                                messages.append(message)
-                                ends = ResponseCoalescer.endsResponse(message)
-                            }
-                        }
-                        switch messages.count {
-                        case 0: break  // a small response's head, held for its body
-                        case 1: try await writer.write(messages[0])
-                        default: try await writer.write(contentsOf: messages)
-                        }
-                        if ends { endWritten.set() }
-                    }
-                    for message in coalescer.flush() { try await writer.write(message) }
-                } catch {
-                    forwardingFailed.set()
-                }
-            }
-            let handOver: @Sendable (ArraySlice<ExchangeResponsePart>) async throws -> Void = { batch in
-                guard !forwardingFailed.isSet else { throw TunnelExchangeError(.tunnelFailed, "the exchange stream closed") }
-                await parts.send(batch)
-                try Task.checkCancellation()
-            }
-            let response = PartWriter<ExchangeResponsePart>({ part in try await handOver([part]) }, batches: handOver)
-            let failure = await runHandler(head, with: handler, requestBody: requestBody, until: cancel, response: response)
-            parts.finish()
-            await group.waitForAll()
-            if let failure, !forwardingFailed.isSet, !endWritten.isSet {
-                var message = Hopgate_Tunnel_V1_ExchangeFromClient()
-                message.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = failure }
-                try? await writer.write(message)
-            }
-            return failure == nil && endWritten.isSet && !forwardingFailed.isSet
+    ) async -> Outcome {
+        let sender = ExchangeResponseSender(writer: writer, coalescing: coalescing, requestMethod: head.request.method)
+        let response = PartWriter<ExchangeResponsePart>(
+            { part in try await sender.send(CollectionOfOne(part)) },
+            batches: { parts in try await sender.send(parts) })
+        var failure: String?
+        do {
+            try await handler.handle(head, requestBody: PartStream(requestBody), response: response)
+            try await sender.flush()
+        } catch {
+            failure = "\(error)"
         }
+        if Task.isCancelled { failure = "the exchange was cancelled by the server" }
+        let (endWritten, broken) = sender.outcome
+        if failure == nil, endWritten, !broken { return .clean }
+        return .unclean(failure: endWritten || broken ? nil : failure)
+    }
+}
+
+/// Writes one exchange's response to its Exchange stream as the handler hands it over,
+/// gathering a small response into one message with the `coalesced-parts` capability.
+private final class ExchangeResponseSender: Sendable {
+    private struct State {
+        var coalescer: ResponseCoalescer
+        /// The response's End was written: whatever comes after it is dropped.
+        var endWritten = false
+        /// A write failed for another reason than the task's cancellation: the stream is broken.
+        var broken = false
     }
 
-    /// Runs the handler until it finishes; a Cancel from the server cancels it. Returns nil when
-    /// the handler sent its response, or the message of the Failure to send.
-    ///
-    /// The handler runs in a task of its own so that the stream's reader can cancel it (through
-    /// `cancel`) without cancelling the stream's task; this task awaits it and passes its own
-    /// cancellation on.
-    private static func runHandler(
-        _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
-        requestBody: OneSlotChannel<ExchangeRequestPart>,
-        until cancel: ServerCancelSignal,
-        response: PartWriter<ExchangeResponsePart>
-    ) async -> String? {
-        let handling = Task {
-            try await handler.handle(head, requestBody: PartStream(requestBody), response: response)
+    private let writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>
+    private let state: Mutex<State>
+
+    init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>, coalescing: Bool, requestMethod: HTTPRequest.Method) {
+        self.writer = writer
+        self.state = Mutex(State(coalescer: ResponseCoalescer(enabled: coalescing, requestMethod: requestMethod)))
+    }
+
+    /// Whether the End was written, and whether the stream broke.
+    var outcome: (endWritten: Bool, broken: Bool) { state.withLock { ($0.endWritten, $0.broken) } }
+
+    func send<Parts: Collection<ExchangeResponsePart>>(_ parts: Parts) async throws {
+        let (messages, ends) = try state.withLock { state -> ([Hopgate_Tunnel_V1_ExchangeFromClient], Bool) in
+            if state.broken { throw TunnelExchangeError(.tunnelFailed, "the exchange stream closed") }
+            if state.endWritten { return ([], false) }
+            var messages: [Hopgate_Tunnel_V1_ExchangeFromClient] = []
+            var ends = false
+            for part in parts where !ends {
+                for message in state.coalescer.messages(for: part) where !ends {
+                    messages.append(message)
+                    ends = ResponseCoalescer.endsResponse(message)
+                }
+            }
+            return (messages, ends)
         }
-        cancel.onFire { handling.cancel() }
-        defer { cancel.clear() }
-        let outcome = await withTaskCancellationHandler {
-            await handling.result
-        } onCancel: {
-            handling.cancel()
+        try await write(messages)
+        if ends { state.withLock { $0.endWritten = true } }
+    }
+
+    /// Sends what the coalescer still holds (a head whose body never came).
+    func flush() async throws {
+        let messages = state.withLock { state in state.endWritten ? [] : state.coalescer.flush() }
+        try await write(messages)
+    }
+
+    private func write(_ messages: [Hopgate_Tunnel_V1_ExchangeFromClient]) async throws {
+        do {
+            switch messages.count {
+            case 0: return  // a small response's head, held for its body
+            case 1: try await writer.write(messages[0])
+            default: try await writer.write(contentsOf: messages)
+            }
+        } catch {
+            // A cancelled write only dropped its message; any other failure broke the stream.
+            if !Task.isCancelled { state.withLock { $0.broken = true } }
+            throw error
         }
-        if cancel.isFired { return "the exchange was cancelled by the server" }
-        if case .failure(let error) = outcome { return "\(error)" }
-        return nil
     }
 }

@@ -241,6 +241,14 @@ private struct ClientSession: Sendable {
     /// The stream ends in order (see tunnel.proto): this side half-closes after its End or
     /// Failure (or, reused, when an exchange did not end cleanly or the server retires the idle
     /// stream), and a Cancel from the server stops the handler instead of resetting the stream.
+    ///
+    /// The reader of the server's messages starts each exchange in a task of its own as soon as
+    /// its head comes; that task runs the handler, which writes the response straight to the
+    /// stream. The reader awaits the task before the next head and before it returns, and
+    /// cancels it on Cancel. The request producer only writes Attach, then waits for the end of
+    /// the stream's use and writes the last exchange's Failure, which its cancelled task could
+    /// not (see ``ClientExchangeServing``). A request costs one task and no hand-over between
+    /// tasks; the producer and the reader wake only when the stream starts or ends.
     private func runExchangeStream(
         tunnel: Hopgate_Tunnel_V1_Tunnel.Client<HTTP2ClientTransport.Posix>,
         attach: Hopgate_Tunnel_V1_Attach,
@@ -251,61 +259,86 @@ private struct ClientSession: Sendable {
     ) async {
         // Streams to open go to the pool's task; a count that opens nothing wakes nobody.
         let open: @Sendable (Int) -> Void = { count in if count > 0 { events.yield(.open(count)) } }
-        let (incoming, incomingSink) = AsyncStream.makeStream(of: IncomingExchange.self)
-        let cancelled = OnceFlag()
+        // The end of the stream's use, with the Failure to send first if any: the first one counts.
+        let (streamEnds, streamEnd) = AsyncStream.makeStream(of: String?.self, bufferingPolicy: .bufferingOldest(1))
+        let writerForExchanges = Mutex<RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>?>(nil)
         let handler = self.handler
         do {
             try await tunnel.exchange(
                 requestProducer: { writer in
+                    // Set before Attach goes out: the server sends a request only after Attach.
+                    writerForExchanges.withLock { $0 = writer }
                     var first = Hopgate_Tunnel_V1_ExchangeFromClient()
                     first.attach = attach
                     try await writer.write(first)
-                    var exchanges = incoming.makeAsyncIterator()
-                    while let exchange = await exchanges.next() {
-                        open(pool.streamTaken())
-                        let clean = await ClientExchangeServing.serve(
-                            exchange.head, with: handler, requestBody: exchange.body, cancel: exchange.cancel, writer: writer,
-                            coalescing: coalescing)
-                        // Request parts that still come are dropped, so the response side never blocks.
-                        exchange.body.finish()
-                        guard reuse, clean, exchange.requestEnded.isSet, !cancelled.isSet else { return }
-                        pool.streamReleased()
+                    for await failure in streamEnds {
+                        if let failure {
+                            var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+                            message.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = failure }
+                            try? await writer.write(message)
+                        }
+                        break
                     }
-                    // No more requests: the server cancelled the stream before its head came (the
-                    // public request was gone at once; it was taken all the same, so the pool
-                    // gets a new one) or retired it while idle (the pool shrinks).
-                    if cancelled.isSet { open(reuse ? pool.streamRetired() : pool.streamTaken()) }
                 },
                 onResponse: { response in
-                    var current: IncomingExchange?
+                    var current: (exchange: IncomingExchange, task: Task<Void, Never>)?
                     do {
                         for try await message in response.messages {
                             switch message.kind {
                             case .head(let head):
+                                if let previous = current {
+                                    // Reused: the previous exchange's End crossed, so its task is ending.
+                                    await previous.task.value
+                                    guard previous.exchange.takesNext() else { continue }  // the stream is ending
+                                }
+                                guard let writer = writerForExchanges.withLock({ $0 }) else { continue }
                                 let exchange = IncomingExchange(head: try ProtoConversions.requestHead(head))
-                                current = exchange
-                                incomingSink.yield(exchange)
-                                if !reuse { incomingSink.finish() }
+                                open(pool.streamTaken())
+                                let task = Task {
+                                    let outcome = await ClientExchangeServing.serve(
+                                        exchange.head, with: handler, requestBody: exchange.body, writer: writer, coalescing: coalescing)
+                                    // Request parts that still come are dropped, so the reader never blocks.
+                                    exchange.body.finish()
+                                    let clean = if case .clean = outcome { reuse && exchange.requestEnded.isSet } else { false }
+                                    if exchange.finish(clean: clean) {
+                                        pool.streamReleased()
+                                    } else {
+                                        let failure: String? = if case .unclean(let failure) = outcome { failure } else { nil }
+                                        streamEnd.yield(failure)
+                                    }
+                                }
+                                current = (exchange, task)
                             case .body(let chunk):
-                                await current?.body.send(.body(ByteBuffer(bytes: chunk.data)))
+                                await current?.exchange.body.send(.body(ByteBuffer(bytes: chunk.data)))
                             case .end(let end):
-                                current?.requestEnded.set()
-                                await current?.body.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
-                                current?.body.finish()
+                                current?.exchange.requestEnded.set()
+                                await current?.exchange.body.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
+                                current?.exchange.body.finish()
                             case .cancel:
-                                cancelled.set()
-                                incomingSink.finish()
-                                current?.body.fail(CancellationError())
-                                current?.cancel.fire()
+                                switch current?.exchange.cancel() {
+                                case .running?:
+                                    current?.exchange.body.fail(CancellationError())
+                                    current?.task.cancel()
+                                case .idle?, nil:
+                                    // No exchange running: the server retired the idle stream (the pool
+                                    // shrinks), or cancelled it before its head came (the public request
+                                    // was gone at once; it was taken all the same, so the pool gets a
+                                    // new one).
+                                    open(reuse ? pool.streamRetired() : pool.streamTaken())
+                                    streamEnd.finish()
+                                case .ending?:
+                                    break
+                                }
                             case nil:
                                 break
                             }
                         }
-                        incomingSink.finish()
-                        current?.body.finish()
+                        await Self.stop(current)
+                        streamEnd.finish()
                     } catch {
-                        incomingSink.finish()
-                        current?.body.fail(error)
+                        current?.exchange.body.fail(error)
+                        await Self.stop(current)
+                        streamEnd.finish()
                         throw error
                     }
                 })
@@ -313,20 +346,71 @@ private struct ClientSession: Sendable {
             logger.debug("exchange stream ended", metadata: ["error": "\(error)"])
         }
     }
+
+    /// The server's side of the stream is over: an exchange still running has nobody to answer.
+    private static func stop(_ current: (exchange: IncomingExchange, task: Task<Void, Never>)?) async {
+        guard let current else { return }
+        current.exchange.body.finish()
+        current.task.cancel()
+        await current.task.value
+    }
 }
 
-/// One request that came on an Exchange stream: its head, its body as it comes, and the
-/// server's Cancel of it.
+/// One request that came on an Exchange stream: its head, its body as it comes, and where it
+/// stands for its stream (running, over and the stream takes the next, or the stream ends).
 private final class IncomingExchange: Sendable {
+    /// What a Cancel from the server found.
+    enum CancelTarget {
+        /// The exchange is running: cancel its task (it then ends the stream).
+        case running
+        /// The exchange is over and the stream idle: the server retires the stream.
+        case idle
+        /// The stream is ending already.
+        case ending
+    }
+
+    private enum Phase {
+        case running, cancelRequested, released, ending
+    }
+
     let head: ExchangeRequestHead
     let body = OneSlotChannel<ExchangeRequestPart>()
-    let cancel = ServerCancelSignal()
     /// The request's End came.
     let requestEnded = OnceFlag()
+    private let phase = Mutex(Phase.running)
 
     init(head: ExchangeRequestHead) {
         self.head = head
     }
+
+    /// The server's Cancel came.
+    func cancel() -> CancelTarget {
+        phase.withLock { phase in
+            switch phase {
+            case .running:
+                phase = .cancelRequested
+                return .running
+            case .released:
+                phase = .ending
+                return .idle
+            case .cancelRequested, .ending:
+                return .ending
+            }
+        }
+    }
+
+    /// The exchange's task is done. Returns whether the stream takes the next exchange: the
+    /// exchange ended cleanly and no Cancel came while it ran.
+    func finish(clean: Bool) -> Bool {
+        phase.withLock { phase in
+            let released = clean && phase == .running
+            phase = released ? .released : .ending
+            return released
+        }
+    }
+
+    /// Whether a next request head may start an exchange on the stream.
+    func takesNext() -> Bool { phase.withLock { $0 == .released } }
 }
 
 /// A flag set once: the server asked the client to drain, or cancelled an exchange.
