@@ -13,8 +13,9 @@ import Synchronization
 /// Exchange streams that it tops up as requests take them, each served concurrently. The pool
 /// follows demand (``ExchangePoolSizing``): two idle streams on a tunnel that has not been busy,
 /// growing with the requests taken up to the server's `exchange_pool_size`. The client offers
-/// `exchange-reuse` and `coalesced-parts`; when the server accepts them, a stream carries one
-/// exchange after another, and a small response goes as one message.
+/// `exchange-reuse`, `coalesced-parts` and `request-end-in-head`; when the server accepts them,
+/// a stream carries one exchange after another, and a small response, like a bodiless request,
+/// goes as one message.
 public struct GRPCTunnelConnector: TunnelConnector {
     /// Misbehaviour to inject, for tests of the server's fault handling only.
     public struct Faults: Sendable {
@@ -293,6 +294,11 @@ private struct ClientSession: Sendable {
                                 }
                                 guard let writer = writerForExchanges.withLock({ $0 }) else { continue }
                                 let exchange = IncomingExchange(head: try ProtoConversions.requestHead(head))
+                                if head.hasEnd {  // `request-end-in-head`: the body is over before the handler looks
+                                    exchange.requestEnded.set()
+                                    await exchange.body.send(.end(head.end.trailers.isEmpty ? nil : try ProtoConversions.fields(head.end.trailers)))
+                                    exchange.body.finish()
+                                }
                                 open(pool.streamTaken())
                                 let task = Task {
                                     let outcome = await ClientExchangeServing.serve(

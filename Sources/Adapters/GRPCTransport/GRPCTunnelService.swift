@@ -60,7 +60,8 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         for index in token.indices { token[index] = generator.next() }
         let (outgoing, control) = AsyncStream.makeStream(of: GRPCTunnelSession.ControlOutput.self)
         let session = GRPCTunnelSession(
-            welcome: welcome, token: token, reusesExchangeStreams: capabilities.contains(TunnelCapabilities.exchangeReuse), control: control)
+            welcome: welcome, token: token, reusesExchangeStreams: capabilities.contains(TunnelCapabilities.exchangeReuse),
+            endsRequestsInHead: capabilities.contains(TunnelCapabilities.requestEndInHead), control: control)
         sessions.withLock { $0[welcome.tunnelID.value.uuidString] = session }
 
         var message = Hopgate_Tunnel_V1_ControlFromServer()

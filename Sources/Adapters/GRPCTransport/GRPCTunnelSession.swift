@@ -13,6 +13,8 @@ final class GRPCTunnelSession: TunnelConnection {
     let token: [UInt8]
     /// The client's Exchange streams carry one exchange after another (`exchange-reuse`).
     let reusesExchangeStreams: Bool
+    /// A bodiless request's head carries its End (`request-end-in-head`).
+    let endsRequestsInHead: Bool
     /// Control messages to send (heartbeats, drain) and the close, in order, carried out by the
     /// control handler's one writer task.
     let control: AsyncStream<ControlOutput>.Continuation
@@ -73,10 +75,14 @@ final class GRPCTunnelSession: TunnelConnection {
     }
     private let state: Mutex<State>
 
-    init(welcome: TunnelWelcome, token: [UInt8], reusesExchangeStreams: Bool = false, control: AsyncStream<ControlOutput>.Continuation) {
+    init(
+        welcome: TunnelWelcome, token: [UInt8], reusesExchangeStreams: Bool = false, endsRequestsInHead: Bool = false,
+        control: AsyncStream<ControlOutput>.Continuation
+    ) {
         self.id = welcome.tunnelID
         self.token = token
         self.reusesExchangeStreams = reusesExchangeStreams
+        self.endsRequestsInHead = endsRequestsInHead
         self.control = control
         self.state = Mutex(State(lifecycle: welcome.acceptedLifecycle()))
     }
@@ -129,8 +135,10 @@ final class GRPCTunnelSession: TunnelConnection {
             var headMessage = Hopgate_Tunnel_V1_ExchangeFromServer()
             headMessage.head = ProtoConversions.requestHead(head)
             // A request known to have no body: its head waits for the End, which the exchange
-            // writes at once, and both go out in one write (one event-loop hop and one flush).
+            // writes at once, and both go out in one write (one event-loop hop and one flush) —
+            // in one message, the head carrying the End, with `request-end-in-head`.
             let heldHead = head.bodyless ? HeldRequestHead(headMessage) : nil
+            let endsInHead = endsRequestsInHead
             if heldHead == nil {
                 do { try await slot.writer.write(headMessage) } catch {
                     throw TunnelExchangeError(.tunnelUnavailable, "the exchange stream closed before the request was sent: \(error)")
@@ -144,8 +152,15 @@ final class GRPCTunnelSession: TunnelConnection {
                     case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
                     case .end(let trailers): message.end = ProtoConversions.end(trailers)
                     }
-                    if let held = heldHead?.take() {
-                        do { try await writer.write(contentsOf: [held, message]) } catch {
+                    if var held = heldHead?.take() {
+                        do {
+                            if case .end(let end) = message.kind, endsInHead {
+                                held.head.end = end
+                                try await writer.write(held)
+                            } else {
+                                try await writer.write(contentsOf: [held, message])
+                            }
+                        } catch {
                             // Nothing reached the client: the exchange fails as if the head's own
                             // write had (through the response side, which the router reads), so
                             // that it may go to another tunnel.

@@ -5,12 +5,14 @@ enum TunnelCapabilities {
     static let exchangeReuse = "exchange-reuse"
     /// A small response goes as one message: its head carries its body and end.
     static let coalescedParts = "coalesced-parts"
+    /// A bodiless request goes as one message: its head carries its end.
+    static let requestEndInHead = "request-end-in-head"
 
     /// Every capability this build of the server uses.
-    static let supported: Set<String> = [exchangeReuse, coalescedParts]
+    static let supported: Set<String> = [exchangeReuse, coalescedParts, requestEndInHead]
 
     /// What a client of this build offers.
-    static let offered = [exchangeReuse, coalescedParts]
+    static let offered = [exchangeReuse, coalescedParts, requestEndInHead]
 
     /// What the server answers to a client offering `offered`: the ones it supports too, in the
     /// client's order, without repeats.

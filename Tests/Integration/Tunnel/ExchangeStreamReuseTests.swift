@@ -72,6 +72,35 @@ struct ExchangeStreamReuseTests {
         }
     }
 
+    @Test("a bodiless request's head carries its End (request-end-in-head), mixed with requests that have bodies on the same streams")
+    func bodilessRequestsEndInTheirHead() async throws {
+        for offersCapabilities in [true, false] {
+            try await withTunnel(handler: PathEchoHandler(), offersReuse: offersCapabilities) { session in
+                #expect(session.endsRequestsInHead == offersCapabilities)
+                for index in 0..<60 {
+                    // Every other request has no body: its End rides in its head, and the next
+                    // exchange on the stream must still start clean.
+                    let bodyBytes = index.isMultiple(of: 2) ? 0 : index
+                    let answer = try await session.exchange(Self.head("/mixed/\(index)", bodyless: bodyBytes == 0)) { body, response in
+                        if bodyBytes > 0 { try await body.write(.body(ByteBuffer(repeating: 7, count: bodyBytes))) }
+                        try await body.write(.end(nil))
+                        var text = ""
+                        for try await part in response {
+                            if case .body(let buffer) = part { text += String(buffer: buffer) }
+                        }
+                        return text
+                    }
+                    #expect(answer == "/mixed/\(index) \(bodyBytes)")
+                }
+                if offersCapabilities {
+                    // Version 1 needs one stream per exchange; reused ones carry several each
+                    // (the pool's idle target grows with the requests taken, so a few more open).
+                    #expect(session.exchangeStreamsAttached < 30, "\(session.exchangeStreamsAttached) streams for 60 sequential exchanges")
+                }
+            }
+        }
+    }
+
     @Test("a quiet tunnel's idle pool shrinks back to two streams and still serves")
     func quietPoolShrinks() async throws {
         // The pool is checked once per heartbeat; a shorter one risks a busy CI machine missing
@@ -112,8 +141,10 @@ struct ExchangeStreamReuseTests {
         }
     }
 
-    static func head(_ path: String) -> ExchangeRequestHead {
-        ExchangeRequestHead(request: HTTPRequest(method: .post, scheme: "https", authority: domain, path: path), requestID: path)
+    static func head(_ path: String, bodyless: Bool = false) -> ExchangeRequestHead {
+        ExchangeRequestHead(
+            request: HTTPRequest(method: bodyless ? .get : .post, scheme: "https", authority: domain, path: path), requestID: path,
+            bodyless: bodyless)
     }
 
     /// One exchange with a body of `bodyBytes` bytes; returns the response body as text.

@@ -43,6 +43,11 @@
 ///             (ResponseHead.end; no BodyChunk or End follows then). A client sends it that
 ///             way for a small response it has whole, so that one message does the work of
 ///             three. Without the capability a ResponseHead has neither.
+///   "request-end-in-head": a RequestHead may carry the request's End (RequestHead.end) when
+///             the request has no body; no BodyChunk or End follows it then. The server sends a
+///             bodiless request that way, so that the client knows at once that nothing
+///             follows, and one message does the work of two. Without the capability a
+///             RequestHead never has it.
 ///
 /// Regenerate the Swift code with scripts/generate-proto.
 

@@ -53,6 +53,11 @@
 ///             (ResponseHead.end; no BodyChunk or End follows then). A client sends it that
 ///             way for a small response it has whole, so that one message does the work of
 ///             three. Without the capability a ResponseHead has neither.
+///   "request-end-in-head": a RequestHead may carry the request's End (RequestHead.end) when
+///             the request has no body; no BodyChunk or End follows it then. The server sends a
+///             bodiless request that way, so that the client knows at once that nothing
+///             follows, and one message does the work of two. Without the capability a
+///             RequestHead never has it.
 ///
 /// Regenerate the Swift code with scripts/generate-proto.
 
@@ -452,9 +457,21 @@ package nonisolated struct Hopgate_Tunnel_V1_RequestHead: Sendable {
 
   package var headers: [Hopgate_Tunnel_V1_Header] = []
 
+  /// With "request-end-in-head" only: the request's End, when the request has no body.
+  package var end: Hopgate_Tunnel_V1_End {
+    get {_end ?? Hopgate_Tunnel_V1_End()}
+    set {_end = newValue}
+  }
+  /// Returns true if `end` has been explicitly set.
+  package var hasEnd: Bool {self._end != nil}
+  /// Clears the value of `end`. Subsequent reads from it will return its default value.
+  package mutating func clearEnd() {self._end = nil}
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
+
+  fileprivate var _end: Hopgate_Tunnel_V1_End? = nil
 }
 
 package nonisolated struct Hopgate_Tunnel_V1_ResponseHead: Sendable {
@@ -1278,7 +1295,7 @@ nonisolated extension Hopgate_Tunnel_V1_Attach: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Hopgate_Tunnel_V1_RequestHead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".RequestHead"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}method\0\u{1}scheme\0\u{1}authority\0\u{1}path\0\u{1}headers\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}method\0\u{1}scheme\0\u{1}authority\0\u{1}path\0\u{1}headers\0\u{1}end\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1292,12 +1309,17 @@ nonisolated extension Hopgate_Tunnel_V1_RequestHead: SwiftProtobuf.Message, Swif
       case 4: try { try decoder.decodeSingularStringField(value: &self.authority) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.path) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.headers) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._end) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
     }
@@ -1316,6 +1338,9 @@ nonisolated extension Hopgate_Tunnel_V1_RequestHead: SwiftProtobuf.Message, Swif
     if !self.headers.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.headers, fieldNumber: 6)
     }
+    try { if let v = self._end {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1326,6 +1351,7 @@ nonisolated extension Hopgate_Tunnel_V1_RequestHead: SwiftProtobuf.Message, Swif
     if lhs.authority != rhs.authority {return false}
     if lhs.path != rhs.path {return false}
     if lhs.headers != rhs.headers {return false}
+    if lhs._end != rhs._end {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
