@@ -100,17 +100,24 @@ final class GRPCTunnelSession: TunnelConnection {
     // MARK: TunnelConnection
 
     func exchange<Result: Sendable>(
-        _ head: ExchangeRequestHead,
+        _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
         _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
-        let slot = try await takeSlot()
+        let slot = try await takeSlot(interruption: interruption)
         let inbound = ResponsePartBatches()
         let key = state.withLock { state in
             state.nextActive += 1
             state.active[state.nextActive] = inbound
             return state.nextActive
         }
-        defer { exchangeFinished(removing: key) }
+        // Interrupted, the response fails: the router reading it stops, and leaving `body` ends
+        // the exchange as an abandoned one (the client gets Cancel). An interruption that came
+        // while the stream was being taken fails it at once.
+        if let error = interruption?.onInterrupt({ inbound.fail($0) }) { inbound.fail(error) }
+        defer {
+            interruption?.onInterrupt(nil)
+            exchangeFinished(removing: key)
+        }
         let reusable = slot.reusable
         // The public side's outcome goes to the stream: a reusable stream's turn is decided and
         // carried out here or by its reader, whichever side ends second (its handler sleeps);
@@ -382,7 +389,7 @@ final class GRPCTunnelSession: TunnelConnection {
     /// Counts an exchange in (the lifecycle refuses it on a tunnel that is not active) and
     /// returns the next idle Exchange stream, waiting for the client to open one if none is idle.
     /// An exchange counted in and then failed here is counted out again.
-    private func takeSlot() async throws -> Slot {
+    private func takeSlot(interruption: ExchangeInterruption?) async throws -> Slot {
         /// How the exchange begins: refused, with an idle stream, or waiting (with its waiter id).
         enum Start { case refused(any Error), taken(Slot), waits(Int) }
         let start = state.withLock { state -> Start in
@@ -398,6 +405,14 @@ final class GRPCTunnelSession: TunnelConnection {
         case .taken(let slot): return slot
         case .waits(let id): waiterID = id
         }
+        // The wait ends with a stream, or with the task's cancellation or the interruption.
+        let stopWaiting: @Sendable (any Error) -> Void = { [self] error in
+            let waiter = state.withLock { state -> CheckedContinuation<Slot, any Error>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == waiterID }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(throwing: error)
+        }
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Slot, any Error>) in
@@ -408,13 +423,10 @@ final class GRPCTunnelSession: TunnelConnection {
                         return nil
                     }
                     if let immediate { continuation.resume(with: immediate) }
+                    if let error = interruption?.onInterrupt(stopWaiting) { stopWaiting(error) }
                 }
             } onCancel: {
-                let waiter = state.withLock { state -> CheckedContinuation<Slot, any Error>? in
-                    guard let index = state.waiters.firstIndex(where: { $0.id == waiterID }) else { return nil }
-                    return state.waiters.remove(at: index).continuation
-                }
-                waiter?.resume(throwing: CancellationError())
+                stopWaiting(CancellationError())
             }
         } catch {
             exchangeFinished(removing: nil)

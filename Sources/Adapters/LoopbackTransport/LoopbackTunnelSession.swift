@@ -54,7 +54,7 @@ final class LoopbackTunnelSession: TunnelConnection {
     }
 
     func exchange<Result: Sendable>(
-        _ head: ExchangeRequestHead,
+        _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
         _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         let requestBody = OneSlotChannel<ExchangeRequestPart>()
@@ -69,7 +69,11 @@ final class LoopbackTunnelSession: TunnelConnection {
             state.active[state.next] = response
             return state.next
         }
+        // Interrupted, the response fails: the router reading it stops, and leaving `body` ends
+        // the exchange on the client side too.
+        if let error = interruption?.onInterrupt({ response.fail($0) }) { response.fail(error) }
         defer {
+            interruption?.onInterrupt(nil)
             ended.set()
             finishDone.finish()
             response.finish()  // releases a handler blocked sending to a reader that is gone

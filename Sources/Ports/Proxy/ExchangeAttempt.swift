@@ -18,7 +18,7 @@ struct ExchangeAttempt: Sendable {
     let progress: ExchangeProgress
 
     func run(on connection: any TunnelConnection) async throws {
-        try await connection.exchange(head) { upstreamBody, upstreamResponse in
+        try await connection.exchange(head, interruption: progress.interruption) { upstreamBody, upstreamResponse in
             if head.bodyless {
                 // Its End is at hand: written in this task before the response is read (the
                 // response cannot come first: the transport may hold the head for this End),
@@ -73,8 +73,8 @@ struct ExchangeAttempt: Sendable {
             }
             try await answer(checked[...])
         }
-        // The response stopped without its end: cancelled (deadline, body too large)
-        // or the tunnel's stream finished early.
+        // The response stopped without its end: the tunnel's stream finished early, or the
+        // exchange was stopped (deadline, body too large) or cancelled.
         if let failure = progress.failure { throw failure }
         try Task.checkCancellation()
     }
@@ -123,7 +123,7 @@ struct ExchangeAttempt: Sendable {
             // The response side waits on the service, which may wait for this body: a failure
             // here (too large, the public peer gone) ends the whole exchange instead. (Not when
             // the response's end cancelled it.)
-            if !Task.isCancelled, progress.fail(error) { progress.cancelExchange() }
+            if !Task.isCancelled, progress.fail(error) { progress.stopExchange() }
             throw error
         }
     }

@@ -5,14 +5,12 @@ import Synchronization
 /// How far an exchange got, over all its attempts: whether a response head went out (after the
 /// final one the router can no longer answer with its own page; after any, it can no longer
 /// retry), how much of the request body the tunnel took, and the first failure that ended it
-/// from outside (its deadline, a request body over the limit), which cancels its task; and when
+/// from outside (its deadline, a request body over the limit), which interrupts it; and when
 /// the request last moved, for the response deadline.
 final class ExchangeProgress: Sendable {
     private struct State {
         var status = 0
         var failure: (any Error)?
-        var task: Task<Void, any Error>?
-        var cancelRequested = false
         var responseStarted = false
         /// A read of the public request's body is under way (a part may be in flight).
         var readingBody = false
@@ -21,6 +19,8 @@ final class ExchangeProgress: Sendable {
         var takenEnd: HTTPFields??
     }
     private let state = Mutex(State())
+    /// What stops the exchange's attempts from outside (``stopExchange()``).
+    let interruption = ExchangeInterruption()
     /// When the exchange last moved forward on the request side (its start, or the tunnel
     /// taking a part of the request body), in ``NIODeadline`` uptime nanoseconds.
     private let requestMoved = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
@@ -71,21 +71,9 @@ final class ExchangeProgress: Sendable {
         }
     }
 
-    /// The task running the exchange (cancelled at once if a cancellation came first).
-    func attach(_ task: Task<Void, any Error>) {
-        let cancel = state.withLock { state in
-            state.task = task
-            return state.cancelRequested
-        }
-        if cancel { task.cancel() }
-    }
-
-    /// Cancels the exchange's task (now, or when it is attached).
-    func cancelExchange() {
-        let task = state.withLock { state in
-            state.cancelRequested = true
-            return state.task
-        }
-        task?.cancel()
+    /// Stops the exchange with its recorded failure (see ``fail(_:)``): the attempt under way
+    /// fails at once, and so would any later one.
+    func stopExchange() {
+        interruption.interrupt(with: failure ?? CancellationError())
     }
 }

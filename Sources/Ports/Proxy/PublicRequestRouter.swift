@@ -96,44 +96,15 @@ public struct PublicRequestRouter: Sendable {
             head: head, upgrading: upgrading, limit: upgrading ? 0 : configuration.maximumBodyBytes, scheme: scheme,
             strictTransportSecurity: configuration.strictTransportSecurity, body: HandedOffStream(requestBody), response: response,
             progress: progress)
-        // The exchange runs in a task of its own so that its deadline (``ResponseDeadlines``) and
-        // a request body over the limit can cancel it; this task awaits it and passes its own
-        // cancellation on. Inside, the response is pumped inline and the request body in one
-        // child task: two tasks per request. A request whose tunnel left or broke before it
+        // The exchange runs in this task: its deadline and a request body over the limit stop
+        // it through ``ExchangeProgress/stopExchange()``, which interrupts the transport's
+        // waits, so no task of its own is needed. Inside, the response is pumped inline and a
+        // request body in one child task. A request whose tunnel left or broke before it
         // started goes to another tunnel of its route (``ExchangeRetryRule``).
-        let exchange = Task { [hub] in
-            var connection = first
-            var failedTunnels: Set<TunnelID> = []
-            for attemptNumber in 1... {
-                do {
-                    try await attempt.run(on: connection)
-                    return
-                } catch {
-                    failedTunnels.insert(connection.id)
-                    guard attemptNumber < ExchangeRetryRule.maximumAttempts, progress.failure == nil, !Task.isCancelled,
-                          ExchangeRetryRule.allowsRetry(
-                            after: error, method: request.method, bodyTaken: progress.bodyTaken, responseStarted: progress.responseStarted),
-                          // Another tunnel of the route if there is one; the same one only when
-                          // nothing was sent and it still takes exchanges (one stream of it
-                          // ended, not the tunnel).
-                          let next = hub.connection(for: host, path: path, excluding: failedTunnels)
-                            ?? (ExchangeRetryRule.nothingWasSent(error) ? hub.connection(for: host, path: path) : nil)
-                    else { throw error }
-                    HopGateMetrics.recordRetry()
-                    log.info("retrying on another tunnel") { ["path": "\(path)", "error": "\(error)", "attempt": "\(attemptNumber + 1)"] }
-                    connection = next
-                }
-            }
-        }
-        progress.attach(exchange)
         let deadline = deadlines.watch(progress)
         do {
             defer { deadlines.forget(deadline) }
-            try await withTaskCancellationHandler {
-                try await exchange.value
-            } onCancel: {
-                exchange.cancel()
-            }
+            try await run(attempt, first: first, host: host, path: path, method: request.method, log: log)
         } catch {
             guard !progress.headSent else {
                 HopGateMetrics.recordProxyError(kind: "cut_off")
@@ -159,6 +130,35 @@ public struct PublicRequestRouter: Sendable {
         HopGateMetrics.recordRequest(method: request.method.rawValue, status: progress.status, duration: elapsed)
         log.info("request") {
             ["method": "\(request.method)", "path": "\(path)", "status": "\(progress.status)", "duration_ms": "\(elapsed.millisecondsToTenths)"]
+        }
+    }
+
+    /// Runs `attempt` on the route's first tunnel and, when ``ExchangeRetryRule`` allows it after
+    /// a failure, on another one (or the same one when nothing was sent and it still takes
+    /// exchanges: one stream of it ended, not the tunnel).
+    private func run(
+        _ attempt: ExchangeAttempt, first: any TunnelConnection, host: DomainName, path: String, method: HTTPRequest.Method,
+        log: RequestLog
+    ) async throws {
+        var connection = first
+        var failedTunnels: Set<TunnelID> = []
+        for attemptNumber in 1... {
+            do {
+                try await attempt.run(on: connection)
+                return
+            } catch {
+                failedTunnels.insert(connection.id)
+                guard attemptNumber < ExchangeRetryRule.maximumAttempts, attempt.progress.failure == nil, !Task.isCancelled,
+                      ExchangeRetryRule.allowsRetry(
+                        after: error, method: method, bodyTaken: attempt.progress.bodyTaken,
+                        responseStarted: attempt.progress.responseStarted),
+                      let next = hub.connection(for: host, path: path, excluding: failedTunnels)
+                        ?? (ExchangeRetryRule.nothingWasSent(error) ? hub.connection(for: host, path: path) : nil)
+                else { throw error }
+                HopGateMetrics.recordRetry()
+                log.info("retrying on another tunnel") { ["path": "\(path)", "error": "\(error)", "attempt": "\(attemptNumber + 1)"] }
+                connection = next
+            }
         }
     }
 

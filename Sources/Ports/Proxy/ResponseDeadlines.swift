@@ -71,7 +71,7 @@ final class ResponseDeadlines: Sendable {
         guard let watched else { return }
         let now = NIODeadline.now()
         for progress in watched where !progress.headSent && now - progress.lastRequestProgress >= timeout {
-            if progress.fail(ProxyFailure.timeout) { progress.cancelExchange() }
+            if progress.fail(ProxyFailure.timeout) { progress.stopExchange() }
         }
         scheduleSweep()
     }

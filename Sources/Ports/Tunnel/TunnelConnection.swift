@@ -8,14 +8,16 @@ public protocol TunnelConnection: Sendable {
 
     /// Sends `head` to the client and runs `body` with the request-body writer and the
     /// response parts. Leaving `body` (normally or by throwing) ends the exchange; cancelling
-    /// the calling task cancels it on the client too.
+    /// the calling task cancels it on the client too, and so does `interruption` (see
+    /// ``ExchangeInterruption``): while it is watched, interrupting fails the wait for a free
+    /// stream, or the next response part, with the interruption's error.
     ///
     /// For a head marked ``ExchangeRequestHead/bodyless``, the caller writes the End before it
     /// reads any response: the writer must take that End without waiting for the service to
     /// read it (a window of at least one part), or the two sides would wait on each other.
     /// - Throws: ``TunnelExchangeError`` when the exchange cannot start or the tunnel fails.
     func exchange<Result: Sendable>(
-        _ head: ExchangeRequestHead,
+        _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
         _ body: (_ requestBody: PartWriter<ExchangeRequestPart>, _ response: PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result
 
@@ -24,6 +26,16 @@ public protocol TunnelConnection: Sendable {
 
     /// Closes the tunnel now; in-flight exchanges fail.
     func close() async
+}
+
+extension TunnelConnection {
+    /// An exchange that only the calling task's cancellation stops.
+    public func exchange<Result: Sendable>(
+        _ head: ExchangeRequestHead,
+        _ body: (_ requestBody: PartWriter<ExchangeRequestPart>, _ response: PartStream<ExchangeResponsePart>) async throws -> Result
+    ) async throws -> Result {
+        try await exchange(head, interruption: nil, body)
+    }
 }
 
 /// Why an exchange over a tunnel failed.

@@ -26,7 +26,7 @@ final class ScriptedConnection: TunnelConnection {
     var paths: [String] { seen.withLock { $0 } }
 
     func exchange<Result: Sendable>(
-        _ head: ExchangeRequestHead,
+        _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
         _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         if behaviour == .unavailable { throw TunnelExchangeError(.tunnelUnavailable, "\(name) is draining") }

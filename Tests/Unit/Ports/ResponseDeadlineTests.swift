@@ -25,11 +25,20 @@ private final class UploadConnection: TunnelConnection {
         self.answers = answers
     }
 
+    /// What the response side waits for: the request's end, or the router's interruption.
+    private enum Event: Sendable {
+        case requestEnded
+        case interrupted(any Error)
+    }
+
     func exchange<Result: Sendable>(
-        _ head: ExchangeRequestHead,
+        _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
         _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
-        let (ended, endedSink) = AsyncStream.makeStream(of: Void.self)
+        let (events, eventSink) = AsyncStream.makeStream(of: Event.self)
+        // As a real transport: interrupting fails the wait for the response.
+        if let error = interruption?.onInterrupt({ eventSink.yield(.interrupted($0)) }) { eventSink.yield(.interrupted(error)) }
+        defer { interruption?.onInterrupt(nil) }
         let received = Mutex(0)
         let requestBody = PartWriter<ExchangeRequestPart> { part in
             let now = ContinuousClock.now
@@ -40,24 +49,28 @@ private final class UploadConnection: TunnelConnection {
             self.longestSilence.withLock { $0 = max($0, quiet) }
             switch part {
             case .body(let buffer): received.withLock { $0 += buffer.readableBytes }
-            case .end: endedSink.yield()
+            case .end: eventSink.yield(.requestEnded)
             }
         }
         var answered = false
         let answers = self.answers
         let response = PartStream<ExchangeResponsePart> {
             if answered { return nil }
-            for await _ in ended { break }
-            try Task.checkCancellation()  // a real tunnel answers nothing once the exchange is cancelled
-            guard answers else {
-                try await Task.sleep(for: .seconds(30))  // silent until cancelled by the deadline
-                return nil
+            for await event in events {
+                switch event {
+                case .interrupted(let error):
+                    throw error
+                case .requestEnded:
+                    guard answers else { continue }  // silent until the deadline interrupts
+                    answered = true
+                    // The wait from the request's end to this head counts as silence too.
+                    let quiet = ContinuousClock.now - self.lastMoved.withLock { $0 }
+                    self.longestSilence.withLock { $0 = max($0, quiet) }
+                    return .head(HTTPResponse(status: .ok, headerFields: [.contentLength: "0", HTTPField.Name("X-Received")!: "\(received.withLock { $0 })"]))
+                }
             }
-            answered = true
-            // The wait from the request's end to this head counts as silence too.
-            let quiet = ContinuousClock.now - self.lastMoved.withLock { $0 }
-            self.longestSilence.withLock { $0 = max($0, quiet) }
-            return .head(HTTPResponse(status: .ok, headerFields: [.contentLength: "0", HTTPField.Name("X-Received")!: "\(received.withLock { $0 })"]))
+            try Task.checkCancellation()
+            return nil
         }
         return try await body(requestBody, response)
     }

@@ -12,7 +12,7 @@ final class RecordingConnection: TunnelConnection {
     var recorded: [String] { calls.withLock { $0 } }
 
     func exchange<Result: Sendable>(
-        _ head: ExchangeRequestHead,
+        _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
         _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         throw TunnelExchangeError(.tunnelUnavailable, "recording only")

@@ -206,6 +206,51 @@ struct TunnelTransportContract {
         }
     }
 
+    @Test("an interruption from outside the exchange's task fails it and stops the client's handler; an interrupted one fails at once; the tunnel serves on", arguments: TunnelTransportKind.allCases)
+    func interruption(kind: TunnelTransportKind) async throws {
+        struct Stopped: Error {}
+        try await withTunnelTransport(kind) { harness in
+            let key = try await harness.register(Self.domain)
+            let handler = CancellableHandler()
+            try await withClient(harness, key: key, handler: handler) {
+                let connection = try connection(harness)
+                let interruption = ExchangeInterruption()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for _ in 0..<200 where !handler.started { try await Task.sleep(for: .milliseconds(10)) }
+                        interruption.interrupt(with: Stopped())
+                    }
+                    // Nothing cancels this task: only the interruption can end the wait for a
+                    // response that never comes.
+                    await #expect(throws: (any Error).self) {
+                        _ = try await connection.exchange(Self.request("/hang"), interruption: interruption) { body, response in
+                            try await collectText(response)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(handler.started)
+                #expect(interruption.error is Stopped)
+                for _ in 0..<300 where !handler.cancelled { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(handler.cancelled, "the client's handler was not stopped")
+                await #expect(throws: (any Error).self) {
+                    _ = try await connection.exchange(Self.request("/echo"), interruption: interruption) { body, response in
+                        try await body.write(.end(nil))
+                        return try await collectText(response)
+                    }
+                }
+                // The tunnel serves on: this handler's failure comes back as the service's.
+                let failure = await #expect(throws: TunnelExchangeError.self) {
+                    _ = try await connection.exchange(Self.request("/fail")) { body, response in
+                        try await body.write(.end(nil))
+                        return try await collectText(response)
+                    }
+                }
+                #expect(failure?.code == .upstreamFailed)
+            }
+        }
+    }
+
     /// HTTP/2 stacks close a connection that resets more than ~200 streams in 30 s (rapid-reset
     /// defence), so a transport that resets a stream per cancelled exchange lets any public
     /// client that aborts downloads take the whole tunnel down.
