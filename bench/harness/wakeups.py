@@ -2,12 +2,13 @@
 """Which thread hand-overs a small request costs each HopGate process: wake-ups per request,
 grouped by where they come from.
 
-usage: wakeups.py --bin DIR [--seconds N] [--connections N] [--top N]
+usage: wakeups.py --bin DIR [--seconds N] [--connections N | --h2-streams N] [--top N]
 Normally started by `scripts/profile --wakeups`, which installs perf and builds the release
 binaries.
 
 Starts the backend nginx, hopgate-server (dev) and one hopgate-client, runs `wrk -t1 -cN` (one
-connection by default: every hand-over then finds its thread asleep), and records the kernel's
+connection by default: every hand-over then finds its thread asleep), or `h2load -c1 -mN` for the
+public HTTP/2 path, and records the kernel's
 `sched:sched_wakeup` events with call stacks in each HopGate process for N seconds. Each wake-up
 is grouped by the waker's first frames past the runtime's plumbing (locks, semaphores,
 continuations), demangled, and counted per request: "loop->task" is an event-loop thread waking a
@@ -27,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from load import wrk  # noqa: E402
+from load import h2load, wrk  # noqa: E402
 from procs import Workspace  # noqa: E402
 from systems import HopGate, make_files, start_backend  # noqa: E402
 
@@ -86,7 +87,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bin", required=True, help="directory with hopgate-server and hopgate-client")
     parser.add_argument("--seconds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=1, help="wrk connections (HTTP/1.1)")
+    parser.add_argument("--h2-streams", type=int, default=0, help="h2load -c1 -mN instead of wrk (HTTP/2)")
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
     ws = Workspace()
@@ -99,11 +101,16 @@ def main():
         hopgate.start_client()
         hopgate.wait_until_serving()
         system = hopgate.system()
-        wrk(system, "/1k.bin", args.connections, 2, ws.dir)  # warm-up
+        if args.h2_streams:
+            name = "h2load -t1 -c1 -m%d" % args.h2_streams
+            run_load = lambda seconds: h2load(system, "/1k.bin", args.h2_streams, seconds, ws.dir)  # noqa: E731
+        else:
+            name = "wrk -t1 -c%d" % args.connections
+            run_load = lambda seconds: wrk(system, "/1k.bin", args.connections, seconds, ws.dir)  # noqa: E731
+        run_load(2)  # warm-up
         for role, pid in system.pids.items():
             result = {}
-            load = threading.Thread(target=lambda: result.update(
-                run=wrk(system, "/1k.bin", args.connections, args.seconds + 3, ws.dir)))
+            load = threading.Thread(target=lambda: result.update(run=run_load(args.seconds + 3)))
             load.start()
             time.sleep(1.5)
             own = thread_ids(pid)
@@ -117,8 +124,8 @@ def main():
                 readable = [names.get(f, f) for f in frames[:14]]
                 origin = [f[:70] for f in readable if not any(p in f for p in PLUMBING)][:3]
                 counts[(kind(waker, woken, own), " | ".join(origin))] += 1
-            print("%s under wrk -t1 -c%d (%.0f req/s): %.2f wake-ups per request" % (
-                role, args.connections, result["run"]["rps"], len(events) / requests))
+            print("%s under %s (%.0f req/s): %.2f wake-ups per request" % (
+                role, name, result["run"]["rps"], len(events) / requests))
             for (how, origin), count in counts.most_common(args.top):
                 if count / requests < 0.01:
                     break
