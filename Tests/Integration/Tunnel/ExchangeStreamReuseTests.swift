@@ -81,15 +81,7 @@ struct ExchangeStreamReuseTests {
                     // Every other request has no body: its End rides in its head, and the next
                     // exchange on the stream must still start clean.
                     let bodyBytes = index.isMultiple(of: 2) ? 0 : index
-                    let answer = try await session.exchange(Self.head("/mixed/\(index)", bodyless: bodyBytes == 0)) { body, response in
-                        if bodyBytes > 0 { try await body.write(.body(ByteBuffer(repeating: 7, count: bodyBytes))) }
-                        try await body.write(.end(nil))
-                        var text = ""
-                        for try await part in response {
-                            if case .body(let buffer) = part { text += String(buffer: buffer) }
-                        }
-                        return text
-                    }
+                    let answer = try await Self.exchange(session, path: "/mixed/\(index)", bodyBytes: bodyBytes, bodyless: bodyBytes == 0)
                     #expect(answer == "/mixed/\(index) \(bodyBytes)")
                 }
                 if offersCapabilities {
@@ -147,9 +139,10 @@ struct ExchangeStreamReuseTests {
             bodyless: bodyless)
     }
 
-    /// One exchange with a body of `bodyBytes` bytes; returns the response body as text.
-    static func exchange(_ session: GRPCTunnelSession, path: String, bodyBytes: Int) async throws -> String {
-        try await session.exchange(head(path)) { body, response in
+    /// One exchange with a body of `bodyBytes` bytes (a GET marked bodyless when `bodyless`);
+    /// returns the response body as text.
+    static func exchange(_ session: GRPCTunnelSession, path: String, bodyBytes: Int, bodyless: Bool = false) async throws -> String {
+        try await session.exchange(head(path, bodyless: bodyless)) { body, response in
             if bodyBytes > 0 { try await body.write(.body(ByteBuffer(repeating: 7, count: bodyBytes))) }
             try await body.write(.end(nil))
             var text = ""
