@@ -210,7 +210,10 @@ struct ConnectionRouting: Sendable {
     /// An HTTP/2 web connection: one request per stream.
     private func configureWebHTTP2(_ channel: any Channel, peer: PeerAddress) -> EventLoopFuture<Void> {
         registry.add(channel)
-        do { try channel.pipeline.syncOperations.addHandler(FlushCoalescer()) } catch { return channel.eventLoop.makeFailedFuture(error) }
+        do {
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
+            try channel.pipeline.syncOperations.addHandler(WebFrameAligner())
+        } catch { return channel.eventLoop.makeFailedFuture(error) }
         return channel.configureAsyncHTTP2Pipeline(mode: .server, configuration: http2Settings.handlerConfiguration) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let end = HTTP2RequestEnd()

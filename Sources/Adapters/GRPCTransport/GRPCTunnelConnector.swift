@@ -61,6 +61,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                 config: .defaults {
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
+                    $0.channelDebuggingCallbacks.onCreateTCPConnection = TunnelFrameAligner.installOnClient
                 })
         case .tls(let serverName, let caFile):
             return try HTTP2ClientTransport.Posix(
@@ -72,6 +73,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                     $0.http2.authority = serverName
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
+                    $0.channelDebuggingCallbacks.onCreateTCPConnection = TunnelFrameAligner.installOnClient
                 })
         }
     }

@@ -61,6 +61,7 @@ public struct GRPCTunnelListener: TunnelListener {
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.edgeWindowBytes
                     $0.http2.maxConcurrentStreams = maximumStreams
                     $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = DataFrameCopier.install(on:)
+                    $0.channelDebuggingCallbacks.onAcceptTCPConnection = TunnelFrameAligner.installOnServer
                 })
             try await serve(transport, service: service) {
                 let address = try await transport.listeningAddress
@@ -83,6 +84,7 @@ public struct GRPCTunnelListener: TunnelListener {
             config.http2.targetWindowSize = TunnelHTTP2Settings.edgeWindowBytes
             config.http2.maxConcurrentStreams = maximumStreams
             config.channelDebuggingCallbacks.onAcceptHTTP2Stream = DataFrameCopier.install(on:)
+            config.channelDebuggingCallbacks.onAcceptTCPConnection = TunnelFrameAligner.installOnServer
             try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory, config: config), service: service) {}
         } catch {
             logger.debug("the shared tunnel listener ended with the HTTPS port", metadata: ["error": "\(error)"])
