@@ -84,6 +84,10 @@ enum WebConnectionServing {
                     // Read what the router left of the body before the next request — within
                     // bounds; past them the connection is closed instead (nginx's lingering close).
                     guard try await drainRest(of: reader, on: connection.channel) else { return }
+                    // An HTTP/2 stream carries one request, and its body has been read to the
+                    // end: waiting for the stream's inbound to finish would cost a wake-up for
+                    // nothing (the stream closes with the response's end).
+                    if http2RequestEnd != nil { return }
                     if head.headerFields[.connection]?.lowercased().contains("close") == true { return }
                 }
             }
