@@ -1,5 +1,5 @@
 public import Foundation
-import Metrics
+public import Metrics
 
 /// Every metric HopGate exports, named in one place (the Grafana dashboard and its test use
 /// these names). Labels never carry a request id, and a domain only on the per-certificate
@@ -47,14 +47,14 @@ public enum HopGateMetrics {
         Counter(label: handshakes, dimensions: [("outcome", outcome)]).increment()
     }
 
-    /// Sets the number of open tunnels.
-    public static func setActiveTunnels(_ count: Int) {
-        Gauge(label: activeTunnels).record(count)
+    /// Sets the number of open tunnels (in `factory`, or the process's metrics system when nil).
+    public static func setActiveTunnels(_ count: Int, factory: (any MetricsFactory)? = nil) {
+        Gauge(label: activeTunnels, factory: factory ?? MetricsSystem.factory).record(count)
     }
 
-    /// Sets the number of routes served.
-    public static func setRoutes(_ count: Int) {
-        Gauge(label: routes).record(count)
+    /// Sets the number of routes served (in `factory`, or the process's metrics system when nil).
+    public static func setRoutes(_ count: Int, factory: (any MetricsFactory)? = nil) {
+        Gauge(label: routes, factory: factory ?? MetricsSystem.factory).record(count)
     }
 
     /// Counts a request retried on another tunnel.
