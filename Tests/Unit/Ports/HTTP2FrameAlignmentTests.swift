@@ -12,22 +12,10 @@ struct HTTP2FrameAlignmentTests {
             + [UInt8](repeating: fill, count: length)
     }
 
-    /// A deterministic generator, so that a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Feeds `stream` in reads of random sizes; returns what was passed on, one array per emit.
     static func feed(_ stream: [UInt8], preface: Bool, maximumRead: Int, seed: UInt64) -> (emitted: [[UInt8]], alignment: HTTP2FrameAlignment) {
         var alignment = HTTP2FrameAlignment(expectsClientPreface: preface)
-        var random = SplitMix(state: seed)
+        var random = SeededGenerator(state: seed)
         var emitted: [[UInt8]] = []
         var offset = 0
         while offset < stream.count {
@@ -50,7 +38,7 @@ struct HTTP2FrameAlignmentTests {
 
     @Test("reads of any size come out whole frames, in order, nothing lost", arguments: [1, 7, 100, 16_393, 70_000])
     func readsOfAnySizeComeOutWholeFrames(maximumRead: Int) {
-        var random = SplitMix(state: UInt64(maximumRead))
+        var random = SeededGenerator(state: UInt64(maximumRead))
         var frames: [UInt8] = []
         for index in 0..<60 {
             let length = index % 10 == 0 ? 0 : Int.random(in: 1...16_384, using: &random)
