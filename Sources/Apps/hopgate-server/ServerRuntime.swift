@@ -63,7 +63,8 @@ struct ServerRuntime {
     /// last. Past the grace period whatever is left is cancelled.
     private func runGroup(_ services: [any Service]) async throws {
         var groupConfiguration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) },
+            // Named by type: ServiceLifecycle's default, `"\(service)"`, reflects each whole value.
+            services: services.map { .init(service: $0, serviceName: _typeName(type(of: $0), qualified: false)) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
