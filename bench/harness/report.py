@@ -145,6 +145,11 @@ def tunnel_lines(memory):
                 count, entry["edge_rss_kib"] / 1024, entry["per_tunnel_kib"], entry["client_rss_kib_median"] / 1024,
                 entry["client_private_kib_median"] / 1024, entry["seconds_to_connect_all"],
                 "%.1f" % registered if registered is not None else "(counted in)"))
+    storms = [(count, entry) for count, entry in memory["tunnels"].items() if "seconds_to_reconnect_all_after_edge_restart" in entry]
+    for count, entry in storms:
+        lines += ["", "Edge restarted under %s idle tunnels (the clients already running): half back in %.1f s, 90 %% in %.1f s, all in %.1f s; edge RSS then %.1f MiB." % (
+            count, entry.get("seconds_to_reconnect_half", float("nan")), entry.get("seconds_to_reconnect_90_percent", float("nan")),
+            entry["seconds_to_reconnect_all_after_edge_restart"], entry["edge_rss_kib_after_reconnect"] / 1024)]
     return lines
 
 

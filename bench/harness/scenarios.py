@@ -196,6 +196,8 @@ def tunnels_memory(hopgate, counts, log, client_private_kib=8 * 1024):
         log("tunnels %4d: edge RSS %.1f MiB (+%.1f KiB per tunnel), client RSS %.1f MiB each (%.1f MiB private), all up in %.1f s (registered in %.1f s before)" % (
             count, edge / 1024, (edge - base) / count, client_rss[len(client_rss) // 2] / 1024, client_private[len(client_private) // 2] / 1024, up,
             registered))
+        if count == max(counts):
+            results[str(count)].update(reconnect_storm(hopgate, count, log))
         for client in clients:
             try:
                 os.killpg(client.pid, 15)
@@ -206,6 +208,39 @@ def tunnels_memory(hopgate, counts, log, client_private_kib=8 * 1024):
         while hopgate.active_tunnels() > 1:
             time.sleep(0.2)
     return results
+
+
+def reconnect_storm(hopgate, count, log):
+    """Restarts the edge under `count` idle tunnels (plus the bench's own) and times until every
+    client is back: what an operator waits for after an upgrade. The clients are already running,
+    so this measures the edge admitting them all at once, plus their jittered reconnect backoff."""
+    hopgate.ws.stop(hopgate.server, grace=30)
+    started = time.monotonic()
+    hopgate.start_server()
+    deadline = started + 60 + count * 0.1
+    half = ninety = None
+    while True:
+        try:
+            active = hopgate.active_tunnels()
+        except OSError:
+            active = 0  # the metrics listener is not up yet
+        now = time.monotonic() - started
+        if half is None and active >= (count + 1) / 2:
+            half = now
+        if ninety is None and active >= (count + 1) * 0.9:
+            ninety = now
+        if active >= count + 1:
+            break
+        if now > deadline - started:
+            raise BenchError("after the edge restart only %d of %d tunnels came back" % (active - 1, count))
+        time.sleep(0.1)
+    back = time.monotonic() - started
+    time.sleep(2)
+    edge = rss_kib(hopgate.server.pid)
+    log("tunnels %4d: edge restarted; half back in %.1f s, 90 %% in %.1f s, all in %.1f s; edge RSS then %.1f MiB" % (
+        count, half, ninety, back, edge / 1024))
+    return {"seconds_to_reconnect_all_after_edge_restart": back, "seconds_to_reconnect_half": half,
+            "seconds_to_reconnect_90_percent": ninety, "edge_rss_kib_after_reconnect": edge}
 
 
 def transfer_growth(hopgate_system, path, digest, workdir):
