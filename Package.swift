@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "hopgate-server", targets: ["HopGateServer"]),
         .executable(name: "hopgate-client", targets: ["HopGateClient"]),
         .executable(name: "hopgate-fuzz", targets: ["HopGateFuzz"]),
+        .executable(name: "hopgate-swarm", targets: ["HopGateSwarm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -117,6 +118,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             path: "Sources/Adapters/GRPCTransport",
@@ -244,6 +246,8 @@ let package = Package(
                 "HopGateDomain", "HopGatePorts",
                 "HopGateGRPCTransport", "HopGateLocalForwarder", "HopGateObservability", "HopGateConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -263,6 +267,18 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ],
             path: "Sources/Apps/hopgate-fuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HopGateSwarm",
+            dependencies: [
+                "HopGateDomain", "HopGatePorts", "HopGateGRPCTransport", "HopGateLocalForwarder",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Apps/hopgate-swarm",
             swiftSettings: swiftSettings
         ),
 
@@ -289,6 +305,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -150,6 +150,10 @@ def tunnel_lines(memory):
         lines += ["", "Edge restarted under %s idle tunnels (the clients already running): half back in %.1f s, 90 %% in %.1f s, all in %.1f s; edge RSS then %.1f MiB." % (
             count, entry.get("seconds_to_reconnect_half", float("nan")), entry.get("seconds_to_reconnect_90_percent", float("nan")),
             entry["seconds_to_reconnect_all_after_edge_restart"], entry["edge_rss_kib_after_reconnect"] / 1024)]
+    for count, entry in memory["tunnels"].items():
+        if "swarm_seconds_to_connect_all" in entry:
+            lines += ["", "The same %s tunnels held by one `hopgate-swarm` process (the client's code, a connection per tunnel; no process start per tunnel): all connected in %.1f s, edge +%.1f KiB per tunnel, swarm RSS %.1f MiB." % (
+                count, entry["swarm_seconds_to_connect_all"], entry["swarm_edge_per_tunnel_kib"], entry["swarm_rss_kib"] / 1024)]
     return lines
 
 

@@ -207,7 +207,41 @@ def tunnels_memory(hopgate, counts, log, client_private_kib=8 * 1024):
             hopgate.ws.stop(client, grace=10)
         while hopgate.active_tunnels() > 1:
             time.sleep(0.2)
+        if count == max(counts):
+            results[str(count)].update(swarm_connect(hopgate, keys, log))
     return results
+
+
+def swarm_connect(hopgate, keys, log):
+    """The same tunnels again, held by one `hopgate-swarm` process (the real client code, one
+    connection per tunnel): how fast the edge admits them when the bench machine is not also
+    starting a process per tunnel, and what they cost the edge that way."""
+    count = len(keys)
+    # A fresh edge, so that its growth is the swarm's tunnels' and not heap kept from before.
+    hopgate.ws.stop(hopgate.server, grace=30)
+    hopgate.start_server()
+    hopgate.wait_until_serving()
+    time.sleep(1)
+    base = rss_kib(hopgate.server.pid)
+    started = time.monotonic()
+    swarm = hopgate.spawn_swarm(keys)
+    deadline = started + 60 + count * 0.1
+    while hopgate.active_tunnels() < count + 1:
+        if time.monotonic() > deadline or swarm.poll() is not None:
+            hopgate.ws.stop(swarm, grace=10)
+            raise BenchError("hopgate-swarm: only %d of %d tunnels came up" % (hopgate.active_tunnels() - 1, count))
+        time.sleep(0.1)
+    up = time.monotonic() - started
+    time.sleep(2)
+    edge = rss_kib(hopgate.server.pid)
+    swarm_rss = rss_kib(swarm.pid)
+    hopgate.ws.stop(swarm, grace=10)
+    while hopgate.active_tunnels() > 1:
+        time.sleep(0.2)
+    log("tunnels %4d: one hopgate-swarm process: all up in %.1f s; edge +%.1f KiB per tunnel; swarm RSS %.1f MiB" % (
+        count, up, (edge - base) / count, swarm_rss / 1024))
+    return {"swarm_seconds_to_connect_all": up, "swarm_edge_per_tunnel_kib": (edge - base) / count,
+            "swarm_rss_kib": swarm_rss}
 
 
 def reconnect_storm(hopgate, count, log):

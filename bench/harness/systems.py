@@ -208,6 +208,18 @@ class HopGate:
             "--domain", domain, "--local-target", "127.0.0.1:%d" % self.backend_port,
             "--env-file", "/nonexistent", "--log-level", "warning", "--log-format", "text"], env=env)
 
+    def spawn_swarm(self, keys):
+        """One `hopgate-swarm` holding a tunnel for each (domain, key); the keys go in a file
+        only the bench's user can read, never on a command line."""
+        path = os.path.join(self.data, "swarm-tunnels.txt")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            for domain, key in keys:
+                out.write("%s %s\n" % (domain, key))
+        return self.ws.spawn("hopgate-swarm", [
+            os.path.join(self.bin_dir, "hopgate-swarm"), "--server", "127.0.0.1:%d" % self.https,
+            "--server-name", "hopgate.localhost", "--ca-file", os.path.join(self.data, "ca", "ca.pem"),
+            "--local-target", "127.0.0.1:%d" % self.backend_port, "--tunnels-file", path])
+
     def start_client(self):
         if self.key is None:
             self.key = self.register(HOST)

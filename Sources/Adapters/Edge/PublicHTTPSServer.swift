@@ -127,7 +127,9 @@ public struct PublicHTTPSServer: Service {
             await withTaskCancellationHandler {
                 await withDiscardingTaskGroup { group in
                     for await connection in connections {
-                        group.addTask { await WebConnectionServing.serve(connection, handler: handler, logger: logger) }
+                        group.addTask(executorPreference: connection.executor) {
+                            await WebConnectionServing.serve(connection, handler: handler, logger: logger)
+                        }
                     }
                 }
             } onCancel: {

@@ -79,7 +79,7 @@ public struct PublicHTTPServer: Service {
                     await withDiscardingTaskGroup { group in
                         do {
                             for try await connection in connections {
-                                group.addTask {
+                                group.addTask(executorPreference: EventLoopTaskExecutor(connection.channel.eventLoop)) {
                                     await WebConnectionServing.serveRequests(
                                         on: connection, handler: handler, peer: WebConnectionServing.peer(of: connection.channel), logger: logger)
                                 }

@@ -14,6 +14,16 @@ enum WebConnection: Sendable {
     case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<HTTP2WebStream>, connection: any Channel, peer: PeerAddress)
 }
 
+extension WebConnection {
+    /// Where the connection's task runs: on its channel's event loop (``EventLoopTaskExecutor``).
+    var executor: EventLoopTaskExecutor {
+        switch self {
+        case .http1(let channel, _): EventLoopTaskExecutor(channel.channel.eventLoop)
+        case .http2(_, let connection, _): EventLoopTaskExecutor(connection.eventLoop)
+        }
+    }
+}
+
 /// One HTTP/2 stream of a web connection, and whether its request ended with its head.
 struct HTTP2WebStream: Sendable {
     let channel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>

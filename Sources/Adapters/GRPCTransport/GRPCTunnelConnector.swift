@@ -6,6 +6,7 @@ public import HopGateDomain
 public import HopGatePorts
 public import Logging
 import NIOCore
+import NIOPosix
 import SwiftProtobuf
 import Synchronization
 
@@ -211,7 +212,9 @@ private struct ClientSession: Sendable {
                     var pending = events.makeAsyncIterator()
                     while true {
                         for _ in 0..<opening {
-                            exchanges.addTask {
+                            // Spread over the event loops (see ``EventLoopTaskExecutor``): a
+                            // stream's task runs on one loop, and the exchanges share them all.
+                            exchanges.addTask(executorPreference: EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())) {
                                 await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, coalescing: coalescing, pool: pool, events: eventSink)
                             }
                         }

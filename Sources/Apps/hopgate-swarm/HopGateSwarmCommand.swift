@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import HopGateDomain
+import HopGateGRPCTransport
+import HopGateLocalForwarder
+import HopGatePorts
+import Logging
+import NIOCore
+import NIOPosix
+
+/// `hopgate-swarm`: holds many tunnels from one process, each the real client (the gRPC
+/// connector, the reconnect loop and the local forwarder of `hopgate-client`) for a domain of its
+/// own. A benchmark tool: it times the edge admitting many clients at once, apart from the cost of
+/// starting one `hopgate-client` process per tunnel on the bench machine.
+///
+/// The domains and their API keys come from a file (never from the command line, where `ps`
+/// would show the keys), one `DOMAIN KEY` pair per line. Prints one line when every tunnel has
+/// been welcomed once, then keeps them up (reconnecting as `hopgate-client` does) until SIGTERM
+/// or SIGINT.
+@main
+struct HopGateSwarmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hopgate-swarm",
+        abstract: "Holds many tunnels from one process, for benchmarks of the edge (one DOMAIN KEY pair per line of --tunnels-file).",
+        version: HopGateVersion.current
+    )
+
+    @Option(help: "The server's tunnel address, HOST:PORT.") var server: String
+    @Option(help: "The TLS server name (SNI) to verify; omit for a plaintext tunnel port.") var serverName: String?
+    @Option(help: "PEM roots to verify the server with (default: the system's).") var caFile: String?
+    @Option(help: "Where every tunnel forwards its requests, HOST:PORT.") var localTarget: String
+    @Option(help: "A file of `DOMAIN KEY` lines, one tunnel each.") var tunnelsFile: String
+    @Option(help: "Log level of the tunnels' own messages.") var logLevel: String = "warning"
+
+    /// The entry point: Swift concurrency's jobs run on NIO's event loops from here on, then the
+    /// command runs.
+    ///
+    /// Without this, every hand-over between a channel and a task (a request part read, a
+    /// response part written, a continuation resumed) moved between an event-loop thread and a
+    /// thread of Swift's cooperative pool, and usually woke one. NIO enqueues a job on the event
+    /// loop that enqueues it, when that is one of its loops, so a task resumed by a channel runs
+    /// on the channel's thread next (Vapor's templates do the same). It is sound because no task
+    /// here blocks for long, as was already required on the cooperative pool: SQLite's calls have
+    /// a thread of their own (`NIOThreadPool`), only small local files (certificates, state) are
+    /// read in place, and NIO refuses `EventLoopFuture.wait()` on a loop. It must run first,
+    /// before any task starts.
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await main(nil)
+    }
+
+    func run() async throws {
+        let pairs = try SwarmTunnels.parse(try String(contentsOfFile: tunnelsFile, encoding: .utf8), file: tunnelsFile)
+        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
+            throw ValidationError("--server must be HOST:PORT, got '\(server)'")
+        }
+        let host = String(server[..<colon])
+        let target: LocalTarget
+        do { target = try LocalTarget(parsing: localTarget) } catch { throw ValidationError("\(error)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+            return handler
+        }
+        let logger = Logger(label: "swarm")
+        let forwarder = PooledHTTP1Forwarder()
+        let security: GRPCTunnelConnector.Security = serverName.map { .tls(serverName: $0, caFile: caFile) } ?? .plaintext
+        let progress = SwarmProgress(total: pairs.count)
+        let started = ContinuousClock.now
+        try await withThrowingDiscardingTaskGroup { group in
+            for (index, pair) in pairs.enumerated() {
+                let router = try LocalServiceRouter(
+                    domain: pair.domain, services: [LocalService(name: "default", prefix: .root, target: target)],
+                    forwarder: forwarder, logger: logger)
+                let client = TunnelClient(
+                    connector: GRPCTunnelConnector(host: host, port: port, security: security, logger: logger),
+                    hello: TunnelHello(
+                        domain: pair.domain.value, clientAPIKey: pair.key,
+                        clientName: "hopgate-swarm", clientVersion: HopGateVersion.current),
+                    handler: router, logger: logger
+                ) { status in
+                    guard case .connected = status, progress.welcomed(index) else { return }
+                    FileHandle.standardOutput.write(Data("all \(pairs.count) tunnels up in \(ContinuousClock.now - started)\n".utf8))
+                }
+                group.addTask { try await client.run() }
+            }
+        }
+        try? await forwarder.shutdown()
+    }
+}
