@@ -42,10 +42,9 @@ struct HopGateSwarmCommand: AsyncParsableCommand {
 
     func run() async throws {
         let pairs = try SwarmTunnels.parse(try String(contentsOfFile: tunnelsFile, encoding: .utf8), file: tunnelsFile)
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-            throw ValidationError("--server must be HOST:PORT, got '\(server)'")
-        }
-        let host = String(server[..<colon])
+        // HOST:PORT as `hopgate-client` reads its server (IPv6 as `[::1]:PORT`).
+        let address: LocalTarget
+        do { address = try LocalTarget(parsing: server) } catch { throw ValidationError("--server: \(error)") }
         let target: LocalTarget
         do { target = try LocalTarget(parsing: localTarget) } catch { throw ValidationError("\(error)") }
         LoggingSystem.bootstrap { label in
@@ -64,7 +63,7 @@ struct HopGateSwarmCommand: AsyncParsableCommand {
                     domain: pair.domain, services: [LocalService(name: "default", prefix: .root, target: target)],
                     forwarder: forwarder, logger: logger)
                 let client = TunnelClient(
-                    connector: GRPCTunnelConnector(host: host, port: port, security: security, logger: logger),
+                    connector: GRPCTunnelConnector(host: address.host, port: address.port, security: security, logger: logger),
                     hello: TunnelHello(
                         domain: pair.domain.value, clientAPIKey: pair.key,
                         clientName: "hopgate-swarm", clientVersion: HopGateVersion.current),
