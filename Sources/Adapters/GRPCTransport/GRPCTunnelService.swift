@@ -315,16 +315,18 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                 if ended { continue }
                 switch try ExchangeMessageDecoding.message(message) {
                 case .part(let part):
-                    await inbound.send([part])
                     if case .end = part {
-                        inbound.finish()
+                        inbound.sendLast([part])
                         ended = true
+                    } else {
+                        await inbound.send([part])
                     }
                 case .parts(let parts):
-                    await inbound.send(parts)
                     if case .end? = parts.last {
-                        inbound.finish()
+                        inbound.sendLast(parts)
                         ended = true
+                    } else {
+                        await inbound.send(parts)
                     }
                 case .failure(let reason):
                     inbound.fail(TunnelExchangeError(.upstreamFailed, reason))

@@ -181,7 +181,7 @@ final class GRPCTunnelSession: TunnelConnection {
                     }
                     if case .end = part { reusable?.requestEndWritten() }
                 },
-                PartStream(batches: inbound))
+                PartStream.batched(inbound.next))
             ended(.success(()))
             return result
         } catch {

@@ -206,8 +206,7 @@ final class ReusableExchangeStream: Sendable {
             return .none
         }
         state.withLock { $0.responseEndArrived = true }
-        await inbound.send(parts)
-        inbound.finish()
+        inbound.sendLast(parts)
         return state.withLock { state in
             guard state.inbound === inbound else { return .none }  // retired meanwhile
             state.inbound = nil

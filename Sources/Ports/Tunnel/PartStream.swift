@@ -28,13 +28,15 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
         self.source = .single { try await box.next() }
     }
 
-    /// A stream over any async sequence of batches of parts. A reader that can handle several
-    /// parts at once (``AsyncIterator/nextBatch()``) gets each batch whole, so that what arrived
-    /// together is written on together.
-    public init<Base: AsyncSequence>(batches base: Base) where Base.Element == [Part] {
-        let box = IteratorBox(base.makeAsyncIterator())
-        self.source = .batched { try await box.next() }
+    /// A stream whose batches of parts come from calling `nextBatch` until it returns nil. A
+    /// reader that can handle several parts at once (``AsyncIterator/nextBatch()``) gets each
+    /// batch whole, so that what arrived together is written on together.
+    /// (A factory, not an initializer: `PartStream { nil }` stays unambiguous.)
+    public static func batched(_ nextBatch: @escaping () async throws -> [Part]?) -> PartStream {
+        PartStream(source: .batched(nextBatch))
     }
+
+    private init(source: Source) { self.source = source }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         fileprivate let source: Source

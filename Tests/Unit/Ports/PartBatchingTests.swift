@@ -7,7 +7,7 @@ import Testing
 @Suite("Part batching")
 struct PartBatchingTests {
     @Test func aBatchedStreamGivesWholeBatchesAndSinglePartsInOrder() async throws {
-        let stream = PartStream<Int>(batches: finished([[1, 2, 3], [], [4], [5, 6]]))
+        let stream = batched([[1, 2, 3], [], [4], [5, 6]])
         var batches = stream.makeAsyncIterator()
         #expect(try await batches.nextBatch().map(Array.init) == [1, 2, 3])
         #expect(try await batches.nextBatch().map(Array.init) == [4])  // the empty batch is skipped
@@ -16,7 +16,7 @@ struct PartBatchingTests {
         #expect(try await batches.nextBatch() == nil)
 
         var all: [Int] = []
-        for try await part in PartStream<Int>(batches: finished([[1, 2, 3], [], [4], [5, 6]])) { all.append(part) }
+        for try await part in batched([[1, 2, 3], [], [4], [5, 6]]) { all.append(part) }
         #expect(all == [1, 2, 3, 4, 5, 6])
     }
 
@@ -46,6 +46,12 @@ struct PartBatchingTests {
         try await writer.write(contentsOf: [1, 2][...])
         #expect(calls.withLock { $0 } == [1, 2])
     }
+}
+
+/// A part stream of `batches` that then ends.
+private func batched(_ batches: [[Int]]) -> PartStream<Int> {
+    var iterator = finished(batches).makeAsyncIterator()
+    return PartStream.batched { await iterator.next() }
 }
 
 /// A stream of `elements` that then ends.
