@@ -3,6 +3,7 @@ import HopGatePorts
 import HopGateTestSupport
 import HTTPTypes
 import NIOCore
+import NIOPosix
 import Testing
 
 /// What the pooled forwarder adds to the contract: which connection each exchange runs on. The
@@ -38,6 +39,35 @@ struct PooledHTTP1ForwarderTests {
             #expect(first == "1")
             #expect(last == first)
         }
+    }
+
+    /// The client's exchanges run on event loops: each takes an idle connection of its own loop
+    /// before the most recently used one, so its reads and writes stay on one thread.
+    @Test func anExchangeOnAnEventLoopTakesThatLoopsIdleConnection() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (first, second) = (group.next(), group.next())
+        #expect(first !== second)
+        try await withPooledForwarder { forwarder, port in
+            func connection(on loop: any EventLoop, _ path: String = "/connection") async throws -> String {
+                try await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) {
+                    try await text(forwarder, path, port: port)
+                }
+            }
+            // Two exchanges at once open a connection each, the second loop's ending first: the
+            // first loop's is then the most recently released (the one a plain stack gives out).
+            async let onFirst = connection(on: first, "/slow/3000")
+            try await Task.sleep(for: .milliseconds(100))
+            async let onSecond = connection(on: second, "/slow/300")
+            #expect(try await [onFirst, onSecond] == ["slow", "slow"])
+            let secondLoops = try await connection(on: second)
+            let firstLoops = try await connection(on: first)
+            #expect(secondLoops != firstLoops, "each loop takes its own connection")
+            #expect(try await connection(on: second) == secondLoops)
+            #expect(try await connection(on: first) == firstLoops)
+            // With none of its own loop idle, an exchange takes another loop's connection.
+            #expect(["1", "2"].contains(try await text(forwarder, "/connection", port: port)))
+        }
+        try await group.shutdownGracefully()
     }
 
     @Test func uploadsReuseTheirConnection() async throws {

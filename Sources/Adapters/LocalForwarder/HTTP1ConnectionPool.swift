@@ -7,6 +7,11 @@ import Synchronization
 /// Keep-alive HTTP/1.1 connections to local services, per ``LocalTarget``: an exchange takes the
 /// most recently used idle connection or opens a new one; a connection whose exchange ended
 /// whole goes back, up to a bound per target, and closes after an idle timeout.
+///
+/// An exchange whose task runs on an event loop (the client's exchange streams prefer one, see
+/// ``EventLoopTaskExecutor``) takes an idle connection of that loop first, and opens new ones on
+/// it: its writes to the service and the service's answer then stay on one thread, with no
+/// hand-over to another loop and no wake-up of it.
 final class HTTP1ConnectionPool: Sendable {
     private struct State {
         var idle: [LocalTarget: [PooledHTTP1Connection]] = [:]
@@ -27,16 +32,25 @@ final class HTTP1ConnectionPool: Sendable {
     /// An open connection for one exchange, and whether it was reused from the pool (then the
     /// service may have closed it meanwhile, unseen).
     func acquire(_ target: LocalTarget) async throws -> (connection: PooledHTTP1Connection, reused: Bool) {
-        while let candidate = state.withLock({ $0.idle[target]?.popLast() }) {
+        while let candidate = state.withLock({ Self.takeIdle(from: &$0.idle[target, default: []]) }) {
             if candidate.isOpen && candidate.beginExchange() { return (candidate, true) }
             candidate.close()
         }
         return (try await connect(target), false)
     }
 
-    /// Opens a new connection to `target`, ready for one exchange.
+    /// The most recently used idle connection on the caller's event loop, else the most recently
+    /// used one.
+    private static func takeIdle(from idle: inout [PooledHTTP1Connection]) -> PooledHTTP1Connection? {
+        if let index = idle.lastIndex(where: { $0.channel.eventLoop.inEventLoop }) { return idle.remove(at: index) }
+        return idle.popLast()
+    }
+
+    /// Opens a new connection to `target`, ready for one exchange, on the caller's event loop when
+    /// it runs on one.
     func connect(_ target: LocalTarget) async throws -> PooledHTTP1Connection {
-        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let group: any EventLoopGroup = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton
+        return try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: target.host, port: target.port) { channel in
