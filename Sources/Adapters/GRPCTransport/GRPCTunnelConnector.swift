@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2

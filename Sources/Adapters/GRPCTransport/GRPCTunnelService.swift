@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 package import GRPCCore
 import HopGateDomain

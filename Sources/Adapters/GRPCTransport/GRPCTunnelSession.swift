@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import GRPCCore
 import HopGateDomain
 import HopGatePorts

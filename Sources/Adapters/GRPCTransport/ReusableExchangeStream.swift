@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import GRPCCore
 import HopGatePorts
 import Synchronization
