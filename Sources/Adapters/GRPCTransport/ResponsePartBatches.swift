@@ -32,6 +32,9 @@ final class ResponsePartBatches: AsyncSequence, Sendable {
         let sender: UnsafeContinuation<Void, Never>?
     }
 
+    /// The continuations are unsafe ones (no per-suspension allocation or check): each is
+    /// stored here or resumed at once, and whoever takes one out under the lock — and only
+    /// that one — resumes it, so each is resumed exactly once (the unit tests drive every path).
     private struct State {
         /// Batches sent and not yet taken, oldest first (at most one with a single sender, plus
         /// none or the last).
