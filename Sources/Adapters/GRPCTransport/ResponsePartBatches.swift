@@ -15,9 +15,8 @@ import Synchronization
 /// It replaces swift-async-algorithms' `AsyncThrowingChannel` (same behaviour, plus the last
 /// batch that does not wait), whose generic state machine runs unspecialized in our module:
 /// metadata look-ups, an `OrderedSet` and several allocations for every exchange.
-final class ResponsePartBatches: AsyncSequence, Sendable {
+final class ResponsePartBatches: Sendable {
     typealias Element = [ExchangeResponsePart]
-    typealias Failure = any Error
 
     private enum End {
         case finished
@@ -210,11 +209,4 @@ final class ResponsePartBatches: AsyncSequence, Sendable {
         case nil: return .wait
         }
     }
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        let batches: ResponsePartBatches
-        mutating func next() async throws -> Element? { try await batches.next() }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(batches: self) }
 }
