@@ -74,43 +74,60 @@ public func withTestPebble<Result>(
     try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: path("api.ext"), atomically: true, encoding: .utf8)
     try await runCommand(["openssl", "x509", "-req", "-in", path("api.csr"), "-CA", path("api-ca.pem"), "-CAkey", path("api-ca.key"),
                           "-CAcreateserial", "-days", "2", "-extfile", path("api.ext"), "-out", path("api.pem")])
-    let apiPort = try freeLoopbackPort(), managementPort = try freeLoopbackPort()
-    let dnsPort = try freeLoopbackPort(), dnsManagementPort = try freeLoopbackPort()
-    let config = """
-    {"pebble": {"listenAddress": "127.0.0.1:\(apiPort)", "managementListenAddress": "127.0.0.1:\(managementPort)",
-     "certificate": "\(path("api.pem"))", "privateKey": "\(path("api.key"))",
-     "httpPort": \(httpPort), "tlsPort": \(tlsPort), "ocspResponderURL": "", "externalAccountBindingRequired": false,
-     "certificateValidityPeriod": \(certificateValidity)}}
-    """
-    try config.write(toFile: path("pebble.json"), atomically: true, encoding: .utf8)
-    var environment = ProcessInfo.processInfo.environment
-    environment["PEBBLE_VA_NOSLEEP"] = "1"
-    environment["PEBBLE_WFE_NONCEREJECT"] = "\(nonceRejectPercent)"
-    return try await withChildProcess("/usr/bin/pebble-challtestsrv", [
-        "-dns01", "127.0.0.1:\(dnsPort)", "-http01", "", "-https01", "", "-tlsalpn01", "",
-        "-management", "127.0.0.1:\(dnsManagementPort)", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-    ]) { dns in
-        _ = try await dns.waitForOutput(containing: "Starting challenge servers")
-        return try await withChildProcess("/usr/bin/pebble", ["-config", path("pebble.json"), "-dnsserver", "127.0.0.1:\(dnsPort)"],
-                                          environment: environment) { pebble in
-            _ = try await pebble.waitForOutput(containing: "ACME directory available")
-            // Pebble announces its directory before its management listener may be up (seen
-            // under load): ask for the root until it answers, for at most about 10 s.
-            var fetched: String?
-            for attempt in 1...100 where fetched == nil {
-                do {
-                    fetched = try await runCommand(["curl", "-sS", "--fail", "--cacert", path("api-ca.pem"),
-                                                    "https://127.0.0.1:\(managementPort)/roots/0"])
-                } catch where attempt < 100 {
-                    try await Task.sleep(for: .milliseconds(100))
+    // Pebble's management listener has once never come up within 10 s in a full parallel test
+    // run (its port taken meanwhile, probably): such a start is retried on fresh ports, and the
+    // last failure carries Pebble's own output.
+    var start = 0
+    while true {
+        start += 1
+        do {
+            let apiPort = try freeLoopbackPort(), managementPort = try freeLoopbackPort()
+            let dnsPort = try freeLoopbackPort(), dnsManagementPort = try freeLoopbackPort()
+            let config = """
+            {"pebble": {"listenAddress": "127.0.0.1:\(apiPort)", "managementListenAddress": "127.0.0.1:\(managementPort)",
+             "certificate": "\(path("api.pem"))", "privateKey": "\(path("api.key"))",
+             "httpPort": \(httpPort), "tlsPort": \(tlsPort), "ocspResponderURL": "", "externalAccountBindingRequired": false,
+             "certificateValidityPeriod": \(certificateValidity)}}
+            """
+            try config.write(toFile: path("pebble.json"), atomically: true, encoding: .utf8)
+            var environment = ProcessInfo.processInfo.environment
+            environment["PEBBLE_VA_NOSLEEP"] = "1"
+            environment["PEBBLE_WFE_NONCEREJECT"] = "\(nonceRejectPercent)"
+            return try await withChildProcess("/usr/bin/pebble-challtestsrv", [
+                "-dns01", "127.0.0.1:\(dnsPort)", "-http01", "", "-https01", "", "-tlsalpn01", "",
+                "-management", "127.0.0.1:\(dnsManagementPort)", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+            ]) { dns in
+                _ = try await dns.waitForOutput(containing: "Starting challenge servers")
+                return try await withChildProcess("/usr/bin/pebble", ["-config", path("pebble.json"), "-dnsserver", "127.0.0.1:\(dnsPort)"],
+                                                  environment: environment) { pebble in
+                    _ = try await pebble.waitForOutput(containing: "ACME directory available")
+                    // Pebble announces its directory before its management listener may be up (seen
+                    // under load): ask for the root until it answers, for at most about 10 s.
+                    var fetched: String?
+                    for attempt in 1...100 where fetched == nil {
+                        do {
+                            fetched = try await runCommand(["curl", "-sS", "--fail", "--cacert", path("api-ca.pem"),
+                                                            "https://127.0.0.1:\(managementPort)/roots/0"])
+                        } catch {
+                            if attempt < 100 { try await Task.sleep(for: .milliseconds(100)) }
+                        }
+                    }
+                    guard let root = fetched else { throw PebbleNotReady(output: pebble.output) }
+                    try root.write(toFile: path("issuer-root.pem"), atomically: true, encoding: .utf8)
+                    return try await body(TestPebble(
+                        directoryURL: "https://127.0.0.1:\(apiPort)/dir",
+                        apiCAPEM: try String(contentsOfFile: path("api-ca.pem"), encoding: .utf8),
+                        issuerRootPEM: root, issuerRootFile: path("issuer-root.pem"), apiCAFile: path("api-ca.pem")))
                 }
             }
-            let root = fetched!
-            try root.write(toFile: path("issuer-root.pem"), atomically: true, encoding: .utf8)
-            return try await body(TestPebble(
-                directoryURL: "https://127.0.0.1:\(apiPort)/dir",
-                apiCAPEM: try String(contentsOfFile: path("api-ca.pem"), encoding: .utf8),
-                issuerRootPEM: root, issuerRootFile: path("issuer-root.pem"), apiCAFile: path("api-ca.pem")))
+        } catch is PebbleNotReady where start < 3 {
+            continue  // on fresh ports
         }
     }
+}
+
+/// Pebble started but its management listener never answered.
+struct PebbleNotReady: Error, CustomStringConvertible {
+    let output: String
+    var description: String { "Pebble's management listener never answered; its output: \(output.suffix(2000))" }
 }
