@@ -237,6 +237,17 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         }
     }
 
+    /// The tunnel an Exchange stream's Attach names, when its channel handler may serve the
+    /// stream (``ExchangeStreamHandler``): a tunnel that reuses its streams, with the right
+    /// token. Nil sends the stream to ``exchange(request:response:context:)``, which serves a
+    /// version 1 stream or refuses a wrong one.
+    func reusableSession(attachedBy attach: Hopgate_Tunnel_V1_Attach) -> GRPCTunnelSession? {
+        guard let session = sessions.withLock({ $0[attach.tunnelID] }), session.reusesExchangeStreams,
+              ConstantTime.equal(attach.exchangeToken, session.token)
+        else { return nil }
+        return session
+    }
+
     /// Serves an Exchange stream that carries one exchange after another (`exchange-reuse`):
     /// parks it once for its whole life. Its exchanges run without waking this task: each
     /// clean one puts the stream back in the pool (``GRPCTunnelSession/follow(_:of:)``). Any

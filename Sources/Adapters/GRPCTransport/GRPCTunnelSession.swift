@@ -35,14 +35,27 @@ final class GRPCTunnelSession: TunnelConnection {
         /// the slot from `idle` (under the session lock); for a reusable stream, whose parks
         /// last its whole life, only when the stream must stop (see ``park(_:)``).
         let resume: Mutex<CheckedContinuation<Assignment, any Error>?> = Mutex(nil)
+        /// A stream served by its channel handler (``ExchangeStreamHandler``) has no park to
+        /// resume: it is told once, here, when it must stop.
+        private let onStop: Mutex<(@Sendable (any Error) -> Void)?>
         init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>, reusable: ReusableExchangeStream? = nil) {
             self.writer = writer
             self.reusable = reusable
+            self.onStop = Mutex(nil)
+        }
+        /// A reusable stream served by its channel handler; `onStop` is called at most once.
+        init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>, reusable: ReusableExchangeStream, onStop: @escaping @Sendable (any Error) -> Void) {
+            self.writer = writer
+            self.reusable = reusable
+            self.onStop = Mutex(onStop)
         }
         func finish(_ result: Result<Assignment, any Error>) {
             resume.withLock { continuation in
                 continuation?.resume(with: result)
                 continuation = nil
+            }
+            if case .failure(let error) = result, let stop = onStop.withLock({ stop in defer { stop = nil }; return stop }) {
+                stop(error)
             }
         }
     }
@@ -313,6 +326,13 @@ final class GRPCTunnelSession: TunnelConnection {
             }
             slot.finish(.failure(CancellationError()))
         }
+    }
+
+    /// Parks a reusable stream served by its channel handler: it joins the idle pool (or goes to
+    /// a request waiting for a stream) without a task waiting on it; its slot's `onStop` is
+    /// called when it must stop.
+    func parkServedByHandler(_ slot: Slot) {
+        offer(slot)
     }
 
     /// Carries out a reusable stream's turn after one side of its exchange ended: back in the

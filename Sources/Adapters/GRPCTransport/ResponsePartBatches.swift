@@ -24,11 +24,26 @@ final class ResponsePartBatches: Sendable {
         case failed(any Error)
     }
 
+    /// How a waiting sender is told that its batch was taken (or dropped).
+    private enum Sender {
+        /// A task suspended in ``send(_:)``.
+        case task(UnsafeContinuation<Void, Never>)
+        /// A handler that stopped reading in ``offer(_:onTaken:)``.
+        case callback(@Sendable () -> Void)
+
+        func release() {
+            switch self {
+            case .task(let continuation): continuation.resume()
+            case .callback(let callback): callback()
+            }
+        }
+    }
+
     private struct Waiting {
         let id: UInt64
         let batch: Element
         /// Nil for the last batch, whose sender did not wait.
-        let sender: UnsafeContinuation<Void, Never>?
+        let sender: Sender?
     }
 
     /// The continuations are unsafe ones (no per-suspension allocation or check): each is
@@ -45,7 +60,7 @@ final class ResponsePartBatches: Sendable {
 
     /// What the reader does next.
     private enum Take {
-        case batch(Element, release: UnsafeContinuation<Void, Never>?)
+        case batch(Element, release: Sender?)
         case end
         case failure(any Error)
         case wait
@@ -89,7 +104,7 @@ final class ResponsePartBatches: Sendable {
                         state.reader = nil
                         return .handed(reader)
                     }
-                    state.waiting.append(Waiting(id: id, batch: batch, sender: sender))
+                    state.waiting.append(Waiting(id: id, batch: batch, sender: .task(sender)))
                     return .queued
                 }
                 switch outcome {
@@ -101,11 +116,37 @@ final class ResponsePartBatches: Sendable {
                 }
             }
         } onCancel: {
-            let sender = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+            let sender = state.withLock { state -> Sender? in
                 guard let index = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
                 return state.waiting.remove(at: index).sender
             }
-            sender?.resume()
+            sender?.release()
+        }
+    }
+
+    /// Hands `batch` to the reader without waiting: for a sender that is not a task (the
+    /// Exchange stream's channel handler). Returns true when the reader took it at once, or the
+    /// sequence has ended (the batch is dropped); false when it waits for the reader, in which
+    /// case `onTaken` is called once it has been taken or dropped — the sender should read no
+    /// more until then.
+    func offer(_ batch: Element, onTaken: @escaping @Sendable () -> Void) -> Bool {
+        enum Start { case dropped, handed(UnsafeContinuation<Element?, any Error>), queued }
+        let start = state.withLock { state -> Start in
+            guard state.end == nil else { return .dropped }
+            if let reader = state.reader {
+                state.reader = nil
+                return .handed(reader)
+            }
+            state.nextID += 1
+            state.waiting.append(Waiting(id: state.nextID, batch: batch, sender: .callback(onTaken)))
+            return .queued
+        }
+        switch start {
+        case .dropped: return true
+        case .handed(let reader):
+            reader.resume(returning: batch)
+            return true
+        case .queued: return false
         }
     }
 
@@ -135,7 +176,7 @@ final class ResponsePartBatches: Sendable {
     func fail(_ error: any Error) { end(.failed(error)) }
 
     private func end(_ end: End) {
-        let (senders, reader) = state.withLock { state -> ([UnsafeContinuation<Void, Never>], UnsafeContinuation<Element?, any Error>?) in
+        let (senders, reader) = state.withLock { state -> ([Sender], UnsafeContinuation<Element?, any Error>?) in
             guard state.end == nil else { return ([], nil) }
             defer {
                 state.waiting = []
@@ -149,7 +190,7 @@ final class ResponsePartBatches: Sendable {
             }
             return (state.waiting.compactMap(\.sender), state.reader)
         }
-        for sender in senders { sender.resume() }
+        for sender in senders { sender.release() }
         switch end {
         case .finished: reader?.resume(returning: nil)
         case .failed(let error): reader?.resume(throwing: error)
@@ -163,7 +204,7 @@ final class ResponsePartBatches: Sendable {
     func next() async throws -> Element? {
         switch state.withLock({ Self.take(&$0) }) {
         case .batch(let batch, let sender):
-            sender?.resume()
+            sender?.release()
             return batch
         case .end: return nil
         case .failure(let error): throw error
@@ -180,7 +221,7 @@ final class ResponsePartBatches: Sendable {
                 }
                 switch take {
                 case .batch(let batch, let sender):
-                    sender?.resume()
+                    sender?.release()
                     reader.resume(returning: batch)
                 case .end: reader.resume(returning: nil)
                 case .failure(let error): reader.resume(throwing: error)

@@ -157,6 +157,18 @@ final class ReusableExchangeStream: Sendable {
 
     // MARK: The reader
 
+    /// What the stream does with one message from the client (``step(_:)``).
+    enum Step {
+        /// Carry out this turn (often ``Turn/none``).
+        case turn(Turn)
+        /// The client sent something while no exchange was running: the stream may not be
+        /// parked again and must leave the idle pool.
+        case unusable
+        /// Hand these response parts (not the last) to the running exchange, with back-pressure:
+        /// read nothing more from the client until the exchange has taken them.
+        case deliver([ExchangeResponsePart], to: ResponsePartBatches)
+    }
+
     /// Reads the client's messages for the stream's whole life and hands them to the running
     /// exchange; `onTurn` carries out the turn decided when the client's side of an exchange
     /// ends. Returns when the client ends its side or the stream fails; `onUnusable` is then
@@ -167,27 +179,10 @@ final class ReusableExchangeStream: Sendable {
     ) async where Messages.Element == Hopgate_Tunnel_V1_ExchangeFromClient {
         do {
             while let message = try await messages.next() {
-                let (inbound, retiring) = state.withLock { ($0.inbound, $0.retiring) }
-                if retiring { continue }
-                guard let inbound else {
-                    markUnusable(RPCError(code: .invalidArgument, message: "the client sent a message on an idle exchange stream"))
-                    onUnusable()
-                    continue
-                }
-                let decoded: ExchangeMessageDecoding.Message
-                do { decoded = try ExchangeMessageDecoding.message(message) } catch {
-                    onTurn(endExchange(inbound, failing: error))
-                    continue
-                }
-                switch decoded {
-                case .part(let part):
-                    onTurn(await deliver([part], to: inbound))
-                case .parts(let parts):
-                    onTurn(await deliver(parts, to: inbound))
-                case .failure(let reason):
-                    onTurn(endExchange(inbound, failing: TunnelExchangeError(.upstreamFailed, reason)))
-                case .unexpected:
-                    onTurn(endExchange(inbound, failing: TunnelExchangeError(.protocolViolation, "unexpected message in an exchange")))
+                switch step(message) {
+                case .turn(let turn): onTurn(turn)
+                case .unusable: onUnusable()
+                case .deliver(let parts, let inbound): await inbound.send(parts)
                 }
             }
             onTurn(clientEnded(TunnelExchangeError(.tunnelFailed, "the client ended the exchange without an end")))
@@ -197,21 +192,44 @@ final class ReusableExchangeStream: Sendable {
         onUnusable()
     }
 
-    /// Hands the response parts of one message to the running exchange; after the End (always
-    /// a message's last part), the client's side of the exchange is over.
-    private func deliver(_ parts: [ExchangeResponsePart], to inbound: ResponsePartBatches) async -> Turn {
-        guard case .end? = parts.last else {
-            await inbound.send(parts)
-            return .none
+    /// Takes one message from the client: the synchronous half of ``read(_:onTurn:onUnusable:)``,
+    /// shared with the stream's channel handler (``ExchangeStreamHandler``).
+    func step(_ message: Hopgate_Tunnel_V1_ExchangeFromClient) -> Step {
+        let (inbound, retiring) = state.withLock { ($0.inbound, $0.retiring) }
+        if retiring { return .turn(.none) }
+        guard let inbound else {
+            markUnusable(RPCError(code: .invalidArgument, message: "the client sent a message on an idle exchange stream"))
+            return .unusable
         }
+        let decoded: ExchangeMessageDecoding.Message
+        do { decoded = try ExchangeMessageDecoding.message(message) } catch {
+            return .turn(endExchange(inbound, failing: error))
+        }
+        switch decoded {
+        case .part(let part):
+            return deliver([part], to: inbound)
+        case .parts(let parts):
+            return deliver(parts, to: inbound)
+        case .failure(let reason):
+            return .turn(endExchange(inbound, failing: TunnelExchangeError(.upstreamFailed, reason)))
+        case .unexpected:
+            return .turn(endExchange(inbound, failing: TunnelExchangeError(.protocolViolation, "unexpected message in an exchange")))
+        }
+    }
+
+    /// The response parts of one message for the running exchange: handed over with
+    /// back-pressure by the caller, or — the End, always a message's last part — here, without
+    /// waiting, after which the client's side of the exchange is over.
+    private func deliver(_ parts: [ExchangeResponsePart], to inbound: ResponsePartBatches) -> Step {
+        guard case .end? = parts.last else { return .deliver(parts, to: inbound) }
         state.withLock { $0.responseEndArrived = true }
         inbound.sendLast(parts)
-        return state.withLock { state in
+        return .turn(state.withLock { state in
             guard state.inbound === inbound else { return .none }  // retired meanwhile
             state.inbound = nil
             state.responseOutcome = true
             return state.turnIfDecided()
-        }
+        })
     }
 
     private func endExchange(_ inbound: ResponsePartBatches, failing error: TunnelExchangeError) -> Turn {
@@ -224,7 +242,9 @@ final class ReusableExchangeStream: Sendable {
         }
     }
 
-    private func clientEnded(_ error: TunnelExchangeError) -> Turn {
+    /// The client ended its side of the stream, or the stream broke: the running exchange (if
+    /// any) fails with `error`, and the stream is never parked again.
+    func clientEnded(_ error: TunnelExchangeError) -> Turn {
         let (inbound, turn) = state.withLock { state -> (ResponsePartBatches?, Turn) in
             state.clientEnded = true
             if state.unusable == nil { state.unusable = RPCError(code: .cancelled, message: "the client ended the exchange stream") }
