@@ -68,7 +68,9 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The client has ended its side; acted on once the messages before its end are taken.
     private var inputEnded = false
     private var graceTimer: Scheduled<Void>?
-    private var writabilityWaiters: [CheckedContinuation<Void, any Error>] = []
+    private var writabilityWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    /// Waits cancelled before they were registered (both arrive through the loop, in either order).
+    private var cancelledWaits: Set<UInt64> = []
 
     init(service: GRPCTunnelService) {
         self.service = service
@@ -179,8 +181,13 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.flush()
     }
 
-    /// Resumes `continuation` once the stream is writable again, or (throwing) once it has ended.
-    func waitUntilWritable(_ continuation: CheckedContinuation<Void, any Error>) {
+    /// Resumes `continuation` once the stream is writable again, or (throwing) once it has ended
+    /// or the wait `id` is cancelled.
+    func waitUntilWritable(_ continuation: CheckedContinuation<Void, any Error>, id: UInt64) {
+        if cancelledWaits.remove(id) != nil {
+            continuation.resume(throwing: CancellationError())
+            return
+        }
         guard case .serving = mode, let context else {
             continuation.resume(throwing: RPCError(code: .unavailable, message: "the exchange stream has ended"))
             return
@@ -188,8 +195,17 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         if context.channel.isWritable {
             continuation.resume()
         } else {
-            writabilityWaiters.append(continuation)
+            writabilityWaiters.append((id, continuation))
         }
+    }
+
+    /// The task waiting for writability (`id`) was cancelled.
+    func cancelWritabilityWait(id: UInt64) {
+        guard let index = writabilityWaiters.firstIndex(where: { $0.id == id }) else {
+            cancelledWaits.insert(id)
+            return
+        }
+        writabilityWaiters.remove(at: index).continuation.resume(throwing: CancellationError())
     }
 
     // MARK: Serving
@@ -359,7 +375,7 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         let waiters = writabilityWaiters
         writabilityWaiters = []
         for waiter in waiters {
-            if let error { waiter.resume(throwing: error) } else { waiter.resume() }
+            if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume() }
         }
     }
 

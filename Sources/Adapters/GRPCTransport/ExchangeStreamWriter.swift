@@ -34,11 +34,21 @@ struct ExchangeStreamWriter: RPCWriterProtocol {
             eventLoop.execute { handler.value.writeMessages(frames) }
         }
         guard !channel.isWritable else { return }
+        // Cancellable: an exchange that ends (its response deadline, say) stops waiting for a
+        // client that does not read.
         let handler = self.handler
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            eventLoop.execute { handler.value.waitUntilWritable(continuation) }
+        let id = Self.waits.add(1, ordering: .relaxed).newValue
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                eventLoop.execute { handler.value.waitUntilWritable(continuation, id: id) }
+            }
+        } onCancel: {
+            eventLoop.execute { handler.value.cancelWritabilityWait(id: id) }
         }
     }
+
+    /// Numbers the waits for writability, so that a cancellation finds its own.
+    private static let waits = Atomic<UInt64>(0)
 }
 
 /// Whether an Exchange stream served by its channel handler has ended, readable from any task

@@ -82,6 +82,8 @@ final class GRPCTunnelSession: TunnelConnection {
         var takenSinceLastCheck = false
         /// Exchange streams the client has attached over the tunnel's life.
         var attached = 0
+        /// Of those, the streams their channel handler serves (``ExchangeStreamHandler``).
+        var servedByHandler = 0
         /// Whether a tick has found the lifecycle closed already (see ``tick()``).
         var closeSeenByTick = false
     }
@@ -102,6 +104,10 @@ final class GRPCTunnelSession: TunnelConnection {
     /// Exchange streams the client has attached over the tunnel's life (one per exchange
     /// without `exchange-reuse`; with it, what the peak concurrency needed).
     var exchangeStreamsAttached: Int { state.withLock { $0.attached } }
+
+    /// Exchange streams served by their channel handler (``ExchangeStreamHandler``) rather than
+    /// by grpc-swift's per-stream pipeline, over the tunnel's life.
+    var exchangeStreamsServedByHandler: Int { state.withLock { $0.servedByHandler } }
 
     /// Exchange streams parked and waiting for a request.
     var idleStreamCount: Int { state.withLock { $0.idle.count } }
@@ -332,6 +338,7 @@ final class GRPCTunnelSession: TunnelConnection {
     /// a request waiting for a stream) without a task waiting on it; its slot's `onStop` is
     /// called when it must stop.
     func parkServedByHandler(_ slot: Slot) {
+        state.withLock { $0.servedByHandler += 1 }
         offer(slot)
     }
 

@@ -54,11 +54,13 @@ struct HostileTunnelTests {
         }
     }
 
-    @Test("an admitted client that breaks its exchanges costs only its own requests (502) and never gets another domain's; the honest tunnel keeps serving")
-    func brokenExchanges() async throws {
+    @Test(
+        "an admitted client that breaks its exchanges costs only its own requests (502) and never gets another domain's; the honest tunnel keeps serving",
+        arguments: [[], [Rogue.exchangeReuse]])
+    func brokenExchanges(capabilities: [String]) async throws {
         try await withGateway { server, tunnelPort, keys in
             try await Rogue.with(port: tunnelPort) { rogue in
-                try await rogue.admitted(domain: "rogue.example.com", key: keys.rogue) { welcome in
+                try await rogue.admitted(domain: "rogue.example.com", key: keys.rogue, capabilities: capabilities) { welcome in
                     let attach = try Rogue.attach(tunnelID: welcome.tunnelID, token: welcome.exchangeToken)
                     let ok = Hopgate_Tunnel_V1_ResponseHead.with { $0.status = 200 }
                     let cases: [(String, [[UInt8]], expected: Int)] = [
@@ -103,8 +105,10 @@ struct HostileTunnelTests {
         }
     }
 
-    @Test("an admitted client that never reads its exchange streams: its requests end in 504, uploads are held back, the honest tunnel keeps serving")
-    func neverReads() async throws {
+    @Test(
+        "an admitted client that never reads its exchange streams: its requests end in 504, uploads are held back, the honest tunnel keeps serving",
+        arguments: [[], [Rogue.exchangeReuse]])
+    func neverReads(capabilities: [String]) async throws {
         try await withGateway(settings: ["HOP_PROXY_TIMEOUT": "2s"]) { server, tunnelPort, keys in
             let upload = try #require(ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/hopgate-never-reads-\(UUID().uuidString)"
             try await runCommand(["truncate", "-s", "\(64 << 20)", upload])
@@ -121,7 +125,7 @@ struct HostileTunnelTests {
                 if proxyPort == nil { try await Task.sleep(for: .milliseconds(25)) }
             }
             try await Rogue.with(port: try #require(proxyPort)) { rogue in
-                try await rogue.admitted(domain: "rogue.example.com", key: keys.rogue) { welcome in
+                try await rogue.admitted(domain: "rogue.example.com", key: keys.rogue, capabilities: capabilities) { welcome in
                     let attach = try Rogue.attach(tunnelID: welcome.tunnelID, token: welcome.exchangeToken)
                     proxy.send(SIGUSR1)
                     try await withThrowingTaskGroup(of: Void.self) { group in

@@ -94,10 +94,10 @@ struct RogueTunnelClient: Sendable {
     /// Runs `body` while a tunnel for `domain` is admitted: the control stream says hello and
     /// answers heartbeats. Passes the Welcome.
     func admitted<R: Sendable>(
-        domain: String, key: String, _ body: @Sendable (Hopgate_Tunnel_V1_Welcome) async throws -> R
+        domain: String, key: String, capabilities: [String] = [], _ body: @Sendable (Hopgate_Tunnel_V1_Welcome) async throws -> R
     ) async throws -> R {
         let (welcomes, welcomeSink) = AsyncStream.makeStream(of: Hopgate_Tunnel_V1_Welcome.self)
-        let hello = try Self.hello(domain: domain, key: key)
+        let hello = try Self.hello(domain: domain, key: key, capabilities: capabilities)
         let client = self.client
         return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask {
@@ -129,9 +129,16 @@ struct RogueTunnelClient: Sendable {
         }
     }
 
-    static func hello(domain: String, key: String) throws -> [UInt8] {
+    /// The capability that makes the server serve each Exchange stream in its channel handler
+    /// (one exchange after another), rather than through grpc-swift as a version 1 stream.
+    static let exchangeReuse = "exchange-reuse"
+
+    static func hello(domain: String, key: String, capabilities: [String] = []) throws -> [UInt8] {
         var message = Hopgate_Tunnel_V1_ControlFromClient()
-        message.hello = .with { $0.domain = domain; $0.clientApiKey = key; $0.clientName = "rogue"; $0.clientVersion = "0" }
+        message.hello = .with {
+            $0.domain = domain; $0.clientApiKey = key; $0.clientName = "rogue"; $0.clientVersion = "0"
+            $0.capabilities = capabilities
+        }
         return try message.serializedBytes()
     }
 

@@ -29,8 +29,12 @@ struct ExchangeStreamReuseTests {
                 if offersReuse {
                     // 300 exchanges, at most 50 at once: the streams are what the peak needed plus the idle target.
                     #expect(attached <= 50 + 16 + 2, "\(attached) streams for 300 exchanges")
+                    // Each served by its channel handler, not by grpc-swift's per-stream pipeline.
+                    #expect(session.exchangeStreamsServedByHandler == attached)
                 } else {
                     #expect(attached >= 300, "a version 1 stream carries one exchange; \(attached) streams for 300")
+                    // Replayed to grpc-swift, which serves version 1 streams.
+                    #expect(session.exchangeStreamsServedByHandler == 0)
                 }
             }
         }
