@@ -5,10 +5,10 @@ import Synchronization
 /// message in one hand-over (a small response's head, body and end arrive together and are
 /// written to the public connection together).
 ///
-/// The stream's reader task sends, the exchange's task reads, one batch at a time. A ``send(_:)``
-/// returns once the reader has taken its batch, so the client is held back by the reader
-/// (through the stream's HTTP/2 window); ``sendLast(_:)``, for the batch that carries the End,
-/// does not wait. ``fail(_:)`` reaches the reader once, then the sequence ends; ``finish()`` and
+/// The stream's channel handler (``offer(_:onTaken:)``) or reader task (``send(_:)``) sends,
+/// the exchange's task reads, one batch at a time. A send is done once the reader has taken its
+/// batch, so the client is held back by the reader (through the stream's HTTP/2 window);
+/// ``sendLast(_:)``, for the batch that carries the End, does not wait. ``fail(_:)`` reaches the reader once, then the sequence ends; ``finish()`` and
 /// ``fail(_:)`` drop a batch still waiting for the reader and release its sender; a cancelled
 /// sender stops waiting (its batch is dropped), and a cancelled reader sees the end.
 ///

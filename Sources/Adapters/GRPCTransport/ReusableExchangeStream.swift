@@ -8,12 +8,17 @@ import Synchronization
 ///
 /// An exchange is over for the stream when both of its sides are: the public side is done with
 /// it (``publicEnded()``, from the exchange's task) and the client's side ended (its End, a
-/// Failure, or the client's end of the stream, from the ``read(_:onTurn:onUnusable:)`` task).
-/// Whichever comes second decides the stream's ``Turn``, and its caller carries it out at once:
-/// a clean exchange puts the stream back in the pool with no other task involved. The stream's
-/// handler task (``GRPCTunnelService``) sleeps through all of it and wakes only to retire the
-/// stream. A plain version 1 stream costs a new HTTP/2 stream, a gRPC handler and its tasks for
-/// every exchange instead.
+/// Failure, or the client's end of the stream). Whichever comes second decides the stream's
+/// ``Turn``, and its caller carries it out at once: a clean exchange puts the stream back in the
+/// pool with no other task involved. A plain version 1 stream costs a new HTTP/2 stream, a gRPC
+/// handler and its tasks for every exchange instead.
+///
+/// The client's messages come in one of two ways, both through ``step(_:)``:
+/// - on the tunnel's gRPC port and the shared HTTPS port, the stream's channel handler
+///   (``ExchangeStreamHandler``) takes them from the stream's DATA frames on its event loop;
+/// - through grpc-swift (a transport without that handler), the ``read(_:onTurn:onUnusable:)``
+///   task does, and the stream's handler task (``GRPCTunnelService``) sleeps through it all
+///   and wakes only to retire the stream.
 final class ReusableExchangeStream: Sendable {
     /// What the handler task learns while it retires the stream.
     enum Event: Sendable {

@@ -36,6 +36,41 @@ struct ResponsePartBatchesTests {
         #expect(try await batches.next() == nil)
     }
 
+    /// Counts the callbacks of offers.
+    private final class Callbacks: Sendable {
+        private let count = Atomic(0)
+        var calls: Int { count.load(ordering: .sequentiallyConsistent) }
+        var callback: @Sendable () -> Void { { self.count.add(1, ordering: .sequentiallyConsistent) } }
+    }
+
+    @Test("an offer is taken at once by a waiting reader; otherwise it waits, and its callback comes when it is taken or dropped")
+    func offers() async throws {
+        let taken = Callbacks()
+        let batches = ResponsePartBatches()
+        async let read = batches.next()
+        try await Task.sleep(for: .milliseconds(20))
+        let now = batches.offer(body("now"), onTaken: taken.callback)
+        #expect(now)
+        #expect(try await read == body("now"))
+        #expect(taken.calls == 0)
+
+        let later = batches.offer(body("later"), onTaken: taken.callback)
+        #expect(!later)
+        #expect(taken.calls == 0)
+        #expect(try await batches.next() == body("later"))
+        #expect(taken.calls == 1)
+
+        let dropped = batches.offer(body("dropped"), onTaken: taken.callback)
+        #expect(!dropped)
+        batches.finish()
+        #expect(taken.calls == 2)
+        #expect(try await batches.next() == nil)
+        // After the end an offer is dropped and never waits.
+        let late = batches.offer(body("late"), onTaken: taken.callback)
+        #expect(late)
+        #expect(taken.calls == 2)
+    }
+
     @Test("a reader waiting first gets the batch at once")
     func readerFirst() async throws {
         let batches = ResponsePartBatches()
