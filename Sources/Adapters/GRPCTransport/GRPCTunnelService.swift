@@ -179,11 +179,12 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
         guard let session = sessions.withLock({ $0[attach.tunnelID] }),
               ConstantTime.equal(attach.exchangeToken, session.token)
         else { throw RPCError(code: .permissionDenied, message: "unknown tunnel or wrong exchange token") }
-        session.streamAttached()
-        if session.reusesExchangeStreams {
-            try await serveReusable(on: session, messages: messages, response: response)
-            return
+        // A tunnel that reuses its streams has them served by their channel handler
+        // (``ExchangeStreamHandler``), which hands grpc-swift only the streams it does not take.
+        guard !session.reusesExchangeStreams else {
+            throw RPCError(code: .internalError, message: "an exchange-reuse stream reached the gRPC service without its channel handler")
         }
+        session.streamAttached()
 
         let assignment = try await session.park(writer: response)
         let grace = cancelGrace
@@ -246,67 +247,6 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
               ConstantTime.equal(attach.exchangeToken, session.token)
         else { return nil }
         return session
-    }
-
-    /// Serves an Exchange stream that carries one exchange after another (`exchange-reuse`):
-    /// parks it once for its whole life. Its exchanges run without waking this task: each
-    /// clean one puts the stream back in the pool (``GRPCTunnelSession/follow(_:of:)``). Any
-    /// other end retires the stream in order: Cancel, the client half-closes, the status goes
-    /// out.
-    private func serveReusable(
-        on session: GRPCTunnelSession, messages: OneTaskIterator<RPCAsyncSequence<Hopgate_Tunnel_V1_ExchangeFromClient, any Error>.AsyncIterator>,
-        response: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>
-    ) async throws {
-        let stream = ReusableExchangeStream()
-        let slot = GRPCTunnelSession.Slot(writer: response, reusable: stream)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await stream.read(messages, onTurn: { session.follow($0, of: slot) }, onUnusable: { session.unpark(slot) })
-            }
-            defer { group.cancelAll() }
-            var events = stream.events.makeAsyncIterator()
-            do {
-                _ = try await session.park(slot)
-                // Only a version 1 stream's park returns.
-                throw RPCError(code: .internalError, message: "a reusable exchange stream was handed a request as version 1")
-            } catch is GRPCTunnelSession.IdleStreamRetired {
-                try await retire(stream, events: &events, response: response, reason: "the tunnel's idle pool shrinks")
-            } catch let retirement as ReusableExchangeStream.Retirement {
-                try await retire(stream, events: &events, response: response, reason: retirement.reason)
-            } catch {
-                if stream.clientHasEnded { return }  // the client closed it: nothing left to say
-                throw error
-            }
-        }
-    }
-
-    /// Retires a reusable stream in order: Cancel, then wait (within the grace) for the client
-    /// to end its side; the handler's return then sends the status.
-    private func retire(
-        _ stream: ReusableExchangeStream, events: inout AsyncStream<ReusableExchangeStream.Event>.Iterator,
-        response: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>, reason: String
-    ) async throws {
-        if stream.startRetiring() { return }
-        let grace = cancelGrace
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await Task.sleep(for: grace)
-                stream.graceIsOver()
-            }
-            group.addTask {
-                var cancel = Hopgate_Tunnel_V1_ExchangeFromServer()
-                cancel.cancel = Hopgate_Tunnel_V1_Cancel.with { $0.reason = reason }
-                try? await response.write(cancel)
-            }
-            defer { group.cancelAll() }
-            while let event = await events.next() {
-                switch event {
-                case .clientEnded: return
-                case .graceOver:
-                    throw RPCError(code: .cancelled, message: "the client did not end its exchange stream within \(grace) of the exchange's end")
-                }
-            }
-        }
     }
 
     /// What ends one side of an exchange.

@@ -31,16 +31,16 @@ final class GRPCTunnelSession: TunnelConnection {
         let writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>
         /// The state of a stream that carries one exchange after another; nil for version 1.
         let reusable: ReusableExchangeStream?
-        /// The handler's park, resumed at most once: for a version 1 stream by whoever takes
-        /// the slot from `idle` (under the session lock); for a reusable stream, whose parks
-        /// last its whole life, only when the stream must stop (see ``park(_:)``).
+        /// A version 1 stream's park (its gRPC handler waiting), resumed at most once, by
+        /// whoever takes the slot from `idle` (under the session lock) or when it must stop.
         let resume: Mutex<CheckedContinuation<Assignment, any Error>?> = Mutex(nil)
-        /// A stream served by its channel handler (``ExchangeStreamHandler``) has no park to
-        /// resume: it is told once, here, when it must stop.
+        /// A reusable stream, served by its channel handler (``ExchangeStreamHandler``), has no
+        /// park to resume: it is told once, here, when it must stop.
         private let onStop: Mutex<(@Sendable (any Error) -> Void)?>
-        init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>, reusable: ReusableExchangeStream? = nil) {
+        /// A version 1 stream, served by its gRPC handler.
+        init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>) {
             self.writer = writer
-            self.reusable = reusable
+            self.reusable = nil
             self.onStop = Mutex(nil)
         }
         /// A reusable stream served by its channel handler; `onStop` is called at most once.
@@ -63,7 +63,7 @@ final class GRPCTunnelSession: TunnelConnection {
     /// What an Exchange handler gets when a request is handed to its stream.
     struct Assignment: Sendable {
         let inbound: ResponsePartBatches
-        /// The public side's outcome (version 1; a reusable stream learns it from its events).
+        /// The public side's outcome (version 1; a reusable stream's turn is decided without it).
         let finished: AsyncStream<Result<Void, any Error>>?
     }
 
@@ -312,11 +312,9 @@ final class GRPCTunnelSession: TunnelConnection {
         try await park(Slot(writer: writer))
     }
 
-    /// Parks `slot` until a request is handed to it: the returned assignment is the request's
-    /// (version 1). A reusable stream stays parked for its whole life: its exchanges never
-    /// resume this call (``follow(_:of:)`` puts it back in the pool after each), which only
-    /// throws, when the stream must stop — ``ReusableExchangeStream/Retirement``,
-    /// ``IdleStreamRetired``, the tunnel's end or the client's.
+    /// Parks a version 1 stream's `slot` until a request is handed to it: the returned
+    /// assignment is the request's. Throws when the stream must stop (the tunnel's end, the
+    /// client's, or the handler's cancellation).
     func park(_ slot: Slot) async throws -> Assignment {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Assignment, any Error>) in
@@ -324,9 +322,6 @@ final class GRPCTunnelSession: TunnelConnection {
                 offer(slot)
             }
         } onCancel: {
-            // Never parked again (a reusable stream may be running an exchange now, and its end
-            // would park it for a handler that is gone).
-            slot.reusable?.handlerCancelled()
             state.withLock { state in
                 if let index = state.idle.firstIndex(where: { $0 === slot }) { state.idle.remove(at: index) }
             }
@@ -334,9 +329,11 @@ final class GRPCTunnelSession: TunnelConnection {
         }
     }
 
-    /// Parks a reusable stream served by its channel handler: it joins the idle pool (or goes to
-    /// a request waiting for a stream) without a task waiting on it; its slot's `onStop` is
-    /// called when it must stop.
+    /// Parks a reusable stream, served by its channel handler, for its whole life: it joins the
+    /// idle pool (or goes to a request waiting for a stream) with no task waiting on it, comes
+    /// back after each clean exchange (``follow(_:of:)``), and its slot's `onStop` is called
+    /// when it must stop — ``ReusableExchangeStream/Retirement``, ``IdleStreamRetired``, the
+    /// tunnel's end or the client's.
     func parkServedByHandler(_ slot: Slot) {
         state.withLock { $0.servedByHandler += 1 }
         offer(slot)
@@ -355,7 +352,7 @@ final class GRPCTunnelSession: TunnelConnection {
 
     /// Hands `slot` to the first request waiting for a stream, or parks it in the idle pool; a
     /// tunnel that takes no more exchanges, or a stream that may not be reused, ends its
-    /// handler's park instead. A reusable stream's reader marks it unusable before it unparks
+    /// handler's park instead. A reusable stream's handler marks it unusable before it unparks
     /// it, and both take the session's lock: a stream the client has ended is never left idle.
     private func offer(_ slot: Slot) {
         enum Outcome { case parked, handed(CheckedContinuation<Slot, any Error>), refused(any Error) }

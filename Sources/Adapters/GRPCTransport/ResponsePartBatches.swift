@@ -5,7 +5,8 @@ import Synchronization
 /// message in one hand-over (a small response's head, body and end arrive together and are
 /// written to the public connection together).
 ///
-/// The stream's channel handler (``offer(_:onTaken:)``) or reader task (``send(_:)``) sends,
+/// A reusable stream's channel handler (``offer(_:onTaken:)``) or a version 1 stream's reader
+/// task (``send(_:)``) sends,
 /// the exchange's task reads, one batch at a time. A send is done once the reader has taken its
 /// batch, so the client is held back by the reader (through the stream's HTTP/2 window);
 /// ``sendLast(_:)``, for the batch that carries the End, does not wait. ``fail(_:)`` reaches the reader once, then the sequence ends; ``finish()`` and

@@ -13,21 +13,10 @@ import Synchronization
 /// pool with no other task involved. A plain version 1 stream costs a new HTTP/2 stream, a gRPC
 /// handler and its tasks for every exchange instead.
 ///
-/// The client's messages come in one of two ways, both through ``step(_:)``:
-/// - on the tunnel's gRPC port and the shared HTTPS port, the stream's channel handler
-///   (``ExchangeStreamHandler``) takes them from the stream's DATA frames on its event loop;
-/// - through grpc-swift (a transport without that handler), the ``read(_:onTurn:onUnusable:)``
-///   task does, and the stream's handler task (``GRPCTunnelService``) sleeps through it all
-///   and wakes only to retire the stream.
+/// The stream's channel handler (``ExchangeStreamHandler``) drives it on the stream's event
+/// loop: it hands over each of the client's messages (``step(_:)``), carries out the turns, and
+/// retires the stream when the session tells it to. No task waits on a reusable stream.
 final class ReusableExchangeStream: Sendable {
-    /// What the handler task learns while it retires the stream.
-    enum Event: Sendable {
-        /// The client ended its side of the stream (or the stream broke).
-        case clientEnded
-        /// A retired stream's client did not end it in time.
-        case graceOver
-    }
-
     /// What the end of one side of an exchange means for the stream.
     enum Turn: Sendable {
         /// The exchange is not over for the stream yet (or none is running).
@@ -39,7 +28,7 @@ final class ReusableExchangeStream: Sendable {
         case retire
     }
 
-    /// Ends a stream's parking with the reason to retire it (see ``Turn/retire``).
+    /// Stops a parked stream with the reason to retire it (see ``Turn/retire``).
     struct Retirement: Error {
         let reason: String
     }
@@ -79,13 +68,9 @@ final class ReusableExchangeStream: Sendable {
         }
     }
 
-    let events: AsyncStream<Event>
-    private let sink: AsyncStream<Event>.Continuation
     private let state = Mutex(State())
 
-    init() {
-        (events, sink) = AsyncStream.makeStream(of: Event.self)
-    }
+    init() {}
 
     // MARK: The exchange's side (``GRPCTunnelSession/exchange(_:_:)``)
 
@@ -150,17 +135,7 @@ final class ReusableExchangeStream: Sendable {
         return ended
     }
 
-    /// The stream's handler was cancelled (the server stops): it is never parked again.
-    func handlerCancelled() {
-        state.withLock { state in
-            if state.unusable == nil { state.unusable = RPCError(code: .cancelled, message: "the exchange stream's handler was cancelled") }
-        }
-    }
-
-    /// Tells the handler that the grace after a retirement's Cancel is over.
-    func graceIsOver() { sink.yield(.graceOver) }
-
-    // MARK: The reader
+    // MARK: The client's side
 
     /// What the stream does with one message from the client (``step(_:)``).
     enum Step {
@@ -174,31 +149,8 @@ final class ReusableExchangeStream: Sendable {
         case deliver([ExchangeResponsePart], to: ResponsePartBatches)
     }
 
-    /// Reads the client's messages for the stream's whole life and hands them to the running
-    /// exchange; `onTurn` carries out the turn decided when the client's side of an exchange
-    /// ends. Returns when the client ends its side or the stream fails; `onUnusable` is then
-    /// called (also when the client sent something while no exchange was running), so that a
-    /// parked stream leaves the idle pool.
-    func read<Messages: AsyncIteratorProtocol>(
-        _ messages: OneTaskIterator<Messages>, onTurn: @Sendable (Turn) -> Void, onUnusable: @Sendable () -> Void
-    ) async where Messages.Element == Hopgate_Tunnel_V1_ExchangeFromClient {
-        do {
-            while let message = try await messages.next() {
-                switch step(message) {
-                case .turn(let turn): onTurn(turn)
-                case .unusable: onUnusable()
-                case .deliver(let parts, let inbound): await inbound.send(parts)
-                }
-            }
-            onTurn(clientEnded(TunnelExchangeError(.tunnelFailed, "the client ended the exchange without an end")))
-        } catch {
-            onTurn(clientEnded(TunnelExchangeError(.tunnelFailed, "the exchange stream failed: \(error)")))
-        }
-        onUnusable()
-    }
-
-    /// Takes one message from the client: the synchronous half of ``read(_:onTurn:onUnusable:)``,
-    /// shared with the stream's channel handler (``ExchangeStreamHandler``).
+    /// Takes one message from the client (the stream's channel handler, ``ExchangeStreamHandler``,
+    /// calls it for each).
     func step(_ message: Hopgate_Tunnel_V1_ExchangeFromClient) -> Step {
         let (inbound, retiring) = state.withLock { ($0.inbound, $0.retiring) }
         if retiring { return .turn(.none) }
@@ -258,7 +210,6 @@ final class ReusableExchangeStream: Sendable {
             return (state.inbound, state.turnIfDecided())
         }
         inbound?.fail(error)
-        sink.yield(.clientEnded)
         return turn
     }
 
