@@ -268,8 +268,7 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard !readingPaused, inputEnded, case .serving(let served) = mode else { return }
         // The client ended its side: the stream is done, whatever it was doing (a retirement's
         // wait ends here; a parked stream leaves the pool).
-        served.session.follow(served.stream.clientEnded(TunnelExchangeError(.tunnelFailed, "the client ended the exchange without an end")), of: served.slot)
-        served.session.unpark(served.slot)
+        clientSideOver(served, "the client ended the exchange without an end")
         end(served, context: context, status: nil)
     }
 
@@ -330,20 +329,15 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// ended it is never parked again, and its running exchange, if any, fails.
     private func end(_ served: Served, context: ChannelHandlerContext, status: RPCError?) {
         mode = .ended
-        ended.markEnded()
-        graceTimer?.cancel()
-        graceTimer = nil
+        stopWaiting(RPCError(code: .unavailable, message: "the exchange stream has ended"))
         if !served.stream.clientHasEnded {
-            let reason = status.map { "the exchange stream ended: \($0.message)" } ?? "the exchange stream ended"
-            served.session.follow(served.stream.clientEnded(TunnelExchangeError(.tunnelFailed, reason)), of: served.slot)
-            served.session.unpark(served.slot)
+            clientSideOver(served, status.map { "the exchange stream ended: \($0.message)" } ?? "the exchange stream ended")
         }
         var trailers = HPACKHeaders()
         trailers.add(name: "grpc-status", value: String(status?.code.rawValue ?? 0))
         if let status, !status.message.isEmpty { trailers.add(name: "grpc-message", value: Self.percentEncoded(status.message)) }
         context.write(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
         context.flush()
-        releaseWritabilityWaiters(RPCError(code: .unavailable, message: "the exchange stream has ended"))
         // Whatever the client still sends is read and dropped, so that its end can come.
         readingPaused = false
         if readPending {
@@ -355,20 +349,31 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The stream closed (reset, or its connection went): a taken-over stream's client side is
     /// over, and it leaves the pool.
     private func streamClosed() {
-        ended.markEnded()
-        graceTimer?.cancel()
-        graceTimer = nil
-        releaseWritabilityWaiters(RPCError(code: .unavailable, message: "the exchange stream has closed"))
+        stopWaiting(RPCError(code: .unavailable, message: "the exchange stream has closed"))
         switch mode {
         case .serving(let served):
             mode = .ended
-            served.session.follow(served.stream.clientEnded(TunnelExchangeError(.tunnelFailed, "the exchange stream failed: it closed")), of: served.slot)
-            served.session.unpark(served.slot)
+            clientSideOver(served, "the exchange stream failed: it closed")
         case .awaitingAttach:
             mode = .ended
         case .awaitingHeaders, .passThrough, .ended:
             break
         }
+    }
+
+    /// The client's side of the stream is over (`reason` fails its running exchange): the
+    /// stream leaves the pool and is never parked again.
+    private func clientSideOver(_ served: Served, _ reason: String) {
+        served.session.follow(served.stream.clientEnded(TunnelExchangeError(.tunnelFailed, reason)), of: served.slot)
+        served.session.unpark(served.slot)
+    }
+
+    /// The stream has ended: writers stop (waiting ones with `error`) and the grace timer with it.
+    private func stopWaiting(_ error: any Error) {
+        ended.markEnded()
+        graceTimer?.cancel()
+        graceTimer = nil
+        releaseWritabilityWaiters(error)
     }
 
     private func releaseWritabilityWaiters(_ error: (any Error)?) {

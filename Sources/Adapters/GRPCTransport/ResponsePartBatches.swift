@@ -76,18 +76,8 @@ final class ResponsePartBatches: Sendable {
     /// Hands `batch` to the reader and returns once it has taken it, or once the sequence has
     /// ended or the calling task is cancelled (the batch is then dropped).
     func send(_ batch: Element) async {
-        enum Start { case dropped, handed(UnsafeContinuation<Element?, any Error>), waits(id: UInt64) }
-        let start = state.withLock { state -> Start in
-            guard state.end == nil else { return .dropped }
-            if let reader = state.reader {
-                state.reader = nil
-                return .handed(reader)
-            }
-            state.nextID += 1
-            return .waits(id: state.nextID)
-        }
         let id: UInt64
-        switch start {
+        switch start(batch, queueing: nil) {
         case .dropped: return
         case .handed(let reader):
             reader.resume(returning: batch)
@@ -131,23 +121,31 @@ final class ResponsePartBatches: Sendable {
     /// case `onTaken` is called once it has been taken or dropped — the sender should read no
     /// more until then.
     func offer(_ batch: Element, onTaken: @escaping @Sendable () -> Void) -> Bool {
-        enum Start { case dropped, handed(UnsafeContinuation<Element?, any Error>), queued }
-        let start = state.withLock { state -> Start in
+        switch start(batch, queueing: .callback(onTaken)) {
+        case .dropped: return true
+        case .handed(let reader):
+            reader.resume(returning: batch)
+            return true
+        case .waits: return false
+        }
+    }
+
+    /// How a send begins.
+    private enum Start { case dropped, handed(UnsafeContinuation<Element?, any Error>), waits(id: UInt64) }
+
+    /// Begins sending `batch`: dropped after the end, handed to a waiting reader, or numbered to
+    /// wait — and queued at once with `sender` when there is one (a task sender queues itself
+    /// later, once it has its continuation).
+    private func start(_ batch: Element, queueing sender: Sender?) -> Start {
+        state.withLock { state -> Start in
             guard state.end == nil else { return .dropped }
             if let reader = state.reader {
                 state.reader = nil
                 return .handed(reader)
             }
             state.nextID += 1
-            state.waiting.append(Waiting(id: state.nextID, batch: batch, sender: .callback(onTaken)))
-            return .queued
-        }
-        switch start {
-        case .dropped: return true
-        case .handed(let reader):
-            reader.resume(returning: batch)
-            return true
-        case .queued: return false
+            if let sender { state.waiting.append(Waiting(id: state.nextID, batch: batch, sender: sender)) }
+            return .waits(id: state.nextID)
         }
     }
 
