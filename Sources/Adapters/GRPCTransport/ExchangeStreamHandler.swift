@@ -28,7 +28,7 @@ import SwiftProtobuf
 ///
 /// grpc-swift's own handler never sees a taken-over stream's headers, so its task for the
 /// stream waits for a method that never comes, and ends when the stream closes.
-final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler, ExchangeMessageSink {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias InboundOut = HTTP2Frame.FramePayload
     typealias OutboundIn = HTTP2Frame.FramePayload
@@ -68,9 +68,7 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The client has ended its side; acted on once the messages before its end are taken.
     private var inputEnded = false
     private var graceTimer: Scheduled<Void>?
-    private var writabilityWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
-    /// Waits cancelled before they were registered (both arrive through the loop, in either order).
-    private var cancelledWaits: Set<UInt64> = []
+    private var writabilityWaiters = WritabilityWaiters()
 
     init(service: GRPCTunnelService) {
         self.service = service
@@ -154,7 +152,7 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { releaseWritabilityWaiters(nil) }
+        if context.channel.isWritable { writabilityWaiters.releaseAll(nil) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -181,31 +179,16 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.flush()
     }
 
-    /// Resumes `continuation` once the stream is writable again, or (throwing) once it has ended
-    /// or the wait `id` is cancelled.
     func waitUntilWritable(_ continuation: CheckedContinuation<Void, any Error>, id: UInt64) {
-        if cancelledWaits.remove(id) != nil {
-            continuation.resume(throwing: CancellationError())
-            return
-        }
         guard case .serving = mode, let context else {
-            continuation.resume(throwing: RPCError(code: .unavailable, message: "the exchange stream has ended"))
+            writabilityWaiters.add(continuation, id: id, isWritable: false, failure: RPCError(code: .unavailable, message: "the exchange stream has ended"))
             return
         }
-        if context.channel.isWritable {
-            continuation.resume()
-        } else {
-            writabilityWaiters.append((id, continuation))
-        }
+        writabilityWaiters.add(continuation, id: id, isWritable: context.channel.isWritable, failure: nil)
     }
 
-    /// The task waiting for writability (`id`) was cancelled.
     func cancelWritabilityWait(id: UInt64) {
-        guard let index = writabilityWaiters.firstIndex(where: { $0.id == id }) else {
-            cancelledWaits.insert(id)
-            return
-        }
-        writabilityWaiters.remove(at: index).continuation.resume(throwing: CancellationError())
+        writabilityWaiters.cancel(id: id)
     }
 
     // MARK: Serving
@@ -215,7 +198,8 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         let stream = ReusableExchangeStream()
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let writer = ExchangeStreamWriter(channel: context.channel, handler: handler, ended: ended)
+        let writer = ExchangeStreamWriter<Hopgate_Tunnel_V1_ExchangeFromServer, ExchangeStreamHandler>(
+            channel: context.channel, sink: handler, ended: ended)
         // Told on any thread, acted on in a later turn of the loop (never inside the session's
         // call that stops the stream).
         let slot = GRPCTunnelSession.Slot(writer: RPCWriter(wrapping: writer), reusable: stream) { error in
@@ -373,15 +357,7 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         ended.markEnded()
         graceTimer?.cancel()
         graceTimer = nil
-        releaseWritabilityWaiters(error)
-    }
-
-    private func releaseWritabilityWaiters(_ error: (any Error)?) {
-        let waiters = writabilityWaiters
-        writabilityWaiters = []
-        for waiter in waiters {
-            if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume() }
-        }
+        writabilityWaiters.releaseAll(error)
     }
 
     /// Hands a stream that is not ours to grpc-swift: what was held, in order.

@@ -1,21 +1,33 @@
 import GRPCCore
 import NIOCore
+import SwiftProtobuf
 import Synchronization
 
+/// The channel handler that serves an Exchange stream and writes for ``ExchangeStreamWriter``,
+/// on the stream's event loop: the edge's ``ExchangeStreamHandler`` and the client's
+/// ``ClientExchangeStreamHandler``.
+protocol ExchangeMessageSink: AnyObject, SendableMetatype {
+    /// Writes and flushes framed messages; dropped once the stream has ended.
+    func writeMessages(_ frames: ByteBuffer)
+    /// Resumes `continuation` once the stream is writable again, or (throwing) once it has
+    /// ended or the wait `id` is cancelled.
+    func waitUntilWritable(_ continuation: CheckedContinuation<Void, any Error>, id: UInt64)
+    /// The task waiting for writability (`id`) was cancelled.
+    func cancelWritabilityWait(id: UInt64)
+}
+
 /// Writes an Exchange stream's messages straight to its HTTP/2 stream channel, for a stream
-/// served by its channel handler (``ExchangeStreamHandler``): the messages of one call are
-/// framed in the caller's task, and written and flushed together on the stream's event loop —
-/// at once when the caller runs there, else in one `execute` that nothing waits for.
+/// served by its channel handler: the messages of one call are framed in the caller's task,
+/// and written and flushed together on the stream's event loop — at once when the caller runs
+/// there, else in one `execute` that nothing waits for.
 ///
 /// Back-pressure: a call returns at once while the stream is writable, and otherwise waits
 /// until it is again (or the stream has ended). Writing to a stream that has ended throws; a
 /// write that loses the race with the end is dropped, and the exchange learns of the end from
-/// its response, which fails.
-struct ExchangeStreamWriter: RPCWriterProtocol {
-    typealias Element = Hopgate_Tunnel_V1_ExchangeFromServer
-
+/// its other side, which fails.
+struct ExchangeStreamWriter<Element: SwiftProtobuf.Message, Sink: ExchangeMessageSink>: RPCWriterProtocol {
     let channel: any Channel
-    let handler: NIOLoopBound<ExchangeStreamHandler>
+    let sink: NIOLoopBound<Sink>
     let ended: ExchangeStreamEnd
 
     func write(_ element: Element) async throws {
@@ -24,31 +36,35 @@ struct ExchangeStreamWriter: RPCWriterProtocol {
 
     func write(contentsOf elements: some Sequence<Element>) async throws {
         guard !ended.hasEnded else { throw RPCError(code: .unavailable, message: "the exchange stream has ended") }
-        var frames = ByteBuffer()
-        for element in elements { try GRPCMessageFraming.append(element, to: &frames) }
+        var framing = ByteBuffer()
+        for element in elements { try GRPCMessageFraming.append(element, to: &framing) }
+        let frames = framing
         let eventLoop = channel.eventLoop
         if eventLoop.inEventLoop {
-            handler.value.writeMessages(frames)
+            sink.value.writeMessages(frames)
         } else {
-            let handler = self.handler
-            eventLoop.execute { handler.value.writeMessages(frames) }
+            let sink = self.sink
+            eventLoop.execute { sink.value.writeMessages(frames) }
         }
         guard !channel.isWritable else { return }
         // Cancellable: an exchange that ends (its response deadline, say) stops waiting for a
-        // client that does not read.
-        let handler = self.handler
-        let id = Self.waits.add(1, ordering: .relaxed).newValue
+        // peer that does not read.
+        let sink = self.sink
+        let id = WritabilityWaitIDs.next.add(1, ordering: .relaxed).newValue
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                eventLoop.execute { handler.value.waitUntilWritable(continuation, id: id) }
+                eventLoop.execute { sink.value.waitUntilWritable(continuation, id: id) }
             }
         } onCancel: {
-            eventLoop.execute { handler.value.cancelWritabilityWait(id: id) }
+            eventLoop.execute { sink.value.cancelWritabilityWait(id: id) }
         }
     }
+}
 
-    /// Numbers the waits for writability, so that a cancellation finds its own.
-    private static let waits = Atomic<UInt64>(0)
+/// Numbers the waits for writability, so that a cancellation finds its own (a generic type
+/// cannot hold a static stored property).
+private enum WritabilityWaitIDs {
+    static let next = Atomic<UInt64>(0)
 }
 
 /// Whether an Exchange stream served by its channel handler has ended, readable from any task

@@ -53,7 +53,11 @@ public struct GRPCTunnelConnector: TunnelConnector {
         self.faults = faults
     }
 
-    private func makeTransport() throws -> HTTP2ClientTransport.Posix {
+    private func makeTransport(connection: ClientTunnelConnection) throws -> HTTP2ClientTransport.Posix {
+        let onCreateTCPConnection: @Sendable (any Channel) -> EventLoopFuture<Void> = { channel in
+            connection.connectionCreated(channel)
+            return TunnelFrameAligner.installOnClient(channel)
+        }
         switch security {
         case .plaintext:
             return try HTTP2ClientTransport.Posix(
@@ -61,7 +65,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                 config: .defaults {
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
-                    $0.channelDebuggingCallbacks.onCreateTCPConnection = TunnelFrameAligner.installOnClient
+                    $0.channelDebuggingCallbacks.onCreateTCPConnection = onCreateTCPConnection
                 })
         case .tls(let serverName, let caFile):
             return try HTTP2ClientTransport.Posix(
@@ -73,7 +77,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                     $0.http2.authority = serverName
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
-                    $0.channelDebuggingCallbacks.onCreateTCPConnection = TunnelFrameAligner.installOnClient
+                    $0.channelDebuggingCallbacks.onCreateTCPConnection = onCreateTCPConnection
                 })
         }
     }
@@ -82,7 +86,11 @@ public struct GRPCTunnelConnector: TunnelConnector {
         hello: TunnelHello, handler: any ExchangeHandler, leave: TunnelLeaveSignal,
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason {
-        let transport = try makeTransport()
+        let connection = switch security {
+        case .plaintext: ClientTunnelConnection(scheme: "http", authority: "\(host):\(port)")
+        case .tls(let serverName, _): ClientTunnelConnection(scheme: "https", authority: serverName)
+        }
+        let transport = try makeTransport(connection: connection)
         let (outgoing, control) = AsyncStream.makeStream(of: Hopgate_Tunnel_V1_ControlFromClient.self)
         var message = Hopgate_Tunnel_V1_ControlFromClient()
         message.hello = Hopgate_Tunnel_V1_Hello.with {
@@ -100,7 +108,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
             $0.capabilities = faults.offersNoCapabilities ? [] : TunnelCapabilities.offered
         }
         let helloMessage = message
-        let session = ClientSession(handler: handler, control: control, leave: leave, logger: logger, faults: faults)
+        let session = ClientSession(handler: handler, control: control, leave: leave, connection: connection, logger: logger, faults: faults)
         do {
             return try await withGRPCClient(transport: transport) { client in
                 let tunnel = Hopgate_Tunnel_V1_Tunnel.Client(wrapping: client)
@@ -135,6 +143,7 @@ private struct ClientSession: Sendable {
     let handler: any ExchangeHandler
     let control: AsyncStream<Hopgate_Tunnel_V1_ControlFromClient>.Continuation
     let leave: TunnelLeaveSignal
+    let connection: ClientTunnelConnection
     let logger: Logger
     let faults: GRPCTunnelConnector.Faults
 
@@ -166,6 +175,9 @@ private struct ClientSession: Sendable {
         let reuse = welcome.capabilities.contains(TunnelCapabilities.exchangeReuse)
         let coalescing = welcome.capabilities.contains(TunnelCapabilities.coalescedParts)
         let (events, eventSink) = AsyncStream.makeStream(of: PoolEvent.self)
+        let streamSettings = ClientExchangeStreamSettings(
+            handler: handler, attach: attach, coalescing: coalescing, pool: pool,
+            open: { count in if count > 0 { eventSink.yield(.open(count)) } }, logger: logger)
         let lastHeard = LastHeard()
         let draining = OnceFlag()
         let control = self.control
@@ -213,6 +225,11 @@ private struct ClientSession: Sendable {
                         for _ in 0..<opening {
                             // Spread over the event loops (see ``EventLoopTaskExecutor``): a
                             // stream's task runs on one loop, and the exchanges share them all.
+                            if reuse {
+                                // Served by its channel handler: this task only waits for its end.
+                                exchanges.addTask { await self.runReusableExchangeStream(streamSettings) }
+                                continue
+                            }
                             exchanges.addTask(executorPreference: EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())) {
                                 await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, coalescing: coalescing, pool: pool, events: eventSink)
                             }
@@ -238,6 +255,24 @@ private struct ClientSession: Sendable {
             }
             return .transportClosed
         }
+    }
+
+    /// One pre-opened reusable Exchange stream, opened and served by its channel handler
+    /// (``ClientExchangeStreamHandler``) on the tunnel connection: waits for the stream to
+    /// close (closing it when the tunnel's tasks are cancelled), then for its last exchange.
+    private func runReusableExchangeStream(_ settings: ClientExchangeStreamSettings) async {
+        let tasks = ClientExchangeTasks()
+        do {
+            let stream = try await connection.openExchangeStream(settings, tasks: tasks)
+            await withTaskCancellationHandler {
+                try? await stream.closeFuture.get()
+            } onCancel: {
+                stream.close(promise: nil)
+            }
+        } catch {
+            logger.debug("exchange stream could not be opened", metadata: ["error": "\(error)"])
+        }
+        await tasks.lastStarted?.value
     }
 
     /// One pre-opened Exchange stream: waits for a request, then serves it with the handler —

@@ -76,6 +76,43 @@ struct OneSlotChannelTests {
         #expect(try await channel.next() == 1)
         #expect(try await channel.next() == nil)
     }
+
+    @Test func anOfferBehindAFullSlotIsKeptAndReportedWhenItMovesIn() async throws {
+        let channel = OneSlotChannel<Int>()
+        let taken = SentCount()
+        let intoEmptySlot = channel.offer(1, onTaken: { Issue.record("the first offer went into the empty slot") })
+        let behindFullSlot = channel.offer(2, onTaken: { taken.value.add(1, ordering: .relaxed) })
+        #expect(intoEmptySlot)
+        #expect(!behindFullSlot)
+        #expect(taken.value.load(ordering: .relaxed) == 0)
+        channel.finish()  // keeps both: the receiver gets the slot, then the offered element
+        #expect(try await channel.next() == 1)
+        #expect(taken.value.load(ordering: .relaxed) == 1)
+        #expect(try await channel.next() == 2)
+        #expect(try await channel.next() == nil)
+        let afterTheEnd = channel.offer(3, onTaken: {})
+        #expect(afterTheEnd)  // dropped: the channel is finished
+    }
+
+    @Test func aFailureReleasesAnOfferer() async throws {
+        let channel = OneSlotChannel<Int>()
+        let taken = SentCount()
+        _ = channel.offer(1, onTaken: {})
+        let behindFullSlot = channel.offer(2, onTaken: { taken.value.add(1, ordering: .relaxed) })
+        #expect(!behindFullSlot)
+        channel.fail(CancellationError())
+        #expect(taken.value.load(ordering: .relaxed) == 1)
+        await #expect(throws: CancellationError.self) { try await channel.next() }
+    }
+
+    @Test func anOfferGoesStraightToAWaitingReceiver() async throws {
+        let channel = OneSlotChannel<Int>()
+        let receiving = Task { try await channel.next() }
+        try await Task.sleep(for: .milliseconds(50))
+        let handed = channel.offer(5, onTaken: {})
+        #expect(handed)
+        #expect(try await receiving.value == 5)
+    }
 }
 
 /// How far the sender got, shared with the receiving test.
