@@ -16,6 +16,11 @@ import Synchronization
 /// `exchange-reuse`, `coalesced-parts` and `request-end-in-head`; when the server accepts them,
 /// a stream carries one exchange after another, and a small response, like a bodiless request,
 /// goes as one message.
+///
+/// grpc-swift's client transport makes the connection and serves the Control stream. Reusable
+/// Exchange streams are opened on that connection by the connector itself and served by a
+/// channel handler each (``ClientExchangeStreamHandler``); version 1 streams, for a server that
+/// does not reuse them, go through grpc-swift's client calls.
 public struct GRPCTunnelConnector: TunnelConnector {
     /// Misbehaviour to inject, for tests of the server's fault handling only.
     public struct Faults: Sendable {
@@ -222,16 +227,15 @@ private struct ClientSession: Sendable {
                     var opening = pool.start()
                     var pending = events.makeAsyncIterator()
                     while true {
-                        for _ in 0..<opening {
+                        for _ in 0..<opening where reuse {
+                            // Served by its channel handler: this task only waits for its end.
+                            exchanges.addTask { await self.runReusableExchangeStream(streamSettings) }
+                        }
+                        for _ in 0..<opening where !reuse {
                             // Spread over the event loops (see ``EventLoopTaskExecutor``): a
                             // stream's task runs on one loop, and the exchanges share them all.
-                            if reuse {
-                                // Served by its channel handler: this task only waits for its end.
-                                exchanges.addTask { await self.runReusableExchangeStream(streamSettings) }
-                                continue
-                            }
                             exchanges.addTask(executorPreference: EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())) {
-                                await self.runExchangeStream(tunnel: tunnel, attach: attach, reuse: reuse, coalescing: coalescing, pool: pool, events: eventSink)
+                                await self.runExchangeStream(tunnel: tunnel, attach: attach, coalescing: coalescing, pool: pool, events: eventSink)
                             }
                         }
                         // Until a drain, or the end of the tunnel.
@@ -275,24 +279,22 @@ private struct ClientSession: Sendable {
         await tasks.lastStarted?.value
     }
 
-    /// One pre-opened Exchange stream: waits for a request, then serves it with the handler —
-    /// and, with `reuse`, the next one after each exchange that ended cleanly.
+    /// One pre-opened version 1 Exchange stream (the server did not accept `exchange-reuse`),
+    /// through grpc-swift's client call: waits for a request, serves it with the handler, then
+    /// ends.
     ///
     /// The stream ends in order (see tunnel.proto): this side half-closes after its End or
-    /// Failure (or, reused, when an exchange did not end cleanly or the server retires the idle
-    /// stream), and a Cancel from the server stops the handler instead of resetting the stream.
+    /// Failure, and a Cancel from the server stops the handler instead of resetting the stream.
     ///
-    /// The reader of the server's messages starts each exchange in a task of its own as soon as
+    /// The reader of the server's messages starts the exchange in a task of its own as soon as
     /// its head comes; that task runs the handler, which writes the response straight to the
-    /// stream. The reader awaits the task before the next head and before it returns, and
-    /// cancels it on Cancel. The request producer only writes Attach, then waits for the end of
-    /// the stream's use and writes the last exchange's Failure, which its cancelled task could
-    /// not (see ``ClientExchangeServing``). A request costs one task and no hand-over between
-    /// tasks; the producer and the reader wake only when the stream starts or ends.
+    /// stream. The reader awaits the task before it returns, and cancels it on Cancel. The
+    /// request producer only writes Attach, then waits for the end of the stream's use and
+    /// writes the exchange's Failure, which its cancelled task could not (see
+    /// ``ClientExchangeServing``).
     private func runExchangeStream(
         tunnel: Hopgate_Tunnel_V1_Tunnel.Client<HTTP2ClientTransport.Posix>,
         attach: Hopgate_Tunnel_V1_Attach,
-        reuse: Bool,
         coalescing: Bool,
         pool: ClientExchangePool,
         events: AsyncStream<PoolEvent>.Continuation
@@ -326,15 +328,10 @@ private struct ClientSession: Sendable {
                         for try await message in response.messages {
                             switch message.kind {
                             case .head(let head):
-                                if let previous = current {
-                                    // Reused: the previous exchange's End crossed, so its task is ending.
-                                    await previous.task.value
-                                    guard previous.exchange.takesNext() else { continue }  // the stream is ending
-                                }
-                                guard let writer = writerForExchanges.withLock({ $0 }) else { continue }
+                                // A version 1 stream carries one exchange.
+                                guard current == nil, let writer = writerForExchanges.withLock({ $0 }) else { continue }
                                 let exchange = IncomingExchange(head: try ProtoConversions.requestHead(head))
                                 if head.hasEnd {  // `request-end-in-head`: the body is over before the handler looks
-                                    exchange.requestEnded.set()
                                     await exchange.body.send(.end(head.end.trailers.isEmpty ? nil : try ProtoConversions.fields(head.end.trailers)))
                                     exchange.body.finish()
                                 }
@@ -344,35 +341,27 @@ private struct ClientSession: Sendable {
                                         exchange.head, with: handler, requestBody: exchange.body, writer: writer, coalescing: coalescing)
                                     // Request parts that still come are dropped, so the reader never blocks.
                                     exchange.body.finish()
-                                    let clean = if case .clean = outcome { reuse && exchange.requestEnded.isSet } else { false }
-                                    if exchange.finish(clean: clean) {
-                                        pool.streamReleased()
-                                    } else {
-                                        let failure: String? = if case .unclean(let failure) = outcome { failure } else { nil }
-                                        streamEnd.yield(failure)
-                                    }
+                                    exchange.finish()
+                                    let failure: String? = if case .unclean(let failure) = outcome { failure } else { nil }
+                                    streamEnd.yield(failure)
                                 }
                                 current = (exchange, task)
                             case .body(let chunk):
                                 await current?.exchange.body.send(.body(ByteBuffer(bytes: chunk.data)))
                             case .end(let end):
-                                current?.exchange.requestEnded.set()
                                 await current?.exchange.body.send(.end(end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers)))
                                 current?.exchange.body.finish()
                             case .cancel:
-                                switch current?.exchange.cancel() {
-                                case .running?:
-                                    current?.exchange.body.fail(CancellationError())
-                                    current?.task.cancel()
-                                case .idle?, nil:
-                                    // No exchange running: the server retired the idle stream (the pool
-                                    // shrinks), or cancelled it before its head came (the public request
-                                    // was gone at once; it was taken all the same, so the pool gets a
-                                    // new one).
-                                    open(reuse ? pool.streamRetired() : pool.streamTaken())
+                                guard let current else {
+                                    // Cancelled before its head came (the public request was gone
+                                    // at once): it was taken all the same, so the pool gets a new one.
+                                    open(pool.streamTaken())
                                     streamEnd.finish()
-                                case .ending?:
                                     break
+                                }
+                                if current.exchange.cancel() {
+                                    current.exchange.body.fail(CancellationError())
+                                    current.task.cancel()
                                 }
                             case nil:
                                 break
@@ -401,61 +390,28 @@ private struct ClientSession: Sendable {
     }
 }
 
-/// One request that came on an Exchange stream: its head, its body as it comes, and where it
-/// stands for its stream (running, over and the stream takes the next, or the stream ends).
+/// The request that came on a version 1 Exchange stream: its head, its body as it comes, and
+/// whether it is still running.
 private final class IncomingExchange: Sendable {
-    /// What a Cancel from the server found.
-    enum CancelTarget {
-        /// The exchange is running: cancel its task (it then ends the stream).
-        case running
-        /// The exchange is over and the stream idle: the server retires the stream.
-        case idle
-        /// The stream is ending already.
-        case ending
-    }
-
-    private enum Phase {
-        case running, cancelRequested, released, ending
-    }
-
     let head: ExchangeRequestHead
     let body = OneSlotChannel<ExchangeRequestPart>()
-    /// The request's End came.
-    let requestEnded = OnceFlag()
-    private let phase = Mutex(Phase.running)
+    private let running = Mutex(true)
 
     init(head: ExchangeRequestHead) {
         self.head = head
     }
 
-    /// The server's Cancel came.
-    func cancel() -> CancelTarget {
-        phase.withLock { phase in
-            switch phase {
-            case .running:
-                phase = .cancelRequested
-                return .running
-            case .released:
-                phase = .ending
-                return .idle
-            case .cancelRequested, .ending:
-                return .ending
-            }
+    /// The server's Cancel came: whether the exchange was still running (then its task is
+    /// cancelled; it ends the stream).
+    func cancel() -> Bool {
+        running.withLock { running in
+            defer { running = false }
+            return running
         }
     }
 
-    /// The exchange's task is done. Returns whether the stream takes the next exchange: the
-    /// exchange ended cleanly and no Cancel came while it ran.
-    func finish(clean: Bool) -> Bool {
-        phase.withLock { phase in
-            let released = clean && phase == .running
-            phase = released ? .released : .ending
-            return released
-        }
-    }
-
-    /// Whether a next request head may start an exchange on the stream.
-    func takesNext() -> Bool { phase.withLock { $0 == .released } }
+    /// The exchange's task is done.
+    func finish() { running.withLock { $0 = false } }
 }
 
 /// A flag set once: the server asked the client to drain, or cancelled an exchange.
