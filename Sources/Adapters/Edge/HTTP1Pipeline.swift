@@ -8,7 +8,7 @@ import NIOHTTPTypesHTTP1
 /// The HTTP/1.1 server pipeline of a public connection, able to become a raw byte pipe once a
 /// `101 Switching Protocols` goes out (WebSocket and other `Upgrade`s).
 ///
-/// The connection's `NIOAsyncChannel` keeps its types across the switch: after it, inbound bytes
+/// The connection's ``WebPartChannel`` keeps its types across the switch: after it, inbound bytes
 /// arrive as `.body` parts and `.body` parts written go out as they are; `.end` closes the
 /// connection.
 enum HTTP1Pipeline {
@@ -18,7 +18,7 @@ enum HTTP1Pipeline {
     ///   - limits: see ``HTTP1RequestHeadGuard``.
     static func configure(
         _ channel: any Channel, secure: Bool, requestHeadTimeout: TimeAmount, limits: HTTP1RequestLimits
-    ) throws -> NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart> {
+    ) throws -> WebPartChannel {
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(FlushCoalescer())
         try operations.addHandler(HTTPResponseEncoder())
@@ -30,7 +30,7 @@ enum HTTP1Pipeline {
         try operations.addHandler(HTTP1RequestHeadGuard(limits: limits))
         try operations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
         try operations.addHandler(UpgradeSwitch())
-        return try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(wrappingChannelSynchronously: channel)
+        return try WebPartChannel(wrappingSynchronously: channel)
     }
 
     /// Whether `request` asks to switch protocols (`Upgrade` named in `Connection`).

@@ -221,7 +221,7 @@ struct ConnectionRouting: Sendable {
                 let end = HTTP2RequestEnd()
                 try stream.pipeline.syncOperations.addHandler(HTTP2RequestEndObserver(end))
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
-                return HTTP2WebStream(channel: try NIOAsyncChannel(wrappingChannelSynchronously: stream), requestEnd: end)
+                return HTTP2WebStream(channel: try WebPartChannel(wrappingSynchronously: stream), requestEnd: end)
             }
         }.flatMapThrowing { multiplexer in
             try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())

@@ -9,7 +9,7 @@ import NIOHTTPTypes
 /// One accepted web connection, after the protocol was chosen (by ALPN on TLS, or plain HTTP/1.1).
 enum WebConnection: Sendable {
     /// HTTP/1.1: requests one after another on the connection.
-    case http1(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, peer: PeerAddress)
+    case http1(WebPartChannel, peer: PeerAddress)
     /// HTTP/2: one request per stream, streams served concurrently.
     case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<HTTP2WebStream>, connection: any Channel, peer: PeerAddress)
 }
@@ -18,7 +18,7 @@ extension WebConnection {
     /// Where the connection's task runs: on its channel's event loop (``EventLoopTaskExecutor``).
     var executor: EventLoopTaskExecutor {
         switch self {
-        case .http1(let channel, _): EventLoopTaskExecutor(channel.channel.eventLoop)
+        case .http1(let connection, _): EventLoopTaskExecutor(connection.channel.eventLoop)
         case .http2(_, let connection, _): EventLoopTaskExecutor(connection.eventLoop)
         }
     }
@@ -26,7 +26,7 @@ extension WebConnection {
 
 /// One HTTP/2 stream of a web connection, and whether its request ended with its head.
 struct HTTP2WebStream: Sendable {
-    let channel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+    let channel: WebPartChannel
     let requestEnd: HTTP2RequestEnd
 }
 
@@ -61,45 +61,44 @@ enum WebConnectionServing {
     /// stream (its inbound ends after the request; `http2RequestEnd` tells whether its HEADERS
     /// ended it).
     static func serveRequests(
-        on connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, http2RequestEnd: HTTP2RequestEnd? = nil,
+        on connection: WebPartChannel, http2RequestEnd: HTTP2RequestEnd? = nil,
         handler: RequestHandler, peer: PeerAddress, logger: Logger
     ) async {
+        defer { connection.close() }
         do {
-            try await connection.executeThenClose { inbound, outbound in
-                let reader = RequestReader(inbound.makeAsyncIterator())
-                while let part = try await reader.next() {
-                    guard case .head(let head) = part else { continue }
-                    let upgrading = HTTP1Pipeline.isUpgrade(head)
-                    // `Expect: 100-continue`: the client waits for a go-ahead before sending the
-                    // body; the edge gives it when the body is first read (so not for a request
-                    // refused before that), as nginx does.
-                    var goAhead: (@Sendable () async throws -> Void)?
-                    if head.headerFields[.expect]?.lowercased() == "100-continue" {
-                        goAhead = { try await outbound.write(HTTPResponsePart.head(HTTPResponse(status: .continue))) }
-                    }
-                    reader.startBody(upgrading: upgrading, goAhead: goAhead)
-                    var body = PartStream<ExchangeRequestPart> { try await reader.nextBodyPart() }
-                    body.knownEmpty = !upgrading
-                        && (http2RequestEnd?.endsWithHead == true || RequestBodyFraming.hasNoBody(head, http1: http2RequestEnd == nil))
-                    let writer = PartWriter<ExchangeResponsePart>(
-                        { part in try await outbound.write(Self.responsePart(part)) },
-                        batches: { parts in try await outbound.write(contentsOf: parts.lazy.map(Self.responsePart)) })
-                    try await handler(head, peer, body, writer)
-                    // After an upgrade request the connection is done: switched and finished, or
-                    // declined (the HTTP decoder parses nothing after an upgrade request).
-                    if upgrading { return }
-                    // Refused before its body was asked for: the client may or may not send it,
-                    // so the connection cannot be reused.
-                    if reader.goAheadPending { return }
-                    // Read what the router left of the body before the next request — within
-                    // bounds; past them the connection is closed instead (nginx's lingering close).
-                    guard try await drainRest(of: reader, on: connection.channel) else { return }
-                    // An HTTP/2 stream carries one request, and its body has been read to the
-                    // end: waiting for the stream's inbound to finish would cost a wake-up for
-                    // nothing (the stream closes with the response's end).
-                    if http2RequestEnd != nil { return }
-                    if head.headerFields[.connection]?.lowercased().contains("close") == true { return }
+            let reader = RequestReader(connection)
+            while let part = try await reader.next() {
+                guard case .head(let head) = part else { continue }
+                let upgrading = HTTP1Pipeline.isUpgrade(head)
+                // `Expect: 100-continue`: the client waits for a go-ahead before sending the
+                // body; the edge gives it when the body is first read (so not for a request
+                // refused before that), as nginx does.
+                var goAhead: (@Sendable () async throws -> Void)?
+                if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                    goAhead = { try await connection.write(HTTPResponsePart.head(HTTPResponse(status: .continue))) }
                 }
+                reader.startBody(upgrading: upgrading, goAhead: goAhead)
+                var body = PartStream<ExchangeRequestPart> { try await reader.nextBodyPart() }
+                body.knownEmpty = !upgrading
+                    && (http2RequestEnd?.endsWithHead == true || RequestBodyFraming.hasNoBody(head, http1: http2RequestEnd == nil))
+                let writer = PartWriter<ExchangeResponsePart>(
+                    { part in try await connection.write(Self.responsePart(part)) },
+                    batches: { parts in try await connection.write(contentsOf: parts.lazy.map(Self.responsePart)) })
+                try await handler(head, peer, body, writer)
+                // After an upgrade request the connection is done: switched and finished, or
+                // declined (the HTTP decoder parses nothing after an upgrade request).
+                if upgrading { return }
+                // Refused before its body was asked for: the client may or may not send it,
+                // so the connection cannot be reused.
+                if reader.goAheadPending { return }
+                // Read what the router left of the body before the next request — within
+                // bounds; past them the connection is closed instead (nginx's lingering close).
+                guard try await drainRest(of: reader, on: connection.channel) else { return }
+                // An HTTP/2 stream carries one request, and its body has been read to the
+                // end: waiting for the stream's inbound to finish would cost a wake-up for
+                // nothing (the stream closes with the response's end).
+                if http2RequestEnd != nil { return }
+                if head.headerFields[.connection]?.lowercased().contains("close") == true { return }
             }
         } catch {
             logger.debug("connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
@@ -149,14 +148,14 @@ enum WebConnectionServing {
 /// Not Sendable: the connection task and the router's body pump use it one after the other
 /// (the connection task waits for the router to return before reading again).
 private final class RequestReader {
-    private var iterator: NIOAsyncChannelInboundStream<HTTPRequestPart>.AsyncIterator
+    private let connection: WebPartChannel
     private var inBody = false
     private var upgrading = false
     private var goAhead: (@Sendable () async throws -> Void)?
 
-    init(_ iterator: NIOAsyncChannelInboundStream<HTTPRequestPart>.AsyncIterator) { self.iterator = iterator }
+    init(_ connection: WebPartChannel) { self.connection = connection }
 
-    func next() async throws -> HTTPRequestPart? { try await iterator.next() }
+    func next() async throws -> HTTPRequestPart? { try await connection.next() }
 
     /// - Parameters:
     ///   - upgrading: an upgrade request: its HTTP end is not the end of the stream; the bytes
@@ -182,7 +181,7 @@ private final class RequestReader {
             try await goAhead()
         }
         while true {
-            guard let part = try await iterator.next() else {
+            guard let part = try await connection.next() else {
                 guard upgrading else { return nil }
                 inBody = false
                 return .end(nil)  // the public peer closed the upgraded connection
