@@ -112,7 +112,12 @@ final class WebPartHandler: ChannelDuplexHandler {
             continuation.resume(throwing: error)
             return
         }
-        precondition(reader == nil, "two tasks read the same web connection at once")
+        guard reader == nil else {
+            // One task reads at a time (the serving task, or the router's body pump while it
+            // runs); a second one is a bug, refused rather than left waiting forever.
+            continuation.resume(throwing: ChannelError.inappropriateOperationForState)
+            return
+        }
         reader = (id, continuation)
     }
 
