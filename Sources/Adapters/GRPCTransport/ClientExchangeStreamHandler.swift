@@ -319,9 +319,12 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         let writer = ExchangeStreamWriter<Hopgate_Tunnel_V1_ExchangeFromClient, ClientExchangeStreamHandler>(
             channel: context.channel, sink: handler, ended: ended)
         let settings = self.settings
-        // Spread over the event loops (see ``EventLoopTaskExecutor``): exchanges of one tunnel
-        // on its connection's loop alone starve each other (measured with the head-of-line load).
-        let task = Task(executorPreference: EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())) {
+        // On the stream's own event loop (``EventLoopTaskExecutor``), where its messages are
+        // read and written: no hop between the exchange and its stream, and the local service's
+        // connection is taken from this loop too. Measured against spreading the exchanges over
+        // the loops: less client CPU per request and a lower head-of-line p99, with downloads as
+        // fast (with grpc-swift's per-stream tasks the opposite held: downloads starved).
+        let task = Task(executorPreference: EventLoopTaskExecutor(eventLoop)) {
             let outcome = await ClientExchangeServing.serve(
                 request, with: settings.handler, requestBody: body, writer: RPCWriter(wrapping: writer), coalescing: settings.coalescing)
             // Request parts that still come are dropped.
