@@ -15,6 +15,7 @@ struct ClientExchangeStreamSettings: Sendable {
     let attach: Hopgate_Tunnel_V1_Attach
     let coalescing: Bool
     let pool: ClientExchangePool
+    let placement: ClientExchangePlacement
     /// Opens this many more streams (the pool's task; zero wakes nobody).
     let open: @Sendable (Int) -> Void
     let logger: Logger
@@ -319,12 +320,9 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         let writer = ExchangeStreamWriter<Hopgate_Tunnel_V1_ExchangeFromClient, ClientExchangeStreamHandler>(
             channel: context.channel, sink: handler, ended: ended)
         let settings = self.settings
-        // On the stream's own event loop (``EventLoopTaskExecutor``), where its messages are
-        // read and written: no hop between the exchange and its stream, and the local service's
-        // connection is taken from this loop too. Measured against spreading the exchanges over
-        // the loops: less client CPU per request and a lower head-of-line p99, with downloads as
-        // fast (with grpc-swift's per-stream tasks the opposite held: downloads starved).
-        let task = Task(executorPreference: EventLoopTaskExecutor(eventLoop)) {
+        // On the stream's own event loop while the tunnel is not busy (``ClientExchangePlacement``).
+        let task = Task(executorPreference: settings.placement.executorForExchange(on: eventLoop)) {
+            defer { settings.placement.exchangeEnded() }
             let outcome = await ClientExchangeServing.serve(
                 request, with: settings.handler, requestBody: body, writer: RPCWriter(wrapping: writer), coalescing: settings.coalescing)
             // Request parts that still come are dropped.

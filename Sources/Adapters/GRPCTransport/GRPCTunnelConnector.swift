@@ -181,7 +181,7 @@ private struct ClientSession: Sendable {
         let coalescing = welcome.capabilities.contains(TunnelCapabilities.coalescedParts)
         let (events, eventSink) = AsyncStream.makeStream(of: PoolEvent.self)
         let streamSettings = ClientExchangeStreamSettings(
-            handler: handler, attach: attach, coalescing: coalescing, pool: pool,
+            handler: handler, attach: attach, coalescing: coalescing, pool: pool, placement: ClientExchangePlacement(),
             open: { count in if count > 0 { eventSink.yield(.open(count)) } }, logger: logger)
         let lastHeard = LastHeard()
         let draining = OnceFlag()

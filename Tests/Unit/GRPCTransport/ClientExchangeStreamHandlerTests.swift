@@ -74,7 +74,7 @@ struct ClientExchangeStreamHandlerTests {
             let opened = self.opened
             let settings = ClientExchangeStreamSettings(
                 handler: responder, attach: .with { $0.tunnelID = "tunnel-1"; $0.exchangeToken = Data("token".utf8) }, coalescing: false,
-                pool: pool, open: { count in opened.counts.withLock { $0.append(count) } }, logger: Logger(label: "test"))
+                pool: pool, placement: ClientExchangePlacement(), open: { count in opened.counts.withLock { $0.append(count) } }, logger: Logger(label: "test"))
             let headers = ClientTunnelConnection(scheme: "https", authority: "tunnel.example").exchangeRequestHeaders
             let tasks = self.tasks
             try await channel.pipeline.addHandler(ClientExchangeStreamHandler(settings: settings, requestHeaders: headers, tasks: tasks))
