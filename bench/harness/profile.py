@@ -155,6 +155,7 @@ def main():
         hopgate.start_server()
         hopgate.start_client()
         hopgate.wait_until_serving()
+        hopgate.wait_for_all_tunnels()
         system = hopgate.system()
         seconds = args.seconds
         wrk(system, "/1k.bin", 50, 2, ws.dir)  # warm-up

@@ -111,6 +111,7 @@ def main():
         hopgate.start_server()
         hopgate.start_client()
         hopgate.wait_until_serving()
+        hopgate.wait_for_all_tunnels()
         systems = ([direct] if "direct" in wanted else []) + [System(name, "https", port, {
             "nginx-https": "nginx terminating TLS (TLS 1.2/1.3, P-256, h2 + http/1.1), proxying with keep-alive, unbuffered",
             "ssh-N-R": "the same nginx in front of `ssh -N -R` to sshd on loopback (Nagle on, what people type)",

@@ -13,6 +13,9 @@ import urllib.request
 from procs import free_port, http_json, run, wait_for_port
 
 HOST = "bench.localhost"
+# The tunnels of the request scenarios' client: 1, the default; HOP_BENCH_CLIENT_TUNNELS=2 runs the
+# scenarios with `--tunnels 2` (one per core here), which the README's notes on `--tunnels` quote.
+CLIENT_TUNNELS = int(os.environ.get("HOP_BENCH_CLIENT_TUNNELS") or 1)
 ADMIN_KEY = "bench-admin-key-0123456789abcdef0123456789"
 
 
@@ -200,13 +203,14 @@ class HopGate:
                            {"Authorization": "Bearer " + ADMIN_KEY})
         return answer["client_api_key"]
 
-    def spawn_client(self, domain, key, name):
+    def spawn_client(self, domain, key, name, tunnels=1):
         env = dict(os.environ, HOP_CLIENT_API_KEY=key)
         return self.ws.spawn(name, [
             os.path.join(self.bin_dir, "hopgate-client"), "--server", "127.0.0.1:%d" % self.https,
             "--server-name", "hopgate.localhost", "--ca-file", os.path.join(self.data, "ca", "ca.pem"),
             "--domain", domain, "--local-target", "127.0.0.1:%d" % self.backend_port,
-            "--env-file", "/nonexistent", "--log-level", "warning", "--log-format", "text"], env=env)
+            "--env-file", "/nonexistent", "--log-level", "warning", "--log-format", "text"]
+            + (["--tunnels", str(tunnels)] if tunnels > 1 else []), env=env)
 
     def spawn_swarm(self, keys):
         """One `hopgate-swarm` holding a tunnel for each (domain, key); the keys go in a file
@@ -221,9 +225,10 @@ class HopGate:
             "--local-target", "127.0.0.1:%d" % self.backend_port, "--tunnels-file", path])
 
     def start_client(self):
+        """The client the request scenarios go through, with `--tunnels CLIENT_TUNNELS`."""
         if self.key is None:
             self.key = self.register(HOST)
-        self.client = self.spawn_client(HOST, self.key, "hopgate-client")
+        self.client = self.spawn_client(HOST, self.key, "hopgate-client", tunnels=CLIENT_TUNNELS)
         return self.client
 
     def wait_until_serving(self, timeout=60.0):
@@ -240,6 +245,16 @@ class HopGate:
         raise RuntimeError("HopGate did not serve %s within %.0f s:\n%s\n%s" % (
             HOST, timeout, self.ws.log("hopgate-server")[-2000:], self.ws.log("hopgate-client")[-2000:]))
 
+    def wait_for_all_tunnels(self, timeout=30.0):
+        """Waits until every tunnel of the main client is up (the first request may have gone
+        through the first one alone)."""
+        deadline = time.monotonic() + timeout
+        while self.active_tunnels() < CLIENT_TUNNELS:
+            if time.monotonic() > deadline:
+                raise RuntimeError("only %d of %d tunnels came up:\n%s" % (
+                    self.active_tunnels(), CLIENT_TUNNELS, self.ws.log("hopgate-client")[-2000:]))
+            time.sleep(0.05)
+
     def active_tunnels(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.metrics, timeout=5) as response:
             for line in response.read().decode().splitlines():
@@ -248,6 +263,7 @@ class HopGate:
         return 0
 
     def system(self):
-        system = System("hopgate", "https", self.https, "hopgate-server + gRPC tunnel + hopgate-client")
+        system = System("hopgate", "https", self.https, "hopgate-server + gRPC tunnel + hopgate-client" + (
+            " --tunnels %d" % CLIENT_TUNNELS if CLIENT_TUNNELS > 1 else ""))
         system.pids = {"edge": self.server.pid, "client": self.client.pid}
         return system

@@ -100,6 +100,7 @@ def main():
         hopgate.start_server()
         hopgate.start_client()
         hopgate.wait_until_serving()
+        hopgate.wait_for_all_tunnels()
         system = hopgate.system()
         if args.h2_streams:
             name = "h2load -t1 -c1 -m%d" % args.h2_streams

@@ -213,7 +213,7 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
         context.flush()
         session.streamAttached()
-        session.parkServedByHandler(slot)
+        session.parkServedByHandler(slot, on: eventLoop)
         takeMessages(served, context: context)
     }
 

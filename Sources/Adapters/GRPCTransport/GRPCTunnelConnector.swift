@@ -58,7 +58,8 @@ public struct GRPCTunnelConnector: TunnelConnector {
         self.faults = faults
     }
 
-    private func makeTransport(connection: ClientTunnelConnection) throws -> HTTP2ClientTransport.Posix {
+    /// The transport of one tunnel, whose connection lives on `loop`.
+    private func makeTransport(connection: ClientTunnelConnection, on loop: any EventLoop) throws -> HTTP2ClientTransport.Posix {
         let onCreateTCPConnection: @Sendable (any Channel) -> EventLoopFuture<Void> = { channel in
             connection.connectionCreated(channel)
             return TunnelFrameAligner.installOnClient(channel)
@@ -71,7 +72,8 @@ public struct GRPCTunnelConnector: TunnelConnector {
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
                     $0.channelDebuggingCallbacks.onCreateTCPConnection = onCreateTCPConnection
-                })
+                },
+                eventLoopGroup: loop)
         case .tls(let serverName, let caFile):
             return try HTTP2ClientTransport.Posix(
                 target: .dns(host: host, port: port),
@@ -83,7 +85,8 @@ public struct GRPCTunnelConnector: TunnelConnector {
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
                     $0.channelDebuggingCallbacks.onCreateTCPConnection = onCreateTCPConnection
-                })
+                },
+                eventLoopGroup: loop)
         }
     }
 
@@ -95,7 +98,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
         case .plaintext: ClientTunnelConnection(scheme: "http", authority: "\(host):\(port)")
         case .tls(let serverName, _): ClientTunnelConnection(scheme: "https", authority: serverName)
         }
-        let transport = try makeTransport(connection: connection)
+        let transport = try makeTransport(connection: connection, on: MultiThreadedEventLoopGroup.singleton.next())
         let (outgoing, control) = AsyncStream.makeStream(of: Hopgate_Tunnel_V1_ControlFromClient.self)
         var message = Hopgate_Tunnel_V1_ControlFromClient()
         message.hello = Hopgate_Tunnel_V1_Hello.with {

@@ -17,6 +17,9 @@ final class GRPCTunnelSession: TunnelConnection {
     /// Control messages to send (heartbeats, drain) and the close, in order, carried out by the
     /// control handler's one writer task.
     let control: AsyncStream<ControlOutput>.Continuation
+    /// The event loop of the tunnel's connection, once a stream served by its channel handler
+    /// has told it (``parkServedByHandler(_:on:)``; a connection's streams share its loop).
+    private let connectionLoop = Mutex<(any EventLoop)?>(nil)
 
     /// What the control handler's writer does next.
     enum ControlOutput: Sendable {
@@ -116,6 +119,11 @@ final class GRPCTunnelSession: TunnelConnection {
     func streamAttached() { state.withLock { $0.attached += 1 } }
 
     // MARK: TunnelConnection
+
+    var isOnCurrentEventLoop: Bool { connectionLoop.withLock { $0?.inEventLoop ?? false } }
+
+    /// The event loop of the tunnel's connection, once known (see ``connectionLoop``).
+    var connectionEventLoop: (any EventLoop)? { connectionLoop.withLock { $0 } }
 
     func exchange<Result: Sendable>(
         _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
@@ -333,8 +341,9 @@ final class GRPCTunnelSession: TunnelConnection {
     /// idle pool (or goes to a request waiting for a stream) with no task waiting on it, comes
     /// back after each clean exchange (``follow(_:of:)``), and its slot's `onStop` is called
     /// when it must stop — ``ReusableExchangeStream/Retirement``, ``IdleStreamRetired``, the
-    /// tunnel's end or the client's.
-    func parkServedByHandler(_ slot: Slot) {
+    /// tunnel's end or the client's. `loop` is the stream's, hence its connection's.
+    func parkServedByHandler(_ slot: Slot, on loop: any EventLoop) {
+        connectionLoop.withLock { if $0 == nil { $0 = loop } }
         state.withLock { $0.servedByHandler += 1 }
         offer(slot)
     }

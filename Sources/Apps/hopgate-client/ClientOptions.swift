@@ -32,6 +32,9 @@ struct ClientOptions: ParsableArguments {
     @Flag(name: .long, help: "Connect without TLS (tests and loopback only) (HOP_CLIENT_PLAINTEXT).")
     var plaintext = false
 
+    @Option(name: .long, help: "Tunnel connections to hold, 1-8 (HOP_CLIENT_TUNNELS, default 1); one per server core serves small requests with the least CPU (the server's tunnel policy must pool them).")
+    var tunnels: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning (or warn), error, critical (HOP_LOG_LEVEL).")
     var logLevel: String?
 
@@ -54,6 +57,11 @@ struct ClientConfiguration: Sendable {
     var plaintext: Bool
     var logLevel: String
     var logFormat: String
+    /// How many tunnels (connections) the client holds at once, each with its own hello.
+    var tunnels: Int
+
+    /// The most tunnels one client may hold: the server's default pool per domain.
+    static let maximumTunnels = 8
 
     /// Reads flags, then environment, then `.env`. - Throws: one ``SettingsError`` naming the setting.
     init(options: ClientOptions, settings: Settings) throws {
@@ -111,6 +119,14 @@ struct ClientConfiguration: Sendable {
             logLevel = try LogLevelSetting.parse(settings.string("HOP_LOG_LEVEL") ?? "info")
         }
         logFormat = options.logFormat ?? settings.string("HOP_LOG_FORMAT") ?? "text"
+        if let count = options.tunnels {
+            guard (1...Self.maximumTunnels).contains(count) else {
+                throw SettingsError(name: "--tunnels", message: "is \(count); expected a number of tunnel connections from 1 to \(Self.maximumTunnels)")
+            }
+            tunnels = count
+        } else {
+            tunnels = try settings.integer("HOP_CLIENT_TUNNELS", in: 1...Self.maximumTunnels) ?? 1
+        }
     }
 }
 

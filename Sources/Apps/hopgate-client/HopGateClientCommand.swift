@@ -61,20 +61,24 @@ struct HopGateClientCommand: AsyncParsableCommand {
             services: configuration.services.map {
                 TunnelServiceAdvertisement(name: $0.name, pathPrefix: $0.prefix.description, stripPrefix: $0.stripPrefix)
             })
-        let client = TunnelClient(connector: connector, hello: hello, handler: router, logger: logger) { status in
-            switch status {
-            case .connecting(let attempt):
-                logger.notice("connecting to \(configuration.serverHost):\(configuration.serverPort) (attempt \(attempt))")
-            case .connected(let welcome):
-                logger.notice("tunnel up for \(welcome.domain) (tunnel \(welcome.tunnelID), server \(welcome.serverVersion))")
-            case .disconnected(let reason, let retryIn):
-                logger.notice("tunnel down: \(reason); retrying in \(retryIn)")
+        // Each tunnel is a connection of its own with its own hello, reconnecting on its own;
+        // the server pools them on the domain's route.
+        let clients = (0..<configuration.tunnels).map { _ in
+            TunnelClient(connector: connector, hello: hello, handler: router, logger: logger) { status in
+                switch status {
+                case .connecting(let attempt):
+                    logger.notice("connecting to \(configuration.serverHost):\(configuration.serverPort) (attempt \(attempt))")
+                case .connected(let welcome):
+                    logger.notice("tunnel up for \(welcome.domain) (tunnel \(welcome.tunnelID), server \(welcome.serverVersion))")
+                case .disconnected(let reason, let retryIn):
+                    logger.notice("tunnel down: \(reason); retrying in \(retryIn)")
+                }
             }
         }
         let refused = RefusalFlag()
         // SIGTERM: the client leaves — the server sends it no new requests, those in flight finish
         // (within 30 s), then it exits 0.
-        let service = LeavingService(client: client, logger: logger) { refusal in
+        let service = LeavingService(clients: clients, logger: logger) { refusal in
             logger.critical("the server refused the tunnel: \(refusal.reason)")
             refused.set()
         }
@@ -96,21 +100,26 @@ struct HopGateClientCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs the tunnel client; on graceful shutdown it leaves (in-flight requests finish first).
+/// Runs the tunnel clients together; on graceful shutdown they all leave at once (in-flight
+/// requests finish first). A refusal (wrong key, unknown domain) stops them all.
 struct LeavingService: Service {
-    let client: TunnelClient
+    let clients: [TunnelClient]
     let logger: Logger
     let onRefusal: @Sendable (TunnelRefusal) -> Void
 
     func run() async throws {
-        let client = self.client
+        let clients = self.clients
         let logger = self.logger
         do {
             try await withGracefulShutdownHandler {
-                try await client.run()
+                try await withThrowingDiscardingTaskGroup { group in
+                    for client in clients {
+                        group.addTask { try await client.run() }
+                    }
+                }
             } onGracefulShutdown: {
                 logger.notice("leaving: the server sends no new requests; those in flight finish")
-                client.leave()
+                for client in clients { client.leave() }
             }
         } catch let refusal as TunnelRefusal {
             onRefusal(refusal)

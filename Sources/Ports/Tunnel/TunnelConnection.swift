@@ -26,9 +26,18 @@ public protocol TunnelConnection: Sendable {
 
     /// Closes the tunnel now; in-flight exchanges fail.
     func close() async
+
+    /// Whether the tunnel's connection runs on the calling thread's event loop. The hub
+    /// prefers such a tunnel among those of a route: an exchange whose public connection and
+    /// tunnel share a loop moves its parts without a hop between threads (see
+    /// ``TunnelHub/connection(for:path:excluding:)``). False when unknown.
+    var isOnCurrentEventLoop: Bool { get }
 }
 
 extension TunnelConnection {
+    /// A transport that does not know its connection's event loop.
+    public var isOnCurrentEventLoop: Bool { false }
+
     /// An exchange that only the calling task's cancellation stops.
     public func exchange<Result: Sendable>(
         _ head: ExchangeRequestHead,

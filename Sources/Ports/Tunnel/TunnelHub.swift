@@ -89,14 +89,19 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
     // MARK: Proxy side
 
     /// A tunnel that takes new exchanges for `path` on `domain`: one of those serving the
-    /// longest advertised prefix that matches, chosen round-robin, or nil.
+    /// longest advertised prefix that matches, chosen round-robin, or nil. A tunnel whose
+    /// connection runs on the caller's event loop (``TunnelConnection/isOnCurrentEventLoop``)
+    /// goes first: a client that holds a tunnel on each of the edge's loops (`--tunnels`) has
+    /// each exchange served without a hop between the edge's threads.
     /// - Parameters:
     ///   - path: the request target (`/api/users?x=1`, or `*`).
     ///   - excluded: tunnels not to choose (those a retried request already failed on).
     public func connection(for domain: DomainName, path: String = "/", excluding excluded: Set<TunnelID> = []) -> (any TunnelConnection)? {
         state.withLock { state in
             let entries = state.entries
-            let id = state.routes.next(host: domain, path: path) { id in !excluded.contains(id) && entries[id]?.connection != nil }
+            let id = state.routes.next(host: domain, path: path, preferring: { id in entries[id]?.connection?.isOnCurrentEventLoop == true }) { id in
+                !excluded.contains(id) && entries[id]?.connection != nil
+            }
             return id.flatMap { entries[$0]?.connection }
         }
     }

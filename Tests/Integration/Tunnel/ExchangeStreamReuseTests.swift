@@ -31,10 +31,16 @@ struct ExchangeStreamReuseTests {
                     #expect(attached <= 50 + 16 + 2, "\(attached) streams for 300 exchanges")
                     // Each served by its channel handler, not by grpc-swift's per-stream pipeline.
                     #expect(session.exchangeStreamsServedByHandler == attached)
+                    // The handler told the session its connection's loop, which the hub's
+                    // preference for a tunnel on the caller's loop reads.
+                    let loop = try #require(session.connectionEventLoop)
+                    #expect(!session.isOnCurrentEventLoop)
+                    #expect(try await loop.submit { session.isOnCurrentEventLoop }.get())
                 } else {
                     #expect(attached >= 300, "a version 1 stream carries one exchange; \(attached) streams for 300")
                     // Replayed to grpc-swift, which serves version 1 streams.
                     #expect(session.exchangeStreamsServedByHandler == 0)
+                    #expect(session.connectionEventLoop == nil && !session.isOnCurrentEventLoop)
                 }
             }
         }

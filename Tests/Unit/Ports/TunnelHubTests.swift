@@ -9,7 +9,10 @@ import Testing
 final class RecordingConnection: TunnelConnection {
     let id: TunnelID
     private let calls = Mutex<[String]>([])
+    /// What ``isOnCurrentEventLoop`` answers.
+    let local = Mutex(false)
     init(id: TunnelID) { self.id = id }
+    var isOnCurrentEventLoop: Bool { local.withLock { $0 } }
     var recorded: [String] { calls.withLock { $0 } }
 
     func exchange<Result: Sendable>(
@@ -157,6 +160,23 @@ struct TunnelHubTests {
         await hub.tunnelClosed(one.id, reason: .transportClosed)
         #expect(hub.connection(for: domain)?.id == two.id)
         #expect(hub.tunnelCount == 1)
+    }
+
+    @Test("a tunnel on the caller's event loop is chosen first; the others take over when it goes")
+    func aTunnelOnTheCallersLoopGoesFirst() async throws {
+        let (hub, admin) = makeHub(policy: .pool(maximum: 3))
+        let key = try await admin.register(domain: "a.example.com", memo: nil).clientAPIKey.secret
+        let one = try await open(hub, "a.example.com", key)
+        let two = try await open(hub, "a.example.com", key)
+        let three = try await open(hub, "a.example.com", key)
+        two.local.withLock { $0 = true }
+        let domain = try DomainName(parsing: "a.example.com")
+        #expect((0..<4).compactMap { _ in hub.connection(for: domain)?.id } == [two.id, two.id, two.id, two.id])
+        // A retry excludes the tunnel that failed: the others, in turn.
+        #expect((0..<2).compactMap { _ in hub.connection(for: domain, excluding: [two.id])?.id } == [three.id, one.id])
+        await hub.tunnelClosed(two.id, reason: .transportClosed)
+        let rest = (0..<4).compactMap { _ in hub.connection(for: domain)?.id }
+        #expect(Set(rest) == [one.id, three.id] && rest[0] != rest[1], "round-robin over the other two: \(rest)")
     }
 
     @Test func replacePolicyDrainsTheOlderTunnel() async throws {
