@@ -12,7 +12,6 @@ import threading
 import time
 
 from procs import run
-from systems import HOST
 
 WRK_REPORT = r"""
 done = function(summary, latency, requests)
@@ -35,7 +34,7 @@ def wrk(system, path, connections, seconds, lua_dir):
         with open(script, "w") as f:
             f.write(WRK_REPORT)
     output = run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "10s", "-s", script,
-                  "-H", "Host: " + HOST, system.url(path)], timeout=seconds + 60)
+                  "-H", "Host: " + system.host, system.url(path)], timeout=seconds + 60)
     line = next((l for l in output.splitlines() if l.startswith("WRKJSON ")), None)
     if line is None:
         raise BenchError("wrk printed no report for %s: %s" % (system.name, output[-1000:]))
@@ -121,7 +120,7 @@ def paced_probe(system, path, rate, seconds):
         raw = socket.create_connection(("127.0.0.1", system.port), 30)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = http.client.HTTPSConnection("127.0.0.1", system.port, timeout=30, context=context)
-        connection.sock = context.wrap_socket(raw, server_hostname=HOST)
+        connection.sock = context.wrap_socket(raw, server_hostname=system.host)
     else:
         connection = http.client.HTTPConnection("127.0.0.1", system.port, timeout=30)
     samples, interval = [], 1.0 / rate
@@ -132,7 +131,7 @@ def paced_probe(system, path, rate, seconds):
             delay = slot - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            connection.request("GET", path, headers={"Host": HOST})
+            connection.request("GET", path, headers={"Host": system.host})
             response = connection.getresponse()
             response.read()
             if response.status != 200:

@@ -2,7 +2,7 @@
 import json
 import os
 
-SYSTEM_ORDER = ["direct", "nginx-https", "ssh-N-R", "ssh-tt-R", "hopgate"]
+SYSTEM_ORDER = ["direct", "nginx-https", "ssh-N-R", "ssh-tt-R", "hopgate", "hopgate-t2"]
 
 
 def ratio(ours, theirs):
@@ -57,16 +57,17 @@ def small_section(results):
                     "%.2f" % (entry["p50_us"]["median"] / 1000), "%.2f" % (entry["p99_us"]["median"] / 1000),
                     "%.2f" % (entry["p999_us"]["median"] / 1000)]
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "HopGate's ratio to each peer (req/s; p99, lower is better):", "",
-              "| peer | " + " | ".join("%s req/s | %s p99" % (c, c) for c in cases) + " |", "|" + "---|" * (1 + 2 * len(cases))]
-    for name in ordered(small):
-        if name == "hopgate":
-            continue
-        row = [name]
-        for case in cases:
-            row += [ratio(small["hopgate"][case]["rps"]["median"], small[name][case]["rps"]["median"]),
-                    ratio(small["hopgate"][case]["p99_us"]["median"], small[name][case]["p99_us"]["median"])]
-        lines.append("| " + " | ".join(row) + " |")
+    for ours in [name for name in ("hopgate", "hopgate-t2") if name in small]:
+        lines += ["", "%s's ratio to each peer (req/s; p99, lower is better):" % ours, "",
+                  "| peer | " + " | ".join("%s req/s | %s p99" % (c, c) for c in cases) + " |", "|" + "---|" * (1 + 2 * len(cases))]
+        for name in ordered(small):
+            if name == ours:
+                continue
+            row = [name]
+            for case in cases:
+                row += [ratio(small[ours][case]["rps"]["median"], small[name][case]["rps"]["median"]),
+                        ratio(small[ours][case]["p99_us"]["median"], small[name][case]["p99_us"]["median"])]
+            lines.append("| " + " | ".join(row) + " |")
     return lines
 
 

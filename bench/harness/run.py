@@ -27,7 +27,7 @@ FULL = {"repetitions": 3, "seconds": 4, "warmup": 1, "connections": [1, 50, 200]
 SMOKE = {"repetitions": 1, "seconds": 1, "warmup": 0, "connections": [1, 50], "streams": 50,
          "bulk_file": "8m.bin", "hol_file": "8m.bin", "hol_downloads": 4, "tunnels": [1, 10], "transfer_file": "32m.bin"}
 SCENARIOS = ["small", "bulk", "hol", "cpu", "transfer", "tunnels", "startup"]
-SYSTEMS = ["direct", "nginx-https", "ssh-N-R", "ssh-tt-R", "hopgate"]
+SYSTEMS = ["direct", "nginx-https", "ssh-N-R", "ssh-tt-R", "hopgate", "hopgate-t2"]
 SIZES = {"1k.bin": 1024, "8m.bin": 8 << 20, "32m.bin": 32 << 20, "256m.bin": 256 << 20, "1g.bin": 1 << 30}
 
 
@@ -119,7 +119,7 @@ def main():
         }[name]) for name, port in fronts.items()] + [hopgate.system()]
         log("systems up: " + ", ".join("%s :%d" % (s.name, s.port) for s in systems))
         commands += [
-            "wrk -t1 -c{1,50,200} -d%ds --timeout 10s -s report.lua -H 'Host: bench.localhost' URL/1k.bin" % config["seconds"],
+            "wrk -t1 -c{1,50,200} -d%ds --timeout 10s -s report.lua -H 'Host: bench.localhost' URL/1k.bin (hopgate-t2: bench2.localhost)" % config["seconds"],
             "h2load -t1 -c1 -m%d -D %d --warm-up-time=1 --log-file F --connect-to 127.0.0.1:PORT https://bench.localhost:PORT/1k.bin" % (config["streams"], config["seconds"]),
             "curl -sS --http1.1 -o FILE URL/%s (sha256 compared); curl -T FILE URL/upload/NAME (stored file's sha256 compared)" % config["bulk_file"],
             "head-of-line: %d × curl loop of URL/%s, then wrk -t1 -c10 -d%ds" % (config["hol_downloads"], config["hol_file"], config["seconds"]),
@@ -129,6 +129,12 @@ def main():
                    "machine": machine(), "config": config, "systems": {s.name: s.description for s in systems},
                    "commands": commands}
         results["memory"] = {"idle": {"edge": rss_kib(hopgate.server.pid), "client": rss_kib(hopgate.client.pid)}}
+        if "hopgate-t2" in wanted:
+            # Started after the idle memory is measured, which is the main client's alone.
+            hopgate.start_client_tunnels2()
+            systems.append(hopgate.system_tunnels2())
+            results["systems"][systems[-1].name] = systems[-1].description
+            log("systems up: hopgate-t2 :%d (Host %s)" % (systems[-1].port, systems[-1].host))
         if "small" in only:
             results["small"] = scenarios.small_requests(systems, config, ws.dir, log)
         if "bulk" in only:
@@ -143,6 +149,8 @@ def main():
             results["memory"]["transfer"] = scenarios.transfer_growth(hopgate.system(), "/" + name, files[name + ".sha256"], ws.dir)
             log("transfer %s: edge +%.1f MiB, client +%.1f MiB" % (
                 name, results["memory"]["transfer"]["edge"]["growth_kib"] / 1024, results["memory"]["transfer"]["client"]["growth_kib"] / 1024))
+        # The scenarios below count the edge's tunnels or restart it: the main client only.
+        hopgate.stop_client_tunnels2()
         if "tunnels" in only:
             results["memory"]["tunnels"] = scenarios.tunnels_memory(hopgate, config["tunnels"], log)
         if "startup" in only:

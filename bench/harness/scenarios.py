@@ -135,7 +135,7 @@ def cpu_per_requests(systems, config, workdir, front_nginx_pid, log):
     and the front nginx's workers for nginx-https as the reference."""
     results = {}
     for system in systems:
-        if system.name == "hopgate":
+        if system.name in ("hopgate", "hopgate-t2"):
             pids = dict(system.pids)
         elif system.name == "nginx-https":
             pids = {"nginx workers": children(front_nginx_pid)}

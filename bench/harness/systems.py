@@ -13,6 +13,8 @@ import urllib.request
 from procs import free_port, http_json, run, wait_for_port
 
 HOST = "bench.localhost"
+# The domain of the `hopgate-t2` system: the same edge, a second client holding `--tunnels 2`.
+HOST_TUNNELS2 = "bench2.localhost"
 # The tunnels of the request scenarios' client: 1, the default; HOP_BENCH_CLIENT_TUNNELS=2 runs the
 # scenarios with `--tunnels 2` (one per core here), which the README's notes on `--tunnels` quote.
 CLIENT_TUNNELS = int(os.environ.get("HOP_BENCH_CLIENT_TUNNELS") or 1)
@@ -23,18 +25,18 @@ class System:
     """How the load tools reach one system: `url(path)` for wrk/curl (127.0.0.1 with Host),
     `resolve` for curl, `h2_target` for h2load, and the pids whose cost is measured."""
 
-    def __init__(self, name, scheme, port, description):
-        self.name, self.scheme, self.port, self.description = name, scheme, port, description
+    def __init__(self, name, scheme, port, description, host=HOST):
+        self.name, self.scheme, self.port, self.description, self.host = name, scheme, port, description, host
         self.pids = {}
 
     def url(self, path):
         return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
 
     def host_url(self, path):
-        return "%s://%s:%d%s" % (self.scheme, HOST, self.port, path)
+        return "%s://%s:%d%s" % (self.scheme, self.host, self.port, path)
 
     def curl_args(self):
-        return ["--resolve", "%s:%d:127.0.0.1" % (HOST, self.port), "-k"] if self.scheme == "https" else []
+        return ["--resolve", "%s:%d:127.0.0.1" % (self.host, self.port), "-k"] if self.scheme == "https" else []
 
 
 def make_files(root, sizes):
@@ -177,7 +179,7 @@ class HopGate:
         self.ws, self.bin_dir, self.backend_port = ws, bin_dir, backend_port
         self.data = ws.path("hopgate-data")
         self.https, self.http, self.admin, self.metrics = free_port(), free_port(), free_port(), free_port()
-        self.server = self.client = None
+        self.server = self.client = self.client_tunnels2 = None
         self.key = None
         self.extra_clients = []
 
@@ -231,28 +233,46 @@ class HopGate:
         self.client = self.spawn_client(HOST, self.key, "hopgate-client", tunnels=CLIENT_TUNNELS)
         return self.client
 
-    def wait_until_serving(self, timeout=60.0):
+    def start_client_tunnels2(self):
+        """The `hopgate-t2` system's client: `--tunnels 2` for HOST_TUNNELS2 (one tunnel per
+        core of the edge, which runs on this machine), serving the same backend."""
+        key = self.register(HOST_TUNNELS2)
+        self.client_tunnels2 = self.spawn_client(HOST_TUNNELS2, key, "hopgate-client-t2", tunnels=2)
+        self.wait_until_serving(host=HOST_TUNNELS2)
+        self.wait_for_all_tunnels(count=CLIENT_TUNNELS + 2)
+        return self.client_tunnels2
+
+    def stop_client_tunnels2(self):
+        """Stops the `hopgate-t2` client (before the scenarios that count the edge's tunnels)."""
+        if self.client_tunnels2 is not None:
+            self.ws.stop(self.client_tunnels2, grace=10)
+            self.client_tunnels2 = None
+            deadline = time.monotonic() + 30
+            while self.active_tunnels() > CLIENT_TUNNELS and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def wait_until_serving(self, timeout=60.0, host=HOST):
         """Polls a request through the tunnel until it answers 200; returns the seconds it took."""
         started = time.monotonic()
         deadline = started + timeout
         while time.monotonic() < deadline:
             status = run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "-k",
-                          "--resolve", "%s:%d:127.0.0.1" % (HOST, self.https), "https://%s:%d/1k.bin" % (HOST, self.https)],
+                          "--resolve", "%s:%d:127.0.0.1" % (host, self.https), "https://%s:%d/1k.bin" % (host, self.https)],
                          check=False).strip()
             if status == "200":
                 return time.monotonic() - started
             time.sleep(0.01)
         raise RuntimeError("HopGate did not serve %s within %.0f s:\n%s\n%s" % (
-            HOST, timeout, self.ws.log("hopgate-server")[-2000:], self.ws.log("hopgate-client")[-2000:]))
+            host, timeout, self.ws.log("hopgate-server")[-2000:], self.ws.log("hopgate-client")[-2000:]))
 
-    def wait_for_all_tunnels(self, timeout=30.0):
-        """Waits until every tunnel of the main client is up (the first request may have gone
-        through the first one alone)."""
+    def wait_for_all_tunnels(self, timeout=30.0, count=CLIENT_TUNNELS):
+        """Waits until `count` tunnels are up, by default every tunnel of the main client (the
+        first request may have gone through the first one alone)."""
         deadline = time.monotonic() + timeout
-        while self.active_tunnels() < CLIENT_TUNNELS:
+        while self.active_tunnels() < count:
             if time.monotonic() > deadline:
                 raise RuntimeError("only %d of %d tunnels came up:\n%s" % (
-                    self.active_tunnels(), CLIENT_TUNNELS, self.ws.log("hopgate-client")[-2000:]))
+                    self.active_tunnels(), count, self.ws.log("hopgate-client")[-2000:]))
             time.sleep(0.05)
 
     def active_tunnels(self):
@@ -266,4 +286,10 @@ class HopGate:
         system = System("hopgate", "https", self.https, "hopgate-server + gRPC tunnel + hopgate-client" + (
             " --tunnels %d" % CLIENT_TUNNELS if CLIENT_TUNNELS > 1 else ""))
         system.pids = {"edge": self.server.pid, "client": self.client.pid}
+        return system
+
+    def system_tunnels2(self):
+        system = System("hopgate-t2", "https", self.https, "the same hopgate-server, and a second hopgate-client with "
+                        "`--tunnels 2` (one tunnel per edge core) for its own domain", host=HOST_TUNNELS2)
+        system.pids = {"edge": self.server.pid, "client": self.client_tunnels2.pid}
         return system
