@@ -19,6 +19,21 @@ public struct DomainName: Sendable, Hashable, Comparable, Codable, CustomStringC
     /// Parses and normalises `input`.
     /// - Parameter allowWildcard: accept a `*` as the whole first label (`*.example.com`).
     public init(parsing input: String, allowWildcard: Bool = false) throws(DomainNameError) {
+        if let value = Self.alreadyNormalised(input) {
+            self.value = value
+        } else {
+            value = try Self.normalised(input, allowWildcard: allowWildcard)
+        }
+    }
+
+    /// As ``init(parsing:allowWildcard:)`` through the general parse alone; for the tests that
+    /// hold the fast path to it.
+    init(normalising input: String, allowWildcard: Bool) throws(DomainNameError) {
+        value = try Self.normalised(input, allowWildcard: allowWildcard)
+    }
+
+    /// The general parse, for any input: the one that names what is wrong.
+    private static func normalised(_ input: String, allowWildcard: Bool) throws(DomainNameError) -> String {
         var name = input.trimmingWhitespace()
         if name.isEmpty { throw DomainNameError(.empty, input: input) }
         if name.hasPrefix("[") { throw DomainNameError(.ipLiteral, input: input) }
@@ -38,15 +53,15 @@ public struct DomainName: Sendable, Hashable, Comparable, Codable, CustomStringC
         name = name.lowercased()
         if name.hasSuffix(".") { name.removeLast() }
         if name.isEmpty { throw DomainNameError(.empty, input: input) }
-        if name.utf8.count > Self.maximumLength { throw DomainNameError(.nameTooLong, input: input) }
-        if Self.isIPv4Literal(name) { throw DomainNameError(.ipLiteral, input: input) }
+        if name.utf8.count > maximumLength { throw DomainNameError(.nameTooLong, input: input) }
+        if isIPv4Literal(name) { throw DomainNameError(.ipLiteral, input: input) }
 
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         if labels.count < 2 { throw DomainNameError(.missingDot, input: input) }
         for (index, label) in labels.enumerated() {
-            try Self.check(label: label, isFirst: index == 0, allowWildcard: allowWildcard, input: input)
+            try check(label: label, isFirst: index == 0, allowWildcard: allowWildcard, input: input)
         }
-        self.value = name
+        return name
     }
 
     /// The labels from left to right: `["api", "example", "com"]`.
@@ -96,6 +111,61 @@ public struct DomainName: Sendable, Hashable, Comparable, Codable, CustomStringC
         if label.hasPrefix("-") || label.hasSuffix("-") {
             throw DomainNameError(.hyphenAtLabelEdge, input: input, detail: String(label))
         }
+    }
+
+    /// The value of a name that needs no normalising beyond dropping a `:port` (the `Host` of
+    /// nearly every request: lowercase ASCII labels, no surrounding space, no trailing dot), in
+    /// one pass over its bytes; nil for anything else, which the general parse then takes
+    /// (``init(normalising:allowWildcard:)``) — whether to accept it, and the error if not.
+    /// Whatever this accepts, the general parse accepts with the same value (held by the unit
+    /// tests on a generated corpus).
+    static func alreadyNormalised(_ input: String) -> String? {
+        var labels = 0
+        var labelLength = 0
+        var labelAllDigits = true
+        var previous: UInt8 = UInt8(ascii: ".")
+        var nameLength = 0
+        var portDigits = -1  // -1: no port; else the digits after ':' so far
+        var port = 0
+        for byte in input.utf8 {
+            if portDigits >= 0 {
+                guard byte.isASCIIDigit, portDigits < 5 else { return nil }
+                portDigits += 1
+                port = port * 10 + Int(byte - UInt8(ascii: "0"))
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
+                if labelLength == 0, byte == UInt8(ascii: "-") { return nil }
+                labelLength += 1
+                if labelLength > maximumLabelLength { return nil }
+                if !byte.isASCIIDigit { labelAllDigits = false }
+            case UInt8(ascii: "."), UInt8(ascii: ":"):
+                // A label ends: not empty, not ending with '-'.
+                guard labelLength > 0, previous != UInt8(ascii: "-") else { return nil }
+                labels += 1
+                if byte == UInt8(ascii: ":") {
+                    portDigits = 0
+                } else {
+                    labelLength = 0
+                    labelAllDigits = true
+                }
+            default:
+                return nil
+            }
+            previous = byte
+            if portDigits < 0 { nameLength += 1 }
+        }
+        if portDigits < 0 {
+            // The last label ends with the input.
+            guard labelLength > 0, previous != UInt8(ascii: "-") else { return nil }
+            labels += 1
+        } else {
+            guard portDigits > 0, port <= 65_535 else { return nil }
+        }
+        // Two labels at least; the last not all digits (an address in some notation).
+        guard labels >= 2, !labelAllDigits, nameLength <= maximumLength else { return nil }
+        return portDigits < 0 ? input : String(input.utf8.prefix(nameLength))!
     }
 
     /// An IPv4 address, or a name whose last label is all digits (no top-level domain is; such
