@@ -139,6 +139,7 @@ package final class GRPCTunnelService: Hopgate_Tunnel_V1_Tunnel.SimpleServicePro
                     switch output {
                     case .send(let message): try await response.write(message)
                     case .close(let reason): return reason
+                    case .placed(let placement): await acceptor.tunnelPlaced(session.id, on: placement)
                     }
                 }
                 return .transportClosed

@@ -26,6 +26,8 @@ final class GRPCTunnelSession: TunnelConnection {
         case send(Hopgate_Tunnel_V1_ControlFromServer)
         /// End the tunnel for this reason (after what was queued before it is written).
         case close(TunnelCloseReason)
+        /// Tell the acceptor which edge event loop the tunnel's connection runs on.
+        case placed(TunnelPlacement)
     }
 
     /// An Exchange stream the client opened that waits for a request. A reusable stream's slot
@@ -343,7 +345,12 @@ final class GRPCTunnelSession: TunnelConnection {
     /// when it must stop — ``ReusableExchangeStream/Retirement``, ``IdleStreamRetired``, the
     /// tunnel's end or the client's. `loop` is the stream's, hence its connection's.
     func parkServedByHandler(_ slot: Slot, on loop: any EventLoop) {
-        connectionLoop.withLock { if $0 == nil { $0 = loop } }
+        let first = connectionLoop.withLock { known in
+            guard known == nil else { return false }
+            known = loop
+            return true
+        }
+        if first, let placement = EdgeEventLoops.placement(of: loop) { control.yield(.placed(placement)) }
         state.withLock { $0.servedByHandler += 1 }
         offer(slot)
     }

@@ -39,6 +39,8 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         /// The advertised prefixes whose client strips them.
         let stripped: Set<PathPrefix>
         var connection: (any TunnelConnection)?
+        /// The edge event loop its connection runs on, once the transport told.
+        var placement: TunnelPlacement?
     }
 
     private struct State {
@@ -47,6 +49,7 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         /// The routes of the tunnels that take new exchanges and are past their welcome.
         var routes = TunnelRoutes<TunnelID>()
         var acceptingTunnels = true
+        var spread = TunnelLoopSpread<DomainName>()
         /// Tunnels past their welcome (admitted ones still sending it are not counted).
         var openCount: Int { entries.values.reduce(0) { $0 + ($1.connection == nil ? 0 : 1) } }
 
@@ -244,11 +247,44 @@ public final class TunnelHub: TunnelAcceptor, DomainLifecycleObserver {
         if !known { await connection.close() }
     }
 
+    /// Redraws a tunnel that landed on an event loop another tunnel of its route already has,
+    /// while some loop has none (``TunnelLoopSpread``): it takes no new exchanges and is
+    /// drained, and its client reconnects.
+    public func tunnelPlaced(_ id: TunnelID, on placement: TunnelPlacement) async {
+        logger.debug("tunnel placed", metadata: ["tunnel_id": "\(id)", "placement": "\(placement)"])
+        let redrawn = state.withLock { state -> (connection: any TunnelConnection, domain: DomainName)? in
+            guard state.entries[id] != nil else { return nil }
+            state.entries[id]!.placement = placement
+            let entry = state.entries[id]!
+            guard let connection = entry.connection, let set = state.byDomain[entry.domain], set.active.contains(id) else { return nil }
+            let route = Set(entry.prefixes)
+            let siblingLoops = set.active.compactMap { other -> Int? in
+                guard other != id, let sibling = state.entries[other], sibling.connection != nil, Set(sibling.prefixes) == route,
+                      let siblingPlacement = sibling.placement, siblingPlacement.loops == placement.loops
+                else { return nil }
+                return siblingPlacement.loop
+            }
+            guard state.spread.shouldRedraw(entry.domain, landedOn: placement.loop, siblingsOn: siblingLoops, loops: placement.loops, at: .now)
+            else { return nil }
+            state.byDomain[entry.domain]?.startDraining(id)
+            state.updateRoutes(of: entry.domain)
+            publishCounts(of: state)
+            return (connection, entry.domain)
+        }
+        guard let redrawn else { return }
+        logger.info("tunnel redrawn: another tunnel of its route has its edge event loop while a loop has none; it drains and its client reconnects",
+                    metadata: ["domain": "\(redrawn.domain)", "tunnel_id": "\(id)", "placement": "\(placement)"])
+        await redrawn.connection.drain()
+    }
+
     public func tunnelClosed(_ id: TunnelID, reason: TunnelCloseReason) async {
         let domain = state.withLock { state -> DomainName? in
             guard let entry = state.entries.removeValue(forKey: id) else { return nil }
             state.byDomain[entry.domain]?.remove(id)
-            if state.byDomain[entry.domain]?.isEmpty == true { state.byDomain[entry.domain] = nil }
+            if state.byDomain[entry.domain]?.isEmpty == true {
+                state.byDomain[entry.domain] = nil
+                state.spread.forget(entry.domain)
+            }
             state.updateRoutes(of: entry.domain)
             publishCounts(of: state)
             return entry.domain

@@ -26,8 +26,13 @@ public protocol TunnelAcceptor: Sendable {
 
     /// The client of tunnel `id` is shutting down: give it no new exchanges and drain it.
     func tunnelWantsToLeave(_ id: TunnelID) async
+
+    /// The transport has learnt which of the edge's event loops tunnel `id`'s connection runs
+    /// on (after ``tunnelOpened(_:)``; at most once, and not at all where it cannot tell).
+    func tunnelPlaced(_ id: TunnelID, on placement: TunnelPlacement) async
 }
 
 extension TunnelAcceptor {
     public func tunnelHeard(_ id: TunnelID) async {}
+    public func tunnelPlaced(_ id: TunnelID, on placement: TunnelPlacement) async {}
 }

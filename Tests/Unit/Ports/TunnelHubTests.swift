@@ -211,6 +211,30 @@ struct TunnelHubTests {
         #expect(error?.code == .unavailable)
     }
 
+    @Test("a tunnel that lands on a loop its route's other tunnel has, while a loop is free, is drained and routed no more")
+    func aPairedTunnelIsRedrawn() async throws {
+        let (hub, admin) = makeHub()
+        let key = try await admin.register(domain: "a.example.com", memo: nil).clientAPIKey.secret
+        let other = try await admin.register(domain: "b.example.com", memo: nil).clientAPIKey.secret
+        let domain = try DomainName(parsing: "a.example.com")
+        let first = try await open(hub, "a.example.com", key)
+        let second = try await open(hub, "a.example.com", key)
+        let elsewhere = try await open(hub, "b.example.com", other)
+        await hub.tunnelPlaced(first.id, on: TunnelPlacement(loop: 0, loops: 2))
+        await hub.tunnelPlaced(elsewhere.id, on: TunnelPlacement(loop: 0, loops: 2))
+        #expect(first.recorded.isEmpty && elsewhere.recorded.isEmpty, "alone on their loops, or of another domain")
+        await hub.tunnelPlaced(second.id, on: TunnelPlacement(loop: 0, loops: 2))
+        #expect(second.recorded == ["drain"])
+        #expect(first.recorded.isEmpty)
+        #expect((0..<4).compactMap { _ in hub.connection(for: domain)?.id } == Array(repeating: first.id, count: 4))
+        // Its client's next tunnel lands on the free loop and stays.
+        await hub.tunnelClosed(second.id, reason: .drained)
+        let third = try await open(hub, "a.example.com", key)
+        await hub.tunnelPlaced(third.id, on: TunnelPlacement(loop: 1, loops: 2))
+        #expect(third.recorded.isEmpty)
+        #expect(Set((0..<4).compactMap { _ in hub.connection(for: domain)?.id }) == [first.id, third.id])
+    }
+
     @Test func openingAnUnknownTunnelClosesIt() async {
         let (hub, _) = makeHub()
         let stray = RecordingConnection(id: TunnelID())
