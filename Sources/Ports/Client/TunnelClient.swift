@@ -55,6 +55,7 @@ public struct TunnelClient: Sendable {
             attempt += 1
             onStatus(.connecting(attempt: attempt))
             let reason: String
+            var drained = false
             do {
                 let closed = try await connector.run(hello: hello, handler: handler, leave: leaving) { [logger, onStatus] welcome in
                     logger.info("tunnel connected", metadata: ["tunnel_id": "\(welcome.tunnelID)", "domain": "\(welcome.domain)"])
@@ -66,6 +67,7 @@ public struct TunnelClient: Sendable {
                     return
                 }
                 reason = "tunnel closed (\(closed))"
+                if case .drained = closed { drained = true }
             } catch let refusal as TunnelRefusal where Self.isFatal(refusal) {
                 logger.error("tunnel refused", metadata: ["code": "\(refusal.code.rawValue)", "reason": "\(refusal.reason)"])
                 throw refusal
@@ -74,7 +76,9 @@ public struct TunnelClient: Sendable {
                 reason = "\(error)"
             }
             let delay = backoff.nextDelay()
-            logger.warning("tunnel down, reconnecting", metadata: ["reason": "\(reason)", "retry_in_ms": "\(delay.milliseconds)"])
+            // A drain the server asked for (it is shutting down, or replaced or redrew the tunnel)
+            // is routine; anything else is worth a warning.
+            logger.log(level: drained ? .info : .warning, "tunnel down, reconnecting", metadata: ["reason": "\(reason)", "retry_in_ms": "\(delay.milliseconds)"])
             onStatus(.disconnected(reason: reason, retryIn: delay))
             // Sleep out the backoff, unless the client leaves meanwhile.
             let clock = self.clock

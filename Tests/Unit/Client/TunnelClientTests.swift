@@ -1,6 +1,7 @@
 import HopGateDomain
 import HopGatePorts
 import HopGateTestSupport
+import Logging
 import Synchronization
 import Testing
 
@@ -66,6 +67,24 @@ struct TunnelClientTests {
         }
         let seen = statuses.withLock { $0 }
         #expect(seen.prefix(8) == ["connecting 1", "retry true", "connecting 2", "retry true", "connecting 3", "retry true", "connecting 4", "connected"])
+    }
+
+    @Test("a tunnel the server drained reconnects with an info line; a failed one with a warning")
+    func aDrainIsRoutineAFailureIsAWarning() async throws {
+        let connector = ScriptedConnector([.welcomeThenClose, .fail])
+        let clock = ManualClock()
+        let logs = CapturedLogs()
+        let client = TunnelClient(connector: connector, hello: hello, handler: NoHandler(), clock: clock, logger: logs.logger())
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            while connector.calls.withLock({ $0 }) < 3 {
+                if clock.sleeperCount > 0 { clock.advance(by: .seconds(60)) }
+                await Task.yield()
+            }
+            group.cancelAll()
+        }
+        let levels = logs.lines.filter { $0.message == "tunnel down, reconnecting" }.map(\.level)
+        #expect(Array(levels.prefix(2)) == [.info, .warning], "\(levels)")
     }
 
     @Test func leavingEndsRunWithoutReconnecting() async throws {
