@@ -112,7 +112,7 @@ def perf_profile(role, pid, seconds, out, run_load, call_graph):
     release code has no frame pointers, so only DWARF unwinding shows who calls the runtime."""
     data = os.path.join(out, "perf-%s.data" % role)
     graph = ["--call-graph", "dwarf,16384"] if call_graph == "dwarf" else ["-g"]
-    frequency = "199" if call_graph == "dwarf" else "499"  # DWARF samples are large; fewer keep the data small
+    frequency = os.environ.get("HOP_PERF_FREQUENCY") or ("199" if call_graph == "dwarf" else "499")  # DWARF samples are large; fewer keep the data small
     recorder = subprocess.Popen(["perf", "record", "-F", frequency] + graph + ["-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_load()

@@ -93,7 +93,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
     private var discarding = false
     private var current: Exchange?
     /// A message taken from the stream and not handled yet (a head behind a running exchange).
-    private var held: Hopgate_Tunnel_V1_ExchangeFromServer?
+    private var held: ServerExchangeMessage?
     private var pause: Pause?
     private var offers: UInt64 = 0
     /// A read was asked for while paused.
@@ -137,7 +137,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         var attach = Hopgate_Tunnel_V1_ExchangeFromClient()
         attach.attach = settings.attach
         var frames = ByteBuffer()
-        try? GRPCMessageFraming.append(attach, to: &frames)
+        GRPCMessageFraming.append(attach, to: &frames)
         context.write(wrapOutboundOut(.headers(.init(headers: requestHeaders))), promise: nil)
         context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(frames)))), promise: nil)
         context.flush()
@@ -211,7 +211,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
     /// server's end, ends this side too.
     private func takeMessages(context: ChannelHandlerContext) {
         while pause == nil, !closed {
-            let message: Hopgate_Tunnel_V1_ExchangeFromServer
+            let message: ServerExchangeMessage
             if let waiting = held {
                 held = nil
                 message = waiting
@@ -226,10 +226,8 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
                     return
                 }
                 guard let bytes else { break }
-                do {
-                    message = try Hopgate_Tunnel_V1_ExchangeFromServer(serializedBytes: Array(bytes.readableBytesView))
-                } catch {
-                    abandon("the server sent an exchange message that is not valid protobuf")
+                do { message = try ServerExchangeMessage.decode(bytes) } catch {
+                    abandon("the server sent an exchange message that is not valid protobuf (\(error.reason))")
                     return
                 }
             }
@@ -244,8 +242,8 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         endOurSide(failure: nil)
     }
 
-    private func handle(_ message: Hopgate_Tunnel_V1_ExchangeFromServer, context: ChannelHandlerContext) {
-        switch message.kind {
+    private func handle(_ message: ServerExchangeMessage, context: ChannelHandlerContext) {
+        switch message {
         case .head(let head):
             if let previous = current {
                 // Reused: the previous exchange's End crossed, so its task is ending.
@@ -258,16 +256,15 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
             }
             guard !ourSideEnded else { return }
             let request: ExchangeRequestHead
-            let endTrailers: HTTPFields?
-            do {
-                request = try ProtoConversions.requestHead(head)
-                endTrailers = head.hasEnd && !head.end.trailers.isEmpty ? try ProtoConversions.fields(head.end.trailers) : nil
-            } catch {
+            let end: HTTPFields??
+            switch head {
+            case .success(let head): (request, end) = head
+            case .failure(let error):
                 abandon("the server sent a request head the client cannot read: \(error)")
                 return
             }
-            var exchange = Exchange(body: OneSlotChannel(), requestEnded: head.hasEnd)
-            if head.hasEnd {  // `request-end-in-head`: the body is over before the handler looks
+            var exchange = Exchange(body: OneSlotChannel(), requestEnded: end != nil)
+            if case .some(let endTrailers) = end {  // `request-end-in-head`: the body is over before the handler looks
                 _ = exchange.body.offer(.end(endTrailers), onTaken: {})  // the slot is empty
                 exchange.body.finish()
             }
@@ -276,11 +273,13 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
             current = exchange
         case .body(let chunk):
             guard let exchange = current, exchange.task != nil else { return }
-            offer(.body(ByteBuffer(bytes: chunk.data)), to: exchange.body, context: context)
+            offer(.body(chunk), to: exchange.body, context: context)
         case .end(let end):
             guard var exchange = current, exchange.task != nil else { return }
             let trailers: HTTPFields?
-            do { trailers = end.trailers.isEmpty ? nil : try ProtoConversions.fields(end.trailers) } catch {
+            switch end {
+            case .success(let value): trailers = value
+            case .failure(let error):
                 abandon("the server sent request trailers the client cannot read: \(error)")
                 return
             }
@@ -308,7 +307,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
             case .cancelRequested, .ending:
                 break
             }
-        case nil:
+        case .none:
             break
         }
     }
@@ -408,7 +407,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         if let failure {
             var message = Hopgate_Tunnel_V1_ExchangeFromClient()
             message.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = failure }
-            try? GRPCMessageFraming.append(message, to: &frames)
+            GRPCMessageFraming.append(message, to: &frames)
         }
         context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(frames), endStream: true))), promise: nil)
         context.flush()

@@ -24,13 +24,121 @@ package enum ExchangeMessageDecoding {
 
     /// Decodes an `ExchangeFromClient` from its protobuf bytes (what gRPC hands the service).
     package static func message(serialized bytes: ByteBuffer) throws(TunnelExchangeError) -> Message {
-        let message: Hopgate_Tunnel_V1_ExchangeFromClient
-        do {
-            message = try Hopgate_Tunnel_V1_ExchangeFromClient(serializedBytes: Array(bytes.readableBytesView))
-        } catch {
+        let decoded: Result<Message, TunnelExchangeError>
+        do { decoded = try decode(bytes) } catch {
             throw TunnelExchangeError(.protocolViolation, "an exchange message that is not valid protobuf (\(bytes.readableBytes) bytes)")
         }
-        return try Self.message(message)
+        return try decoded.get()
+    }
+
+    /// Decodes an `ExchangeFromClient` straight from its protobuf bytes, with protobuf's rules
+    /// (unknown fields skipped, the last of a oneof's cases wins, a repeated message merges),
+    /// without making SwiftProtobuf structs first: bodies are slices of `bytes`, not copies.
+    /// - Throws: bytes that are not protobuf: the stream is broken.
+    /// - Returns: the message, or why it is protobuf but not a response part (an invalid header,
+    ///   status or order): the exchange fails.
+    static func decode(_ bytes: ByteBuffer) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
+        var reader = ProtoWireReader(bytes)
+        var kind: (field: Int, payloads: WirePayloads)?
+        while let field = try reader.nextField() {
+            guard (1...5).contains(field.number), field.wireType == .lengthDelimited else {
+                try reader.skip(field.wireType, field: field.number)
+                continue
+            }
+            let payload = try reader.readLengthDelimited()
+            if let previous = kind, previous.field != field.number {
+                // Another case replaces it; its bytes must still be protobuf.
+                _ = try decodeKind(previous.field, previous.payloads)
+                kind = nil
+            }
+            if kind == nil { kind = (field.number, WirePayloads(payload)) } else { kind!.payloads.append(payload) }
+        }
+        guard let kind else { return .success(.unexpected) }
+        return try decodeKind(kind.field, kind.payloads)
+    }
+
+    /// The oneof's case `field`, read over its `payloads`.
+    private static func decodeKind(_ field: Int, _ payloads: WirePayloads) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
+        switch field {
+        case 2: return try responseHead(payloads)
+        case 3:
+            var data = ByteBuffer()
+            for payload in payloads {
+                var chunk = ProtoWireReader(payload)
+                while let field = try chunk.nextField() {
+                    if field.number == 1, field.wireType == .lengthDelimited { data = try chunk.readLengthDelimited() } else { try chunk.skip(field.wireType, field: field.number) }
+                }
+            }
+            return .success(.part(.body(data)))
+        case 4:
+            var trailers = WireHeaderFields()
+            for payload in payloads { try trailers.append(end: payload) }
+            return trailers.result().map { .part(.end($0.isEmpty ? nil : $0)) }
+        case 5:
+            var reason = ""
+            for payload in payloads {
+                var failure = ProtoWireReader(payload)
+                while let field = try failure.nextField() {
+                    if field.number == 1, field.wireType == .lengthDelimited { reason = try failure.readString() } else { try failure.skip(field.wireType, field: field.number) }
+                }
+            }
+            return .success(.failure(reason))
+        default:  // 1, an attach: checked as protobuf, then refused
+            for payload in payloads {
+                var attach = ProtoWireReader(payload)
+                while let field = try attach.nextField() {
+                    if field.number == 1, field.wireType == .lengthDelimited { _ = try attach.readUTF8Bytes() } else { try attach.skip(field.wireType, field: field.number) }
+                }
+            }
+            return .success(.unexpected)
+        }
+    }
+
+    /// A `ResponseHead` (status 1, reason 2, headers 3, body 4, end 5), merged over `payloads`.
+    private static func responseHead(_ payloads: WirePayloads) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
+        var status: UInt32 = 0
+        var reason = ""
+        var headers = WireHeaderFields()
+        var body: ByteBuffer?
+        var end: WireHeaderFields?
+        for payload in payloads {
+            var reader = ProtoWireReader(payload)
+            while let field = try reader.nextField() {
+                switch (field.number, field.wireType) {
+                case (1, .varint): status = UInt32(truncatingIfNeeded: try reader.readVarint())
+                case (2, .lengthDelimited): reason = try reader.readString()
+                case (3, .lengthDelimited): try headers.append(header: try reader.readLengthDelimited())
+                case (4, .lengthDelimited): body = try reader.readLengthDelimited()
+                case (5, .lengthDelimited):
+                    if end == nil { end = WireHeaderFields() }
+                    try end!.append(end: try reader.readLengthDelimited())
+                default: try reader.skip(field.wireType, field: field.number)
+                }
+            }
+        }
+        guard (100...999).contains(status) else {
+            return .failure(TunnelExchangeError(.protocolViolation, "invalid status \(status)"))
+        }
+        let fields: HTTPFields
+        switch headers.result() {
+        case .success(let value): fields = value
+        case .failure(let problem): return .failure(problem)
+        }
+        let response = HTTPResponse(status: .init(code: Int(status), reasonPhrase: reason), headerFields: fields)
+        let hasBody = (body?.readableBytes ?? 0) > 0
+        guard hasBody || end != nil else { return .success(.part(.head(response))) }
+        guard response.status.kind != .informational else {
+            return .failure(TunnelExchangeError(.protocolViolation, "an interim (1xx) response head carries a body or an end"))
+        }
+        var parts: [ExchangeResponsePart] = [.head(response)]
+        if hasBody, let body { parts.append(.body(body)) }
+        if let end {
+            switch end.result() {
+            case .success(let trailers): parts.append(.end(trailers.isEmpty ? nil : trailers))
+            case .failure(let problem): return .failure(problem)
+            }
+        }
+        return .success(.parts(parts))
     }
 
     /// Decodes a parsed `ExchangeFromClient`; throws for a head or trailers that cannot be rebuilt.

@@ -231,9 +231,9 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
                 return
             }
             guard let bytes else { break }
-            let message: Hopgate_Tunnel_V1_ExchangeFromClient
-            do { message = try Hopgate_Tunnel_V1_ExchangeFromClient(serializedBytes: Array(bytes.readableBytesView)) } catch {
-                end(served, context: context, status: RPCError(code: .invalidArgument, message: "an exchange message that is not valid protobuf"))
+            let message: Result<ExchangeMessageDecoding.Message, TunnelExchangeError>
+            do { message = try ExchangeMessageDecoding.decode(bytes) } catch {
+                end(served, context: context, status: RPCError(code: .invalidArgument, message: "an exchange message that is not valid protobuf (\(error.reason))"))
                 return
             }
             switch served.stream.step(message) {
@@ -295,7 +295,8 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         var cancel = Hopgate_Tunnel_V1_ExchangeFromServer()
         cancel.cancel = Hopgate_Tunnel_V1_Cancel.with { $0.reason = reason }
         var frames = ByteBuffer()
-        if (try? GRPCMessageFraming.append(cancel, to: &frames)) != nil { writeMessages(frames) }
+        GRPCMessageFraming.append(cancel, to: &frames)
+        writeMessages(frames)
         let grace = service.cancelGrace
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         graceTimer = context.eventLoop.scheduleTask(in: TimeAmount(grace)) {

@@ -25,7 +25,7 @@ protocol ExchangeMessageSink: AnyObject, SendableMetatype {
 /// until it is again (or the stream has ended). Writing to a stream that has ended throws; a
 /// write that loses the race with the end is dropped, and the exchange learns of the end from
 /// its other side, which fails.
-struct ExchangeStreamWriter<Element: SwiftProtobuf.Message, Sink: ExchangeMessageSink>: RPCWriterProtocol {
+struct ExchangeStreamWriter<Element: ExchangeWireMessage, Sink: ExchangeMessageSink>: RPCWriterProtocol {
     let channel: any Channel
     let sink: NIOLoopBound<Sink>
     let ended: ExchangeStreamEnd
@@ -37,7 +37,7 @@ struct ExchangeStreamWriter<Element: SwiftProtobuf.Message, Sink: ExchangeMessag
     func write(contentsOf elements: some Sequence<Element>) async throws {
         guard !ended.hasEnded else { throw RPCError(code: .unavailable, message: "the exchange stream has ended") }
         var framing = ByteBuffer()
-        for element in elements { try GRPCMessageFraming.append(element, to: &framing) }
+        for element in elements { GRPCMessageFraming.append(element, to: &framing) }
         let frames = framing
         let eventLoop = channel.eventLoop
         if eventLoop.inEventLoop {

@@ -16,6 +16,15 @@ enum GRPCMessageFraming {
         buffer.writeInteger(UInt32(bytes.count))
         buffer.writeBytes(bytes)
     }
+
+    /// Appends an Exchange message, serialized straight into `buffer` behind its prefix.
+    static func append(_ message: some ExchangeWireMessage, to buffer: inout ByteBuffer) {
+        let size = message.wireSize
+        buffer.reserveCapacity(minimumWritableBytes: prefixBytes + size)
+        buffer.writeInteger(UInt8(0))
+        buffer.writeInteger(UInt32(size))
+        message.writeWire(to: &buffer)
+    }
 }
 
 /// Cuts the bytes of an HTTP/2 stream's DATA frames into gRPC messages.

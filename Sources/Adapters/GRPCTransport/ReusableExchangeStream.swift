@@ -151,7 +151,7 @@ final class ReusableExchangeStream: Sendable {
 
     /// Takes one message from the client (the stream's channel handler, ``ExchangeStreamHandler``,
     /// calls it for each).
-    func step(_ message: Hopgate_Tunnel_V1_ExchangeFromClient) -> Step {
+    func step(_ message: Result<ExchangeMessageDecoding.Message, TunnelExchangeError>) -> Step {
         let (inbound, retiring) = state.withLock { ($0.inbound, $0.retiring) }
         if retiring { return .turn(.none) }
         guard let inbound else {
@@ -159,8 +159,9 @@ final class ReusableExchangeStream: Sendable {
             return .unusable
         }
         let decoded: ExchangeMessageDecoding.Message
-        do { decoded = try ExchangeMessageDecoding.message(message) } catch {
-            return .turn(endExchange(inbound, failing: error))
+        switch message {
+        case .success(let message): decoded = message
+        case .failure(let error): return .turn(endExchange(inbound, failing: error))
         }
         switch decoded {
         case .part(let part):

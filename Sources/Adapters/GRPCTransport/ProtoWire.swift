@@ -1,0 +1,178 @@
+import NIOCore
+
+/// Protocol Buffers' binary wire format, the few primitives the Exchange messages need, read and
+/// written straight from and to `ByteBuffer`s (see ``ExchangeWireEncoding`` and
+/// ``ExchangeWireDecoding``, which use them in place of SwiftProtobuf on the data path).
+///
+/// https://protobuf.dev/programming-guides/encoding/
+enum ProtoWire {
+    /// A field's wire type: how its value is laid out.
+    enum WireType: UInt8 {
+        case varint = 0
+        case fixed64 = 1
+        case lengthDelimited = 2
+        case startGroup = 3
+        case endGroup = 4
+        case fixed32 = 5
+    }
+
+    /// Bytes that are not a protobuf message: truncated, a malformed varint or tag, an unmatched
+    /// group end, or a string field that is not UTF-8.
+    struct Malformed: Error, Equatable {
+        /// What is wrong, for logs.
+        let reason: String
+    }
+
+    /// How many bytes `value` takes as a varint.
+    @inline(__always)
+    static func varintSize(_ value: UInt64) -> Int {
+        // One byte per started group of 7 bits, at least one.
+        (63 - (value | 1).leadingZeroBitCount) / 7 + 1
+    }
+
+    /// How many bytes a length-delimited field of `count` payload bytes takes, its tag included
+    /// (a field number below 16 has a one-byte tag).
+    @inline(__always)
+    static func lengthDelimitedSize(_ count: Int) -> Int {
+        1 + varintSize(UInt64(count)) + count
+    }
+}
+
+extension ByteBuffer {
+    /// Writes `value` as a varint.
+    @inline(__always)
+    mutating func writeProtoVarint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        writeInteger(UInt8(value))
+    }
+
+    /// Writes a tag: field number and wire type (field numbers below 16 take one byte).
+    @inline(__always)
+    mutating func writeProtoTag(_ field: Int, _ wireType: ProtoWire.WireType) {
+        writeProtoVarint(UInt64(field) << 3 | UInt64(wireType.rawValue))
+    }
+
+    /// Writes a length-delimited field's tag and length; its `count` payload bytes follow.
+    @inline(__always)
+    mutating func writeProtoLengthPrefix(_ field: Int, count: Int) {
+        writeProtoTag(field, .lengthDelimited)
+        writeProtoVarint(UInt64(count))
+    }
+}
+
+/// Reads the fields of one protobuf message from a `ByteBuffer`, in order. Length-delimited
+/// values are slices of the buffer: nothing is copied.
+struct ProtoWireReader {
+    private var buffer: ByteBuffer
+    /// How deep in groups a skipped field may nest (SwiftProtobuf's default recursion limit).
+    private static let groupDepthLimit = 100
+
+    init(_ buffer: ByteBuffer) { self.buffer = buffer }
+
+    /// The next field's number and wire type, or nil at the message's end.
+    mutating func nextField() throws(ProtoWire.Malformed) -> (number: Int, wireType: ProtoWire.WireType)? {
+        guard buffer.readableBytes > 0 else { return nil }
+        let tag = try readVarint()
+        guard tag <= UInt64(UInt32.max), let wireType = ProtoWire.WireType(rawValue: UInt8(tag & 7)), tag >> 3 > 0 else {
+            throw ProtoWire.Malformed(reason: "an invalid field tag")
+        }
+        guard wireType != .endGroup else { throw ProtoWire.Malformed(reason: "a group end outside a group") }
+        return (Int(tag >> 3), wireType)
+    }
+
+    /// A varint value.
+    mutating func readVarint() throws(ProtoWire.Malformed) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard let byte = buffer.readInteger(as: UInt8.self) else { throw ProtoWire.Malformed(reason: "a truncated varint") }
+            guard shift <= 63 else { throw ProtoWire.Malformed(reason: "a varint longer than ten bytes") }
+            value |= UInt64(byte & 0x7f) &<< shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+    }
+
+    /// A length-delimited value, as a slice of the message's buffer.
+    mutating func readLengthDelimited() throws(ProtoWire.Malformed) -> ByteBuffer {
+        let length = try readVarint()
+        guard length <= UInt64(buffer.readableBytes), let slice = buffer.readSlice(length: Int(length)) else {
+            throw ProtoWire.Malformed(reason: "a truncated length-delimited field")
+        }
+        return slice
+    }
+
+    /// A string field's value; protobuf strings are UTF-8.
+    mutating func readString() throws(ProtoWire.Malformed) -> String {
+        let bytes = try readLengthDelimited()
+        guard let string = bytes.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) }) ?? nil else {
+            throw ProtoWire.Malformed(reason: "a string field that is not UTF-8")
+        }
+        return string
+    }
+
+    /// Skips a field's value of `wireType` (a known field with an unexpected wire type is
+    /// skipped too, as SwiftProtobuf does: it keeps it as an unknown field).
+    mutating func skip(_ wireType: ProtoWire.WireType, field: Int) throws(ProtoWire.Malformed) {
+        try skip(wireType, field: field, depth: 0)
+    }
+
+    private mutating func skip(_ wireType: ProtoWire.WireType, field: Int, depth: Int) throws(ProtoWire.Malformed) {
+        switch wireType {
+        case .varint: _ = try readVarint()
+        case .fixed64: try skipBytes(8)
+        case .fixed32: try skipBytes(4)
+        case .lengthDelimited: _ = try readLengthDelimited()
+        case .endGroup: throw ProtoWire.Malformed(reason: "a group end outside a group")
+        case .startGroup:
+            guard depth < Self.groupDepthLimit else { throw ProtoWire.Malformed(reason: "groups nested too deep") }
+            while true {
+                guard buffer.readableBytes > 0 else { throw ProtoWire.Malformed(reason: "a truncated group") }
+                let tag = try readVarint()
+                guard tag <= UInt64(UInt32.max), let inner = ProtoWire.WireType(rawValue: UInt8(tag & 7)), tag >> 3 > 0 else {
+                    throw ProtoWire.Malformed(reason: "an invalid field tag")
+                }
+                if inner == .endGroup {
+                    guard Int(tag >> 3) == field else { throw ProtoWire.Malformed(reason: "a group end that does not match its start") }
+                    return
+                }
+                try skip(inner, field: Int(tag >> 3), depth: depth + 1)
+            }
+        }
+    }
+
+    private mutating func skipBytes(_ count: Int) throws(ProtoWire.Malformed) {
+        guard buffer.readableBytes >= count else { throw ProtoWire.Malformed(reason: "a truncated fixed-size field") }
+        buffer.moveReaderIndex(forwardBy: count)
+    }
+}
+
+/// The payloads of one message field seen more than once, in order (protobuf merges them: a
+/// message's fields read over all of them). Nearly always one, held without an array.
+struct WirePayloads: Sequence {
+    private let first: ByteBuffer
+    private var more: [ByteBuffer] = []
+
+    init(_ first: ByteBuffer) { self.first = first }
+
+    mutating func append(_ payload: ByteBuffer) { more.append(payload) }
+
+    func makeIterator() -> Iterator { Iterator(payloads: self) }
+
+    struct Iterator: IteratorProtocol {
+        fileprivate let payloads: WirePayloads
+        private var index = 0
+
+        fileprivate init(payloads: WirePayloads) { self.payloads = payloads }
+
+        mutating func next() -> ByteBuffer? {
+            defer { index += 1 }
+            if index == 0 { return payloads.first }
+            return index <= payloads.more.count ? payloads.more[index - 1] : nil
+        }
+    }
+}

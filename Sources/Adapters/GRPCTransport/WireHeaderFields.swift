@@ -1,0 +1,77 @@
+import HTTPTypes
+import HopGatePorts
+import NIOCore
+
+/// Builds `HTTPFields` from `Header` messages as they are read off the wire (the `headers` and
+/// `trailers` fields of the Exchange messages), without making protobuf structs first.
+///
+/// A header that is well-formed protobuf but not a valid HTTP field (an invalid name) does not
+/// stop the reading: the rest of the message must still be checked as protobuf, and a message
+/// that is not protobuf is a different failure (the stream's, not the exchange's). The first such
+/// problem is kept in ``problem``, and nothing more is added after it.
+struct WireHeaderFields {
+    private(set) var fields = HTTPFields()
+    /// The first header that could not be made a field.
+    private(set) var problem: TunnelExchangeError?
+
+    /// Whether no header has been added.
+    var isEmpty: Bool { fields.isEmpty && problem == nil }
+
+    /// Reads one `Header` message (`name` = 1, `value` = 2; the last occurrence of each wins)
+    /// and appends it.
+    mutating func append(header bytes: ByteBuffer) throws(ProtoWire.Malformed) {
+        var reader = ProtoWireReader(bytes)
+        var name: ByteBuffer?
+        var value: ByteBuffer?
+        while let field = try reader.nextField() {
+            switch (field.number, field.wireType) {
+            case (1, .lengthDelimited): name = try reader.readUTF8Bytes()
+            case (2, .lengthDelimited): value = try reader.readLengthDelimited()
+            default: try reader.skip(field.wireType, field: field.number)
+            }
+        }
+        guard problem == nil else { return }
+        let nameText = name.map { String(buffer: $0) } ?? ""
+        guard let fieldName = HTTPField.Name(nameText) else {
+            problem = TunnelExchangeError(.protocolViolation, "invalid header name '\(nameText.prefix(40))'")
+            return
+        }
+        // Bytes, not a String: obs-text (a Latin-1 filename, say) must arrive unchanged.
+        if let value {
+            fields.append(HTTPField(name: fieldName, value: value.readableBytesView))
+        } else {
+            fields.append(HTTPField(name: fieldName, value: EmptyCollection<UInt8>()))
+        }
+    }
+
+    /// Reads one `End` message (`trailers` = 1) and appends its trailers.
+    mutating func append(end bytes: ByteBuffer) throws(ProtoWire.Malformed) {
+        var reader = ProtoWireReader(bytes)
+        while let field = try reader.nextField() {
+            if field.number == 1, field.wireType == .lengthDelimited {
+                try append(header: try reader.readLengthDelimited())
+            } else {
+                try reader.skip(field.wireType, field: field.number)
+            }
+        }
+    }
+
+    /// The fields, or the first problem.
+    func result() -> Result<HTTPFields, TunnelExchangeError> {
+        if let problem { return .failure(problem) }
+        return .success(fields)
+    }
+}
+
+extension ProtoWireReader {
+    /// A string field's bytes, checked to be UTF-8 (protobuf strings are), not made a String.
+    mutating func readUTF8Bytes() throws(ProtoWire.Malformed) -> ByteBuffer {
+        let bytes = try readLengthDelimited()
+        let valid = bytes.readableBytesView.withContiguousStorageIfAvailable { bytes in
+            // ASCII, the usual case, is UTF-8 without a decode.
+            bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
+        } ?? false
+        guard valid else { throw ProtoWire.Malformed(reason: "a string field that is not UTF-8") }
+        return bytes
+    }
+}
