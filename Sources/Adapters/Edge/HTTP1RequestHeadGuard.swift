@@ -63,6 +63,8 @@ final class HTTP1RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandle
 
     /// The authority of an absolute-form target (`http://host:port/path`), nil for origin-form.
     static func absoluteFormAuthority(_ target: String) -> String? {
+        // Nearly every target is origin-form (`/…`): it is told by its first byte.
+        guard let first = target.utf8.first, first | 0x20 == UInt8(ascii: "h") else { return nil }
         let lowered = target.prefix(8).lowercased()
         let schemeLength: Int
         if lowered.hasPrefix("http://") { schemeLength = 7 } else if lowered.hasPrefix("https://") { schemeLength = 8 } else { return nil }

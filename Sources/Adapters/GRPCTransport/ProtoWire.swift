@@ -108,11 +108,7 @@ struct ProtoWireReader {
 
     /// A string field's value; protobuf strings are UTF-8.
     mutating func readString() throws(ProtoWire.Malformed) -> String {
-        let bytes = try readLengthDelimited()
-        guard let string = bytes.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) }) ?? nil else {
-            throw ProtoWire.Malformed(reason: "a string field that is not UTF-8")
-        }
-        return string
+        String(buffer: try readUTF8Bytes())
     }
 
     /// Skips a field's value of `wireType` (a known field with an unexpected wire type is

@@ -18,9 +18,15 @@ public enum HopByHopFields {
 
     /// `fields` without hop-by-hop fields.
     public static func removing(from fields: HTTPFields) -> HTTPFields {
-        let named = names.union(connectionTokens(fields))
+        let tokens = connectionTokens(fields)
+        func isRemoved(_ field: HTTPField) -> Bool {
+            names.contains(field.name.canonicalName) || (!tokens.isEmpty && tokens.contains(field.name.canonicalName))
+        }
+        // Usually there is none (a response the client already cleaned, most requests): no copy.
+        guard fields.contains(where: isRemoved) else { return fields }
         var result = HTTPFields()
-        for field in fields where !named.contains(field.name.canonicalName) {
+        result.reserveCapacity(fields.count)
+        for field in fields where !isRemoved(field) {
             result.append(field)
         }
         return result

@@ -1,0 +1,29 @@
+import HTTPTypes
+import HopGatePorts
+import Testing
+
+/// The fields that never cross the proxy (RFC 9110 §7.6.1).
+@Suite("Hop-by-hop fields")
+struct HopByHopFieldsTests {
+    @Test("the fixed hop-by-hop fields and those Connection names are removed, whatever their case; the rest keep their order")
+    func removed() {
+        let fields: HTTPFields = [
+            HTTPField.Name("Accept")!: "*/*",
+            HTTPField.Name("Connection")!: "keep-alive, X-Secret",
+            HTTPField.Name("Keep-Alive")!: "timeout=5",
+            HTTPField.Name("x-secret")!: "1",
+            HTTPField.Name("Transfer-Encoding")!: "chunked",
+            HTTPField.Name("X-Kept")!: "2",
+            HTTPField.Name("Proxy-Authorization")!: "Basic e30=",
+        ]
+        let kept = HopByHopFields.removing(from: fields)
+        #expect(kept.map(\.name.rawName) == ["Accept", "X-Kept"])
+    }
+
+    @Test("fields without any hop-by-hop field come back unchanged")
+    func unchanged() {
+        let fields: HTTPFields = [HTTPField.Name("Accept")!: "*/*", HTTPField.Name("X-A")!: "1", HTTPField.Name("x-a")!: "2"]
+        #expect(HopByHopFields.removing(from: fields) == fields)
+        #expect(HopByHopFields.removing(from: HTTPFields()).isEmpty)
+    }
+}
