@@ -24,6 +24,7 @@ enum HTTP1Pipeline {
         try operations.addHandler(HTTPResponseEncoder())
         // Bytes after an upgrade request stay in the decoder until it is removed, then are passed on.
         try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+        try operations.addHandler(ReadInterestKeeper())
         try operations.addHandler(RequestHeadDeadline(timeout: requestHeadTimeout))
         try operations.addHandler(HTTPServerPipelineHandler())
         try operations.addHandler(HTTPParseErrorResponder())
@@ -59,6 +60,7 @@ enum HTTP1Pipeline {
                     try pipeline.handler(type: HTTPParseErrorResponder.self),
                     try pipeline.handler(type: HTTPServerPipelineHandler.self),
                     try pipeline.handler(type: RequestHeadDeadline.self),
+                    try pipeline.handler(type: ReadInterestKeeper.self),
                     try pipeline.handler(type: HTTPResponseEncoder.self),
                     self,
                     // Last: removing it passes on what the client sent after the request.

@@ -1,0 +1,80 @@
+@testable import HopGateEdge
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+/// The handler that keeps a keep-alive connection's socket in epoll's read set while its
+/// response is made (no `epoll_ctl` per request), reading at most once ahead per response.
+@Suite("Read interest keeper")
+struct ReadInterestKeeperTests {
+    @Test("it reads once ahead when nothing above asks, again only after a response ends or a read comes from above")
+    func readsAheadOncePerResponse() throws {
+        let reads = ReadCounter()
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandler(reads)
+        try channel.pipeline.syncOperations.addHandler(ReadInterestKeeper())
+        try channel.pipeline.syncOperations.addHandler(ReadSwallower())  // reads held above, as while a response is pending
+
+        func request() throws {
+            try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")))
+            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        }
+        try request()
+        #expect(reads.count == 1, "the socket stays registered while the response is made")
+        try request()  // a pipelined request used the read ahead
+        #expect(reads.count == 1, "no second read ahead before a response ends")
+
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
+        #expect(reads.count == 1)
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        try request()
+        #expect(reads.count == 2, "a response ended: one more read ahead")
+
+        channel.pipeline.read()  // swallowed above: nothing reaches the keeper
+        #expect(reads.count == 2)
+    }
+
+    @Test("a read from above goes through, and data it brings does not add a read ahead of its own")
+    func readsFromAboveGoThrough() throws {
+        let reads = ReadCounter()
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandler(reads)
+        try channel.pipeline.syncOperations.addHandler(ReadInterestKeeper())
+        let above = ReadAsker()
+        try channel.pipeline.syncOperations.addHandler(above)
+
+        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")))
+        #expect(reads.count == 1, "asked for by the handler above while reading: no read ahead on top")
+    }
+}
+
+/// Counts the reads that reach the bottom of the pipeline.
+private final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = Any
+    private(set) var count = 0
+
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
+    }
+}
+
+/// Holds back every read, as `HTTPServerPipelineHandler` does while a response is pending.
+private final class ReadSwallower: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+
+    func read(context: ChannelHandlerContext) {}
+}
+
+/// Asks for more as soon as a part comes.
+private final class ReadAsker: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.read()
+    }
+}
