@@ -53,7 +53,9 @@ struct GRPCMessageDeframer {
     var holdsBytes: Bool { buffer.readableBytes > 0 }
 
     mutating func append(_ bytes: ByteBuffer) {
-        if buffer.readableBytes == 0 { buffer.clear() }
+        // Reused when no message handed out still uses it; otherwise (a body is a slice of it,
+        // see ``ExchangeMessageDecoding``) a new one as large as what comes, not as the old one.
+        if buffer.readableBytes == 0 { buffer.clear(minimumCapacity: bytes.readableBytes) }
         buffer.writeImmutableBuffer(bytes)
     }
 

@@ -1,8 +1,9 @@
 import NIOCore
 
 /// Protocol Buffers' binary wire format, the few primitives the Exchange messages need, read and
-/// written straight from and to `ByteBuffer`s (see ``ExchangeWireEncoding`` and
-/// ``ExchangeWireDecoding``, which use them in place of SwiftProtobuf on the data path).
+/// written straight from and to `ByteBuffer`s: ``ExchangeWireMessage``,
+/// ``ExchangeMessageDecoding`` and ``ServerExchangeMessage`` use them in place of SwiftProtobuf
+/// on the data path.
 ///
 /// https://protobuf.dev/programming-guides/encoding/
 enum ProtoWire {
