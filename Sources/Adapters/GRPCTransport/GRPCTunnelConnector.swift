@@ -70,6 +70,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                 target: .dns(host: host, port: port), transportSecurity: .plaintext,
                 config: .defaults {
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
+                    $0.connection.flushCoalescing = nil  // see TunnelHTTP2Settings
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
                     $0.channelDebuggingCallbacks.onCreateTCPConnection = onCreateTCPConnection
                 },
@@ -83,6 +84,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                 config: .defaults {
                     $0.http2.authority = serverName
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.clientWindowBytes
+                    $0.connection.flushCoalescing = nil  // see TunnelHTTP2Settings
                     $0.channelDebuggingCallbacks.onCreateHTTP2Stream = DataFrameCopier.install(on:)
                     $0.channelDebuggingCallbacks.onCreateTCPConnection = onCreateTCPConnection
                 },

@@ -60,6 +60,7 @@ public struct GRPCTunnelListener: TunnelListener {
                 config: .defaults {
                     $0.http2.targetWindowSize = TunnelHTTP2Settings.edgeWindowBytes
                     $0.http2.maxConcurrentStreams = maximumStreams
+                    $0.connection.flushCoalescing = nil  // see TunnelHTTP2Settings
                     $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { ExchangeStreamHandler.install(on: $0, service: service) }
                     $0.channelDebuggingCallbacks.onAcceptTCPConnection = TunnelFrameAligner.installOnServer
                 })
@@ -83,6 +84,7 @@ public struct GRPCTunnelListener: TunnelListener {
             var config = HTTP2ServerTransport.Custom<Factory>.Config.defaults
             config.http2.targetWindowSize = TunnelHTTP2Settings.edgeWindowBytes
             config.http2.maxConcurrentStreams = maximumStreams
+            config.connection.flushCoalescing = nil  // see TunnelHTTP2Settings
             config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { ExchangeStreamHandler.install(on: $0, service: service) }
             config.channelDebuggingCallbacks.onAcceptTCPConnection = TunnelFrameAligner.installOnServer
             try await serve(HTTP2ServerTransport.Custom(listenerFactory: factory, config: config), service: service) {}

@@ -39,6 +39,9 @@ final class TunnelFrameAligner: ChannelInboundHandler, RemovableChannelHandler {
             let http2 = try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self)
             try channel.pipeline.syncOperations.addHandler(
                 TunnelFrameAligner(expectsClientPreface: expectsClientPreface), position: .before(http2))
+            // The exchanges' flushes of one event-loop round leave together, without a timer
+            // (grpc-swift's coalescing, which waits up to 100 µs, is off: `TunnelHTTP2Settings`).
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .before(http2))
         }
     }
 }
