@@ -38,20 +38,8 @@ package enum ExchangeMessageDecoding {
     /// - Returns: the message, or why it is protobuf but not a response part (an invalid header,
     ///   status or order): the exchange fails.
     static func decode(_ bytes: ByteBuffer) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
-        var reader = ProtoWireReader(bytes)
-        var kind: (field: Int, payloads: WirePayloads)?
-        while let field = try reader.nextField() {
-            guard (1...5).contains(field.number), field.wireType == .lengthDelimited else {
-                try reader.skip(field.wireType, field: field.number)
-                continue
-            }
-            let payload = try reader.readLengthDelimited()
-            if let previous = kind, previous.field != field.number {
-                // Another case replaces it; its bytes must still be protobuf.
-                _ = try decodeKind(previous.field, previous.payloads)
-                kind = nil
-            }
-            if kind == nil { kind = (field.number, WirePayloads(payload)) } else { kind!.payloads.append(payload) }
+        let kind = try ProtoWireReader.oneofCase(of: bytes, cases: 1...5) { field, payloads throws(ProtoWire.Malformed) in
+            _ = try decodeKind(field, payloads)
         }
         guard let kind else { return .success(.unexpected) }
         return try decodeKind(kind.field, kind.payloads)
@@ -62,34 +50,15 @@ package enum ExchangeMessageDecoding {
         switch field {
         case 2: return try responseHead(payloads)
         case 3:
-            var data = ByteBuffer()
-            for payload in payloads {
-                var chunk = ProtoWireReader(payload)
-                while let field = try chunk.nextField() {
-                    if field.number == 1, field.wireType == .lengthDelimited { data = try chunk.readLengthDelimited() } else { try chunk.skip(field.wireType, field: field.number) }
-                }
-            }
-            return .success(.part(.body(data)))
+            return .success(.part(.body(try payloads.lastFieldOne(utf8: false) ?? ByteBuffer())))
         case 4:
             var trailers = WireHeaderFields()
             for payload in payloads { try trailers.append(end: payload) }
             return trailers.result().map { .part(.end($0.isEmpty ? nil : $0)) }
         case 5:
-            var reason = ""
-            for payload in payloads {
-                var failure = ProtoWireReader(payload)
-                while let field = try failure.nextField() {
-                    if field.number == 1, field.wireType == .lengthDelimited { reason = try failure.readString() } else { try failure.skip(field.wireType, field: field.number) }
-                }
-            }
-            return .success(.failure(reason))
+            return .success(.failure(try payloads.lastFieldOne(utf8: true).map { String(buffer: $0) } ?? ""))
         default:  // 1, an attach: checked as protobuf, then refused
-            for payload in payloads {
-                var attach = ProtoWireReader(payload)
-                while let field = try attach.nextField() {
-                    if field.number == 1, field.wireType == .lengthDelimited { _ = try attach.readUTF8Bytes() } else { try attach.skip(field.wireType, field: field.number) }
-                }
-            }
+            _ = try payloads.lastFieldOne(utf8: true)
             return .success(.unexpected)
         }
     }

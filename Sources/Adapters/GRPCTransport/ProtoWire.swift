@@ -77,12 +77,42 @@ struct ProtoWireReader {
     /// The next field's number and wire type, or nil at the message's end.
     mutating func nextField() throws(ProtoWire.Malformed) -> (number: Int, wireType: ProtoWire.WireType)? {
         guard buffer.readableBytes > 0 else { return nil }
+        let field = try readTag()
+        guard field.wireType != .endGroup else { throw ProtoWire.Malformed(reason: "a group end outside a group") }
+        return field
+    }
+
+    /// A field's tag: its number (at least 1) and a known wire type.
+    private mutating func readTag() throws(ProtoWire.Malformed) -> (number: Int, wireType: ProtoWire.WireType) {
         let tag = try readVarint()
         guard tag <= UInt64(UInt32.max), let wireType = ProtoWire.WireType(rawValue: UInt8(tag & 7)), tag >> 3 > 0 else {
             throw ProtoWire.Malformed(reason: "an invalid field tag")
         }
-        guard wireType != .endGroup else { throw ProtoWire.Malformed(reason: "a group end outside a group") }
         return (Int(tag >> 3), wireType)
+    }
+
+    /// The case of a message's oneof whose fields are `cases` (all messages), with every
+    /// payload it came in; nil when none is set. Other fields are skipped; a case replaced by a
+    /// later one is handed to `checkReplaced`, because its bytes must still be protobuf.
+    static func oneofCase(
+        of bytes: ByteBuffer, cases: ClosedRange<Int>,
+        checkReplaced: (_ field: Int, _ payloads: WirePayloads) throws(ProtoWire.Malformed) -> Void
+    ) throws(ProtoWire.Malformed) -> (field: Int, payloads: WirePayloads)? {
+        var reader = ProtoWireReader(bytes)
+        var kind: (field: Int, payloads: WirePayloads)?
+        while let field = try reader.nextField() {
+            guard cases.contains(field.number), field.wireType == .lengthDelimited else {
+                try reader.skip(field.wireType, field: field.number)
+                continue
+            }
+            let payload = try reader.readLengthDelimited()
+            if let previous = kind, previous.field != field.number {
+                try checkReplaced(previous.field, previous.payloads)
+                kind = nil
+            }
+            if kind == nil { kind = (field.number, WirePayloads(payload)) } else { kind!.payloads.append(payload) }
+        }
+        return kind
     }
 
     /// A varint value.
@@ -129,15 +159,12 @@ struct ProtoWireReader {
             guard depth < Self.groupDepthLimit else { throw ProtoWire.Malformed(reason: "groups nested too deep") }
             while true {
                 guard buffer.readableBytes > 0 else { throw ProtoWire.Malformed(reason: "a truncated group") }
-                let tag = try readVarint()
-                guard tag <= UInt64(UInt32.max), let inner = ProtoWire.WireType(rawValue: UInt8(tag & 7)), tag >> 3 > 0 else {
-                    throw ProtoWire.Malformed(reason: "an invalid field tag")
-                }
-                if inner == .endGroup {
-                    guard Int(tag >> 3) == field else { throw ProtoWire.Malformed(reason: "a group end that does not match its start") }
+                let inner = try readTag()
+                if inner.wireType == .endGroup {
+                    guard inner.number == field else { throw ProtoWire.Malformed(reason: "a group end that does not match its start") }
                     return
                 }
-                try skip(inner, field: Int(tag >> 3), depth: depth + 1)
+                try skip(inner.wireType, field: inner.number, depth: depth + 1)
             }
         }
     }
@@ -157,6 +184,24 @@ struct WirePayloads: Sequence {
     init(_ first: ByteBuffer) { self.first = first }
 
     mutating func append(_ payload: ByteBuffer) { more.append(payload) }
+
+    /// The last value of the length-delimited field 1 over the payloads (the one field of a
+    /// `BodyChunk`, `Failure`, `Cancel`; the tunnel id of an `Attach`), checked as UTF-8 when
+    /// `utf8`; every payload is read to its end, so all of it is checked as protobuf.
+    func lastFieldOne(utf8: Bool) throws(ProtoWire.Malformed) -> ByteBuffer? {
+        var value: ByteBuffer?
+        for payload in self {
+            var reader = ProtoWireReader(payload)
+            while let field = try reader.nextField() {
+                if field.number == 1, field.wireType == .lengthDelimited {
+                    value = utf8 ? try reader.readUTF8Bytes() : try reader.readLengthDelimited()
+                } else {
+                    try reader.skip(field.wireType, field: field.number)
+                }
+            }
+        }
+        return value
+    }
 
     func makeIterator() -> Iterator { Iterator(payloads: self) }
 

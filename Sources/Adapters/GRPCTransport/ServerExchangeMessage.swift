@@ -26,20 +26,8 @@ enum ServerExchangeMessage {
     /// merges.
     /// - Throws: bytes that are not protobuf.
     static func decode(_ bytes: ByteBuffer) throws(ProtoWire.Malformed) -> ServerExchangeMessage {
-        var reader = ProtoWireReader(bytes)
-        var kind: (field: Int, payloads: WirePayloads)?
-        while let field = try reader.nextField() {
-            guard (1...4).contains(field.number), field.wireType == .lengthDelimited else {
-                try reader.skip(field.wireType, field: field.number)
-                continue
-            }
-            let payload = try reader.readLengthDelimited()
-            if let previous = kind, previous.field != field.number {
-                // Another case replaces it; its bytes must still be protobuf.
-                _ = try decodeKind(previous.field, previous.payloads)
-                kind = nil
-            }
-            if kind == nil { kind = (field.number, WirePayloads(payload)) } else { kind!.payloads.append(payload) }
+        let kind = try ProtoWireReader.oneofCase(of: bytes, cases: 1...4) { field, payloads throws(ProtoWire.Malformed) in
+            _ = try decodeKind(field, payloads)
         }
         guard let kind else { return .none }
         return try decodeKind(kind.field, kind.payloads)
@@ -51,25 +39,13 @@ enum ServerExchangeMessage {
         case 1:
             return .head(try requestHead(payloads))
         case 2:
-            var data = ByteBuffer()
-            for payload in payloads {
-                var chunk = ProtoWireReader(payload)
-                while let field = try chunk.nextField() {
-                    if field.number == 1, field.wireType == .lengthDelimited { data = try chunk.readLengthDelimited() } else { try chunk.skip(field.wireType, field: field.number) }
-                }
-            }
-            return .body(data)
+            return .body(try payloads.lastFieldOne(utf8: false) ?? ByteBuffer())
         case 3:
             var trailers = WireHeaderFields()
             for payload in payloads { try trailers.append(end: payload) }
             return .end(trailers.result().map { $0.isEmpty ? nil : $0 })
         default:
-            for payload in payloads {
-                var cancel = ProtoWireReader(payload)
-                while let field = try cancel.nextField() {
-                    if field.number == 1, field.wireType == .lengthDelimited { _ = try cancel.readUTF8Bytes() } else { try cancel.skip(field.wireType, field: field.number) }
-                }
-            }
+            _ = try payloads.lastFieldOne(utf8: true)
             return .cancel
         }
     }

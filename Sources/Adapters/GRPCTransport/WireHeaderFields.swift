@@ -14,9 +14,6 @@ struct WireHeaderFields {
     /// The first header that could not be made a field.
     private(set) var problem: TunnelExchangeError?
 
-    /// Whether no header has been added.
-    var isEmpty: Bool { fields.isEmpty && problem == nil }
-
     /// Reads one `Header` message (`name` = 1, `value` = 2; the last occurrence of each wins)
     /// and appends it.
     mutating func append(header bytes: ByteBuffer) throws(ProtoWire.Malformed) {

@@ -13,7 +13,7 @@ import Testing
 struct ExchangeWireTests {
     @Test("the server's messages encode to SwiftProtobuf's bytes")
     func serverEncoding() throws {
-        var random = SplitMix64(seed: 1)
+        var random = SeededGenerator(seed: 1)
         for _ in 0..<400 {
             let message = RandomExchange.fromServer(&random)
             #expect(wire(message) == (try message.serializedBytes() as [UInt8]), "\(message)")
@@ -22,7 +22,7 @@ struct ExchangeWireTests {
 
     @Test("the client's messages encode to SwiftProtobuf's bytes")
     func clientEncoding() throws {
-        var random = SplitMix64(seed: 2)
+        var random = SeededGenerator(seed: 2)
         for _ in 0..<400 {
             let message = RandomExchange.fromClient(&random)
             #expect(wire(message) == (try message.serializedBytes() as [UInt8]), "\(message)")
@@ -31,7 +31,7 @@ struct ExchangeWireTests {
 
     @Test("the edge decodes a client's message as SwiftProtobuf and the conversions did")
     func clientDecoding() throws {
-        var random = SplitMix64(seed: 3)
+        var random = SeededGenerator(seed: 3)
         for _ in 0..<400 {
             let message = RandomExchange.fromClient(&random)
             let bytes: [UInt8] = try message.serializedBytes()
@@ -42,7 +42,7 @@ struct ExchangeWireTests {
 
     @Test("the client decodes a server's message as SwiftProtobuf and the conversions did")
     func serverDecoding() throws {
-        var random = SplitMix64(seed: 4)
+        var random = SeededGenerator(seed: 4)
         for _ in 0..<400 {
             let message = RandomExchange.fromServer(&random)
             let bytes: [UInt8] = try message.serializedBytes()
@@ -75,7 +75,7 @@ struct ExchangeWireTests {
 
     @Test("damaged bytes: the decoders refuse exactly what SwiftProtobuf refuses")
     func damagedBytesAgree() throws {
-        var random = SplitMix64(seed: 5)
+        var random = SeededGenerator(seed: 5)
         var refused = 0
         for round in 0..<3_000 {
             var bytes: [UInt8] = round.isMultiple(of: 2)
@@ -184,26 +184,16 @@ struct ExchangeWireTests {
     }
 }
 
-/// A small seeded generator, so that a failure can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
+extension SeededGenerator {
+    init(seed: UInt64) { self.init(state: seed) }
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+    /// A number in `0..<bound`.
     mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
 /// Random Exchange messages with every kind, empty and long values, names valid and not.
 enum RandomExchange {
-    static func fromServer(_ random: inout SplitMix64) -> Hopgate_Tunnel_V1_ExchangeFromServer {
+    static func fromServer(_ random: inout SeededGenerator) -> Hopgate_Tunnel_V1_ExchangeFromServer {
         var message = Hopgate_Tunnel_V1_ExchangeFromServer()
         switch random.next(below: 5) {
         case 0:
@@ -224,7 +214,7 @@ enum RandomExchange {
         return message
     }
 
-    static func fromClient(_ random: inout SplitMix64) -> Hopgate_Tunnel_V1_ExchangeFromClient {
+    static func fromClient(_ random: inout SeededGenerator) -> Hopgate_Tunnel_V1_ExchangeFromClient {
         var message = Hopgate_Tunnel_V1_ExchangeFromClient()
         switch random.next(below: 6) {
         case 0:
@@ -246,7 +236,7 @@ enum RandomExchange {
         return message
     }
 
-    private static func headers(_ random: inout SplitMix64) -> [Hopgate_Tunnel_V1_Header] {
+    private static func headers(_ random: inout SeededGenerator) -> [Hopgate_Tunnel_V1_Header] {
         (0..<random.next(below: 6)).map { _ in
             var header = Hopgate_Tunnel_V1_Header()
             header.name = ["content-type", "Content-Length", "x-ü", "", "bad name", "x-request-id", String(repeating: "x", count: 200)][random.next(below: 7)]
@@ -255,11 +245,11 @@ enum RandomExchange {
         }
     }
 
-    private static func text(_ random: inout SplitMix64) -> String {
+    private static func text(_ random: inout SeededGenerator) -> String {
         ["", "/", "/a?b=c", "bench.localhost", "한국어", String(repeating: "p", count: 130 + random.next(below: 300))][random.next(below: 6)]
     }
 
-    private static func bytes(_ random: inout SplitMix64) -> Data {
+    private static func bytes(_ random: inout SeededGenerator) -> Data {
         let count = [0, 1, 5, 127, 128, 300, 17_000][random.next(below: 7)]
         return Data((0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) })
     }
