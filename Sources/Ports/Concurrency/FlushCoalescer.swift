@@ -5,16 +5,60 @@ public import NIOCore
 /// separate event-loop task; the messages of several exchanges on one tunnel connection — leaves
 /// in one flush: one TLS write and one system call instead of one each.
 ///
+/// It also copies the small writes of a flush together into one buffer, so that TLS seals them
+/// in one record. Surprising but measured: swift-nio-ssl seals every buffer written to it as
+/// records of its own, and the handlers above write many small ones — swift-nio-http2 writes
+/// each DATA frame as its 9-byte header and its payload, the HTTP/1 encoder a response's head
+/// and its body — so a small request cost the edge four `SSL_write`s and four records (two on
+/// the tunnel, two to the public client), and the client two, each record with its own seal,
+/// header and tag, and on the other side its own open. A write larger than
+/// ``smallWriteBytes`` passes as it is (copying it would cost more than a record), and a merged
+/// buffer stops at one record's plaintext (``mergedBytesLimit``). Public HTTP/2 connections
+/// keep their frames apart (`mergingSmallWrites: false`): curl loses a response's head that
+/// arrives in one record with its stream's reset.
+///
 /// Sits right after TLS (or first, on plain HTTP). Nothing waits longer than the current round
 /// of the event loop (no timer: grpc-swift's own flush coalescing, which waits up to 100 µs for
 /// more, is turned off on the tunnel's connections); a close flushes first.
 public final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
-    public typealias OutboundIn = Any
-    public typealias OutboundOut = Any
+    public typealias OutboundIn = IOData
+    public typealias OutboundOut = IOData
+
+    /// The largest write copied together with its neighbours.
+    public static let smallWriteBytes = 4096
+    /// The most bytes merged into one buffer: a TLS record's largest plaintext.
+    public static let mergedBytesLimit = 16384
 
     private var flushPending = false
+    /// Small writes not passed on yet, in order: kept as they are while there is one, merged
+    /// into a buffer of their own once a second one comes.
+    private var merged: ByteBuffer?
+    private var mergedPromises: [EventLoopPromise<Void>] = []
 
-    public init() {}
+    private let merging: Bool
+
+    /// - Parameter mergingSmallWrites: whether small writes are copied together (see the type's
+    ///   documentation); otherwise every write passes as it is, and only flushes are coalesced.
+    public init(mergingSmallWrites: Bool = true) { self.merging = mergingSmallWrites }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .byteBuffer(let buffer) = unwrapOutboundIn(data), buffer.readableBytes <= Self.smallWriteBytes, merging else {
+            passMerged(context: context)
+            context.write(data, promise: promise)
+            return
+        }
+        if merged != nil, merged!.readableBytes + buffer.readableBytes > Self.mergedBytesLimit {
+            passMerged(context: context)
+        }
+        if merged == nil {
+            merged = buffer
+        } else {
+            // Copy-on-write: a first buffer still shared with its writer (swift-nio-http2 keeps
+            // and reuses its own) is copied before this appends, never written into.
+            merged!.writeImmutableBuffer(buffer)
+        }
+        if let promise { mergedPromises.append(promise) }
+    }
 
     public func flush(context: ChannelHandlerContext) {
         guard !flushPending else { return }
@@ -34,8 +78,26 @@ public final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandl
     }
 
     private func flushNow(context: ChannelHandlerContext) {
+        passMerged(context: context)
         guard flushPending else { return }
         flushPending = false
         context.flush()
+    }
+
+    /// Passes the small writes held so far on as one write.
+    private func passMerged(context: ChannelHandlerContext) {
+        guard let buffer = merged else { return }
+        merged = nil
+        let promise: EventLoopPromise<Void>?
+        switch mergedPromises.count {
+        case 0: promise = nil
+        case 1: promise = mergedPromises[0]
+        default:
+            let all = context.eventLoop.makePromise(of: Void.self)
+            for each in mergedPromises { all.futureResult.cascade(to: each) }
+            promise = all
+        }
+        mergedPromises.removeAll(keepingCapacity: true)
+        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
     }
 }
