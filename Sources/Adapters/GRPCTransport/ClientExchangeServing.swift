@@ -29,7 +29,7 @@ enum ClientExchangeServing {
     static func serve(
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
         requestBody: OneSlotChannel<ExchangeRequestPart>,
-        writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>,
+        writer: RPCWriter<ClientExchangeOutbound>,
         coalescing: Bool = false
     ) async -> Outcome {
         let sender = ExchangeResponseSender(writer: writer, coalescing: coalescing, requestMethod: head.request.method)
@@ -61,10 +61,10 @@ private final class ExchangeResponseSender: Sendable {
         var broken = false
     }
 
-    private let writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>
+    private let writer: RPCWriter<ClientExchangeOutbound>
     private let state: Mutex<State>
 
-    init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>, coalescing: Bool, requestMethod: HTTPRequest.Method) {
+    init(writer: RPCWriter<ClientExchangeOutbound>, coalescing: Bool, requestMethod: HTTPRequest.Method) {
         self.writer = writer
         self.state = Mutex(State(coalescer: ResponseCoalescer(enabled: coalescing, requestMethod: requestMethod)))
     }
@@ -73,15 +73,15 @@ private final class ExchangeResponseSender: Sendable {
     var outcome: (endWritten: Bool, broken: Bool) { state.withLock { ($0.endWritten, $0.broken) } }
 
     func send<Parts: Collection<ExchangeResponsePart>>(_ parts: Parts) async throws {
-        let (messages, ends) = try state.withLock { state -> ([Hopgate_Tunnel_V1_ExchangeFromClient], Bool) in
+        let (messages, ends) = try state.withLock { state -> ([ClientExchangeOutbound], Bool) in
             if state.broken { throw TunnelExchangeError(.tunnelFailed, "the exchange stream closed") }
             if state.endWritten { return ([], false) }
-            var messages: [Hopgate_Tunnel_V1_ExchangeFromClient] = []
+            var messages: [ClientExchangeOutbound] = []
             var ends = false
             for part in parts where !ends {
                 for message in state.coalescer.messages(for: part) where !ends {
                     messages.append(message)
-                    ends = ResponseCoalescer.endsResponse(message)
+                    ends = message.endsResponse
                 }
             }
             return (messages, ends)
@@ -96,7 +96,7 @@ private final class ExchangeResponseSender: Sendable {
         try await write(messages)
     }
 
-    private func write(_ messages: [Hopgate_Tunnel_V1_ExchangeFromClient]) async throws {
+    private func write(_ messages: [ClientExchangeOutbound]) async throws {
         do {
             switch messages.count {
             case 0: return  // a small response's head, held for its body

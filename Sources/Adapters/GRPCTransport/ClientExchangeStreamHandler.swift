@@ -134,10 +134,8 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
     private func start(context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
-        var attach = Hopgate_Tunnel_V1_ExchangeFromClient()
-        attach.attach = settings.attach
         var frames = ByteBuffer()
-        GRPCMessageFraming.append(attach, to: &frames)
+        GRPCMessageFraming.append(ClientExchangeOutbound.attach(tunnelID: settings.attach.tunnelID, token: settings.attach.exchangeToken), to: &frames)
         context.write(wrapOutboundOut(.headers(.init(headers: requestHeaders))), promise: nil)
         context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(frames)))), promise: nil)
         context.flush()
@@ -316,7 +314,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
     private func startExchange(_ request: ExchangeRequestHead, body: OneSlotChannel<ExchangeRequestPart>, context: ChannelHandlerContext) -> Task<Void, Never> {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let writer = ExchangeStreamWriter<Hopgate_Tunnel_V1_ExchangeFromClient, ClientExchangeStreamHandler>(
+        let writer = ExchangeStreamWriter<ClientExchangeOutbound, ClientExchangeStreamHandler>(
             channel: context.channel, sink: handler, ended: ended)
         let settings = self.settings
         // On the stream's own event loop while the tunnel is not busy (``ClientExchangePlacement``).
@@ -405,9 +403,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         writabilityWaiters.releaseAll(RPCError(code: .unavailable, message: "the exchange stream has ended"))
         var frames = ByteBuffer()
         if let failure {
-            var message = Hopgate_Tunnel_V1_ExchangeFromClient()
-            message.failure = Hopgate_Tunnel_V1_Failure.with { $0.message = failure }
-            GRPCMessageFraming.append(message, to: &frames)
+            GRPCMessageFraming.append(ClientExchangeOutbound.failure(message: failure), to: &frames)
         }
         context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(frames), endStream: true))), promise: nil)
         context.flush()

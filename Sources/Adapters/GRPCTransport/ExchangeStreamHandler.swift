@@ -198,7 +198,7 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
         let stream = ReusableExchangeStream()
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let writer = ExchangeStreamWriter<Hopgate_Tunnel_V1_ExchangeFromServer, ExchangeStreamHandler>(
+        let writer = ExchangeStreamWriter<ServerExchangeOutbound, ExchangeStreamHandler>(
             channel: context.channel, sink: handler, ended: ended)
         // Told on any thread, acted on in a later turn of the loop (never inside the session's
         // call that stops the stream).
@@ -292,10 +292,8 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
             end(served, context: context, status: nil)
             return
         }
-        var cancel = Hopgate_Tunnel_V1_ExchangeFromServer()
-        cancel.cancel = Hopgate_Tunnel_V1_Cancel.with { $0.reason = reason }
         var frames = ByteBuffer()
-        GRPCMessageFraming.append(cancel, to: &frames)
+        GRPCMessageFraming.append(ServerExchangeOutbound.cancel(reason: reason), to: &frames)
         writeMessages(frames)
         let grace = service.cancelGrace
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)

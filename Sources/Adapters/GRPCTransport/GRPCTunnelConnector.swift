@@ -308,13 +308,13 @@ private struct ClientSession: Sendable {
         let open: @Sendable (Int) -> Void = { count in if count > 0 { events.yield(.open(count)) } }
         // The end of the stream's use, with the Failure to send first if any: the first one counts.
         let (streamEnds, streamEnd) = AsyncStream.makeStream(of: String?.self, bufferingPolicy: .bufferingOldest(1))
-        let writerForExchanges = Mutex<RPCWriter<Hopgate_Tunnel_V1_ExchangeFromClient>?>(nil)
+        let writerForExchanges = Mutex<RPCWriter<ClientExchangeOutbound>?>(nil)
         let handler = self.handler
         do {
             try await tunnel.exchange(
                 requestProducer: { writer in
                     // Set before Attach goes out: the server sends a request only after Attach.
-                    writerForExchanges.withLock { $0 = writer }
+                    writerForExchanges.withLock { $0 = RPCWriter(wrapping: ProtobufExchangeWriter(base: writer) { $0.protobuf }) }
                     var first = Hopgate_Tunnel_V1_ExchangeFromClient()
                     first.attach = attach
                     try await writer.write(first)

@@ -33,7 +33,7 @@ final class GRPCTunnelSession: TunnelConnection {
     /// An Exchange stream the client opened that waits for a request. A reusable stream's slot
     /// goes back to the idle pool after each clean exchange (``follow(_:of:)``).
     final class Slot: Sendable {
-        let writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>
+        let writer: RPCWriter<ServerExchangeOutbound>
         /// The state of a stream that carries one exchange after another; nil for version 1.
         let reusable: ReusableExchangeStream?
         /// A version 1 stream's park (its gRPC handler waiting), resumed at most once, by
@@ -44,12 +44,12 @@ final class GRPCTunnelSession: TunnelConnection {
         private let onStop: Mutex<(@Sendable (any Error) -> Void)?>
         /// A version 1 stream, served by its gRPC handler.
         init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>) {
-            self.writer = writer
+            self.writer = RPCWriter(wrapping: ProtobufExchangeWriter(base: writer) { $0.protobuf })
             self.reusable = nil
             self.onStop = Mutex(nil)
         }
         /// A reusable stream served by its channel handler; `onStop` is called at most once.
-        init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>, reusable: ReusableExchangeStream, onStop: @escaping @Sendable (any Error) -> Void) {
+        init(writer: RPCWriter<ServerExchangeOutbound>, reusable: ReusableExchangeStream, onStop: @escaping @Sendable (any Error) -> Void) {
             self.writer = writer
             self.reusable = reusable
             self.onStop = Mutex(onStop)
@@ -167,33 +167,29 @@ final class GRPCTunnelSession: TunnelConnection {
             }
         }
         do {
-            var headMessage = Hopgate_Tunnel_V1_ExchangeFromServer()
-            headMessage.head = ProtoConversions.requestHead(head)
             // A request known to have no body: its head waits for the End, which the exchange
             // writes at once, and both go out in one write (one event-loop hop and one flush) —
             // in one message, the head carrying the End, with `request-end-in-head`.
-            let heldHead = head.bodyless ? HeldRequestHead(headMessage) : nil
+            let heldHead = head.bodyless ? HeldRequestHead(head) : nil
             let endsInHead = endsRequestsInHead
             if heldHead == nil {
-                do { try await slot.writer.write(headMessage) } catch {
+                do { try await slot.writer.write(.head(head)) } catch {
                     throw TunnelExchangeError(.tunnelUnavailable, "the exchange stream closed before the request was sent: \(error)")
                 }
             }
             let writer = slot.writer
             let result = try await body(
                 PartWriter { part in
-                    var message = Hopgate_Tunnel_V1_ExchangeFromServer()
-                    switch part {
-                    case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
-                    case .end(let trailers): message.end = ProtoConversions.end(trailers)
+                    let message: ServerExchangeOutbound = switch part {
+                    case .body(let buffer): .body(buffer)
+                    case .end(let trailers): .end(trailers)
                     }
-                    if var held = heldHead?.take() {
+                    if let held = heldHead?.take() {
                         do {
-                            if case .end(let end) = message.kind, endsInHead {
-                                held.head.end = end
-                                try await writer.write(held)
+                            if case .end(let trailers) = part, endsInHead {
+                                try await writer.write(.head(held, end: .some(trailers)))
                             } else {
-                                try await writer.write(contentsOf: [held, message])
+                                try await writer.write(contentsOf: [.head(held), message])
                             }
                         } catch {
                             // Nothing reached the client: the exchange fails as if the head's own

@@ -1,15 +1,16 @@
+import HopGatePorts
 import Synchronization
 
-/// The Head message of a request known to have no body, held until its End is written so that
-/// both go out together; taken by the first write of the exchange.
+/// The head of a request known to have no body, held until its End is written so that both go
+/// out together; taken by the first write of the exchange.
 final class HeldRequestHead: Sendable {
-    private let message: Mutex<Hopgate_Tunnel_V1_ExchangeFromServer?>
+    private let head: Mutex<ExchangeRequestHead?>
 
-    init(_ message: Hopgate_Tunnel_V1_ExchangeFromServer) { self.message = Mutex(message) }
+    init(_ head: ExchangeRequestHead) { self.head = Mutex(head) }
 
-    /// The held Head, the first time; nil after.
-    func take() -> Hopgate_Tunnel_V1_ExchangeFromServer? {
-        message.withLock { held in
+    /// The held head, the first time; nil after.
+    func take() -> ExchangeRequestHead? {
+        head.withLock { held in
             defer { held = nil }
             return held
         }

@@ -25,7 +25,7 @@ struct ResponseCoalescer {
     }
 
     /// The messages to send for `part` now: none while a small response is being gathered.
-    mutating func messages(for part: ExchangeResponsePart) -> [Hopgate_Tunnel_V1_ExchangeFromClient] {
+    mutating func messages(for part: ExchangeResponsePart) -> [ClientExchangeOutbound] {
         switch part {
         case .head(let response) where enabled && heldHead == nil && isSmallAndBounded(response):
             heldHead = response
@@ -46,19 +46,10 @@ struct ResponseCoalescer {
 
     /// What is still held (the handler stopped before the response's end), as a head with the
     /// body gathered so far.
-    mutating func flush() -> [Hopgate_Tunnel_V1_ExchangeFromClient] {
+    mutating func flush() -> [ClientExchangeOutbound] {
         guard let head = heldHead else { return [] }
         defer { heldHead = nil; heldBody = nil }
         return [Self.coalesced(head, body: heldBody, end: nil)]
-    }
-
-    /// Whether `message` carries the response's end.
-    static func endsResponse(_ message: Hopgate_Tunnel_V1_ExchangeFromClient) -> Bool {
-        switch message.kind {
-        case .end?: true
-        case .head(let head)?: head.hasEnd
-        default: false
-        }
     }
 
     private func isSmallAndBounded(_ response: HTTPResponse) -> Bool {
@@ -69,23 +60,16 @@ struct ResponseCoalescer {
     }
 
     /// A head carrying `body` and, when `end` is not nil, the end with its trailers.
-    private static func coalesced(_ head: HTTPResponse, body: ByteBuffer?, end: HTTPFields??) -> Hopgate_Tunnel_V1_ExchangeFromClient {
-        var message = Hopgate_Tunnel_V1_ExchangeFromClient()
-        var responseHead = ProtoConversions.responseHead(head)
-        if let body, body.readableBytes > 0 { responseHead.body = ProtoConversions.chunk(body).data }
-        if case .some(let trailers) = end { responseHead.end = ProtoConversions.end(trailers) }
-        message.head = responseHead
-        return message
+    private static func coalesced(_ head: HTTPResponse, body: ByteBuffer?, end: HTTPFields??) -> ClientExchangeOutbound {
+        .head(head, body: body, end: end)
     }
 
     /// One part as its own message.
-    static func message(for part: ExchangeResponsePart) -> Hopgate_Tunnel_V1_ExchangeFromClient {
-        var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+    static func message(for part: ExchangeResponsePart) -> ClientExchangeOutbound {
         switch part {
-        case .head(let response): message.head = ProtoConversions.responseHead(response)
-        case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
-        case .end(let trailers): message.end = ProtoConversions.end(trailers)
+        case .head(let response): .head(response)
+        case .body(let buffer): .body(buffer)
+        case .end(let trailers): .end(trailers)
         }
-        return message
     }
 }

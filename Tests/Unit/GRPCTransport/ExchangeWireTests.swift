@@ -11,21 +11,43 @@ import Testing
 /// on seeded random messages, and protobuf's rules on hand-made bytes.
 @Suite("Exchange wire format")
 struct ExchangeWireTests {
-    @Test("the server's messages encode to SwiftProtobuf's bytes")
+    @Test("the edge's messages encode to SwiftProtobuf's bytes of the messages they stand for")
     func serverEncoding() throws {
         var random = SeededGenerator(seed: 1)
         for _ in 0..<400 {
-            let message = RandomExchange.fromServer(&random)
-            #expect(wire(message) == (try message.serializedBytes() as [UInt8]), "\(message)")
+            let message = RandomExchange.serverOutbound(&random)
+            #expect(wire(message) == (try message.protobuf.serializedBytes() as [UInt8]), "\(message)")
         }
     }
 
-    @Test("the client's messages encode to SwiftProtobuf's bytes")
+    @Test("the client's messages encode to SwiftProtobuf's bytes of the messages they stand for")
     func clientEncoding() throws {
         var random = SeededGenerator(seed: 2)
         for _ in 0..<400 {
-            let message = RandomExchange.fromClient(&random)
-            #expect(wire(message) == (try message.serializedBytes() as [UInt8]), "\(message)")
+            let message = RandomExchange.clientOutbound(&random)
+            #expect(wire(message) == (try message.protobuf.serializedBytes() as [UInt8]), "\(message)")
+        }
+    }
+
+    @Test("what the edge writes, the client decodes back to the same request parts")
+    func serverRoundTrip() throws {
+        var random = SeededGenerator(seed: 5)
+        for _ in 0..<400 {
+            let message = RandomExchange.serverOutbound(&random)
+            let decoded = try ServerExchangeMessage.decode(ByteBuffer(bytes: wire(message)))
+            switch (message, decoded) {
+            case (.head(let head, let end), .head(.success(let result))):
+                // A missing scheme, authority or path travels as the protocol's default.
+                let request = result.request.request
+                #expect(request.method == head.request.method && request.path == (head.request.path ?? "/")
+                        && request.headerFields == head.request.headerFields && result.request.requestID == head.requestID, "\(message)")
+                // An End without trailers and one with an empty list are the same bytes.
+                #expect(result.end == end.map { $0?.isEmpty == true ? nil : $0 }, "\(message)")
+            case (.body(let body), .body(let got)): #expect(got == body)
+            case (.end(let trailers), .end(.success(let got))): #expect(got == (trailers?.isEmpty == true ? nil : trailers))
+            case (.cancel, .cancel): break
+            default: Issue.record("\(message) decoded as \(decoded)")
+            }
         }
     }
 
@@ -156,10 +178,8 @@ struct ExchangeWireTests {
 
     @Test("a body arrives as a slice of the message's bytes, not a copy")
     func bodyIsASlice() throws {
-        var message = Hopgate_Tunnel_V1_ExchangeFromServer()
-        message.body.data = Data(repeating: 7, count: 300)
         var buffer = ByteBuffer()
-        message.writeWire(to: &buffer)
+        ServerExchangeOutbound.body(ByteBuffer(repeating: 7, count: 300)).writeWire(to: &buffer)
         guard case .body(let body) = try ServerExchangeMessage.decode(buffer) else { Issue.record("not a body"); return }
         #expect(body.readableBytes == 300)
         let sameStorage = body.withUnsafeReadableBytes { slice in
@@ -179,8 +199,9 @@ struct ExchangeWireTests {
         var header = Hopgate_Tunnel_V1_Header()
         header.name = name
         header.value = Data(value.utf8)
-        buffer.writeProtoLengthPrefix(field, count: header.wireSize)
-        header.writeWire(to: &buffer)
+        let bytes: [UInt8] = try! header.serializedBytes()
+        buffer.writeProtoLengthPrefix(field, count: bytes.count)
+        buffer.writeBytes(bytes)
     }
 }
 
@@ -193,6 +214,50 @@ extension SeededGenerator {
 
 /// Random Exchange messages with every kind, empty and long values, names valid and not.
 enum RandomExchange {
+    /// What the edge sends, as the port's types can hold it (valid names and methods).
+    static func serverOutbound(_ random: inout SeededGenerator) -> ServerExchangeOutbound {
+        switch random.next(below: 4) {
+        case 0:
+            var request = HTTPRequest(
+                method: [.get, .post, .head, HTTPRequest.Method("PROPFIND")!][random.next(below: 4)],
+                scheme: ["https", "http", nil][random.next(below: 3)],
+                authority: [nil, "bench.localhost", "x.example:8443"][random.next(below: 3)],
+                path: [nil, "/", "/a?b=c", "/" + String(repeating: "p", count: 130 + random.next(below: 300))][random.next(below: 4)])
+            request.headerFields = fields(&random)
+            let head = ExchangeRequestHead(request: request, requestID: text(&random))
+            let end: HTTPFields?? = [nil, .some(nil), .some(fields(&random))][random.next(below: 3)]
+            return .head(head, end: end)
+        case 1: return .body(ByteBuffer(bytes: bytes(&random)))
+        case 2: return .end(random.next(below: 2) == 0 ? nil : fields(&random))
+        default: return .cancel(reason: text(&random))
+        }
+    }
+
+    /// What the client sends, as the port's types can hold it.
+    static func clientOutbound(_ random: inout SeededGenerator) -> ClientExchangeOutbound {
+        switch random.next(below: 5) {
+        case 0: return .attach(tunnelID: text(&random), token: bytes(&random))
+        case 1:
+            var response = HTTPResponse(status: .init(code: [100, 103, 200, 204, 404, 599, 999][random.next(below: 7)], reasonPhrase: ["", "OK", "Not Found"][random.next(below: 3)]))
+            response.headerFields = fields(&random)
+            let body: ByteBuffer? = random.next(below: 3) == 0 ? nil : ByteBuffer(bytes: bytes(&random))
+            let end: HTTPFields?? = [nil, .some(nil), .some(fields(&random))][random.next(below: 3)]
+            return .head(response, body: body, end: end)
+        case 2: return .body(ByteBuffer(bytes: bytes(&random)))
+        case 3: return .end(random.next(below: 2) == 0 ? nil : fields(&random))
+        default: return .failure(message: text(&random))
+        }
+    }
+
+    private static func fields(_ random: inout SeededGenerator) -> HTTPFields {
+        var fields = HTTPFields()
+        for _ in 0..<random.next(below: 6) {
+            let name = ["content-type", "Content-Length", "x-request-id", "set-cookie", "x-" + String(repeating: "n", count: 200)][random.next(below: 5)]
+            fields.append(HTTPField(name: HTTPField.Name(name)!, value: bytes(&random)))
+        }
+        return fields
+    }
+
     static func fromServer(_ random: inout SeededGenerator) -> Hopgate_Tunnel_V1_ExchangeFromServer {
         var message = Hopgate_Tunnel_V1_ExchangeFromServer()
         switch random.next(below: 5) {

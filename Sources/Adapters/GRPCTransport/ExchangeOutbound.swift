@@ -1,0 +1,222 @@
+import Foundation
+import HTTPTypes
+import HopGatePorts
+import NIOCore
+import SwiftProtobuf
+
+/// An Exchange message the edge sends, written straight from the port's types: the same bytes as
+/// the `ExchangeFromServer` it stands for (``protobuf``; `ExchangeWireTests` compares the two),
+/// without building that message first — a `Header` with a `Data` per field, and a body copied
+/// into a `Data` and then again into the frame.
+enum ServerExchangeOutbound: ExchangeWireMessage, Sendable {
+    /// A request's head; with `end` (trailers, or nil for none) when it carries the request's
+    /// End too (`request-end-in-head`).
+    case head(ExchangeRequestHead, end: HTTPFields?? = nil)
+    case body(ByteBuffer)
+    case end(HTTPFields?)
+    case cancel(reason: String)
+
+    /// The generated message, for a version 1 stream (served by grpc-swift) and the tests.
+    var protobuf: Hopgate_Tunnel_V1_ExchangeFromServer {
+        var message = Hopgate_Tunnel_V1_ExchangeFromServer()
+        switch self {
+        case .head(let head, let end):
+            var requestHead = ProtoConversions.requestHead(head)
+            if case .some(let trailers) = end { requestHead.end = ProtoConversions.end(trailers) }
+            message.head = requestHead
+        case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
+        case .end(let trailers): message.end = ProtoConversions.end(trailers)
+        case .cancel(let reason): message.cancel = .with { $0.reason = reason }
+        }
+        return message
+    }
+
+    var wireSize: Int {
+        switch self {
+        case .head(let head, let end): ProtoWire.lengthDelimitedSize(Self.headSize(head, end: end))
+        case .body(let buffer): ProtoWire.lengthDelimitedSize(OutboundField.bytesSize(buffer.readableBytes))
+        case .end(let trailers): ProtoWire.lengthDelimitedSize(OutboundField.fieldsSize(trailers))
+        case .cancel(let reason): ProtoWire.lengthDelimitedSize(OutboundField.stringSize(reason))
+        }
+    }
+
+    func writeWire(to buffer: inout ByteBuffer) {
+        switch self {
+        case .head(let head, let end):
+            buffer.writeProtoLengthPrefix(1, count: Self.headSize(head, end: end))
+            OutboundField.writeString(head.requestID, field: 1, to: &buffer)
+            OutboundField.writeString(head.request.method.rawValue, field: 2, to: &buffer)
+            OutboundField.writeString(head.request.scheme ?? "https", field: 3, to: &buffer)
+            OutboundField.writeString(head.request.authority ?? "", field: 4, to: &buffer)
+            OutboundField.writeString(head.request.path ?? "/", field: 5, to: &buffer)
+            OutboundField.writeFields(head.request.headerFields, field: 6, to: &buffer)
+            if case .some(let trailers) = end { OutboundField.writeEnd(trailers, field: 7, to: &buffer) }
+        case .body(let body):
+            buffer.writeProtoLengthPrefix(2, count: OutboundField.bytesSize(body.readableBytes))
+            OutboundField.writeBytes(body, field: 1, to: &buffer)
+        case .end(let trailers):
+            OutboundField.writeEnd(trailers, field: 3, to: &buffer)
+        case .cancel(let reason):
+            buffer.writeProtoLengthPrefix(4, count: OutboundField.stringSize(reason))
+            OutboundField.writeString(reason, field: 1, to: &buffer)
+        }
+    }
+
+    private static func headSize(_ head: ExchangeRequestHead, end: HTTPFields??) -> Int {
+        var size = OutboundField.stringSize(head.requestID) + OutboundField.stringSize(head.request.method.rawValue)
+            + OutboundField.stringSize(head.request.scheme ?? "https") + OutboundField.stringSize(head.request.authority ?? "")
+            + OutboundField.stringSize(head.request.path ?? "/") + OutboundField.fieldsSize(head.request.headerFields)
+        if case .some(let trailers) = end { size += ProtoWire.lengthDelimitedSize(OutboundField.fieldsSize(trailers)) }
+        return size
+    }
+}
+
+/// An Exchange message the client sends, written straight from the port's types: the same bytes
+/// as the `ExchangeFromClient` it stands for (``protobuf``).
+enum ClientExchangeOutbound: ExchangeWireMessage, Sendable {
+    case attach(tunnelID: String, token: Data)
+    /// A response's head; with the whole `body` and `end` (trailers, or nil for none) when the
+    /// response is small enough to go in one message (`coalesced-parts`).
+    case head(HTTPResponse, body: ByteBuffer? = nil, end: HTTPFields?? = nil)
+    case body(ByteBuffer)
+    case end(HTTPFields?)
+    case failure(message: String)
+
+    /// Whether the message carries the response's end.
+    var endsResponse: Bool {
+        switch self {
+        case .end: true
+        case .head(_, _, let end): end != nil
+        default: false
+        }
+    }
+
+    /// The generated message, for a version 1 stream (served by grpc-swift) and the tests.
+    var protobuf: Hopgate_Tunnel_V1_ExchangeFromClient {
+        var message = Hopgate_Tunnel_V1_ExchangeFromClient()
+        switch self {
+        case .attach(let tunnelID, let token):
+            message.attach = .with {
+                $0.tunnelID = tunnelID
+                $0.exchangeToken = token
+            }
+        case .head(let response, let body, let end):
+            var responseHead = ProtoConversions.responseHead(response)
+            if let body, body.readableBytes > 0 { responseHead.body = ProtoConversions.chunk(body).data }
+            if case .some(let trailers) = end { responseHead.end = ProtoConversions.end(trailers) }
+            message.head = responseHead
+        case .body(let buffer): message.body = ProtoConversions.chunk(buffer)
+        case .end(let trailers): message.end = ProtoConversions.end(trailers)
+        case .failure(let text): message.failure = .with { $0.message = text }
+        }
+        return message
+    }
+
+    var wireSize: Int {
+        switch self {
+        case .attach(let tunnelID, let token):
+            ProtoWire.lengthDelimitedSize(OutboundField.stringSize(tunnelID) + OutboundField.bytesSize(token.count))
+        case .head(let response, let body, let end): ProtoWire.lengthDelimitedSize(Self.headSize(response, body: body, end: end))
+        case .body(let buffer): ProtoWire.lengthDelimitedSize(OutboundField.bytesSize(buffer.readableBytes))
+        case .end(let trailers): ProtoWire.lengthDelimitedSize(OutboundField.fieldsSize(trailers))
+        case .failure(let text): ProtoWire.lengthDelimitedSize(OutboundField.stringSize(text))
+        }
+    }
+
+    func writeWire(to buffer: inout ByteBuffer) {
+        switch self {
+        case .attach(let tunnelID, let token):
+            buffer.writeProtoLengthPrefix(1, count: OutboundField.stringSize(tunnelID) + OutboundField.bytesSize(token.count))
+            OutboundField.writeString(tunnelID, field: 1, to: &buffer)
+            if !token.isEmpty {
+                buffer.writeProtoLengthPrefix(2, count: token.count)
+                buffer.writeBytes(token)
+            }
+        case .head(let response, let body, let end):
+            buffer.writeProtoLengthPrefix(2, count: Self.headSize(response, body: body, end: end))
+            let status = UInt64(response.status.code)
+            if status != 0 {
+                buffer.writeProtoTag(1, .varint)
+                buffer.writeProtoVarint(status)
+            }
+            OutboundField.writeString(response.status.reasonPhrase, field: 2, to: &buffer)
+            OutboundField.writeFields(response.headerFields, field: 3, to: &buffer)
+            if let body { OutboundField.writeBytes(body, field: 4, to: &buffer) }
+            if case .some(let trailers) = end { OutboundField.writeEnd(trailers, field: 5, to: &buffer) }
+        case .body(let body):
+            buffer.writeProtoLengthPrefix(3, count: OutboundField.bytesSize(body.readableBytes))
+            OutboundField.writeBytes(body, field: 1, to: &buffer)
+        case .end(let trailers):
+            OutboundField.writeEnd(trailers, field: 4, to: &buffer)
+        case .failure(let text):
+            buffer.writeProtoLengthPrefix(5, count: OutboundField.stringSize(text))
+            OutboundField.writeString(text, field: 1, to: &buffer)
+        }
+    }
+
+    private static func headSize(_ response: HTTPResponse, body: ByteBuffer?, end: HTTPFields??) -> Int {
+        let status = UInt64(response.status.code)
+        var size = status == 0 ? 0 : 1 + ProtoWire.varintSize(status)
+        size += OutboundField.stringSize(response.status.reasonPhrase) + OutboundField.fieldsSize(response.headerFields)
+        size += OutboundField.bytesSize(body?.readableBytes ?? 0)
+        if case .some(let trailers) = end { size += ProtoWire.lengthDelimitedSize(OutboundField.fieldsSize(trailers)) }
+        return size
+    }
+}
+
+/// Sizes and writes of the fields above, in protobuf's proto3 encoding: empty strings and bytes
+/// are left out, a header is a `Header` message (name, then the value's bytes), an End an `End`
+/// message of trailers.
+private enum OutboundField {
+    @inline(__always)
+    static func stringSize(_ value: String) -> Int { value.isEmpty ? 0 : ProtoWire.lengthDelimitedSize(value.utf8.count) }
+
+    @inline(__always)
+    static func bytesSize(_ count: Int) -> Int { count == 0 ? 0 : ProtoWire.lengthDelimitedSize(count) }
+
+    @inline(__always)
+    static func writeString(_ value: String, field: Int, to buffer: inout ByteBuffer) {
+        guard !value.isEmpty else { return }
+        buffer.writeProtoLengthPrefix(field, count: value.utf8.count)
+        buffer.writeString(value)
+    }
+
+    @inline(__always)
+    static func writeBytes(_ value: ByteBuffer, field: Int, to buffer: inout ByteBuffer) {
+        guard value.readableBytes > 0 else { return }
+        buffer.writeProtoLengthPrefix(field, count: value.readableBytes)
+        buffer.writeImmutableBuffer(value)
+    }
+
+    /// A `Header` message's size.
+    @inline(__always)
+    static func headerSize(_ field: HTTPField) -> Int {
+        stringSize(field.name.rawName) + bytesSize(field.withUnsafeBytesOfValue { $0.count })
+    }
+
+    /// The size of `fields` as repeated `Header`s.
+    static func fieldsSize(_ fields: HTTPFields?) -> Int {
+        guard let fields else { return 0 }
+        var size = 0
+        for field in fields { size += ProtoWire.lengthDelimitedSize(headerSize(field)) }
+        return size
+    }
+
+    static func writeFields(_ fields: HTTPFields, field number: Int, to buffer: inout ByteBuffer) {
+        for field in fields {
+            buffer.writeProtoLengthPrefix(number, count: headerSize(field))
+            writeString(field.name.rawName, field: 1, to: &buffer)
+            field.withUnsafeBytesOfValue { value in
+                guard !value.isEmpty else { return }
+                buffer.writeProtoLengthPrefix(2, count: value.count)
+                buffer.writeBytes(value)
+            }
+        }
+    }
+
+    /// An `End` message of `trailers` as field `number`.
+    static func writeEnd(_ trailers: HTTPFields?, field number: Int, to buffer: inout ByteBuffer) {
+        buffer.writeProtoLengthPrefix(number, count: fieldsSize(trailers))
+        if let trailers { writeFields(trailers, field: 1, to: &buffer) }
+    }
+}
