@@ -5,6 +5,12 @@ import NIOHTTP1
 /// of the connection opening or of the previous response ending. One rule covers an idle
 /// keep-alive connection and a client trickling a head byte by byte (slowloris); neither may hold
 /// a socket for longer. Sits between the HTTP decoder and the pipelining handler.
+///
+/// Surprising: no timer per request. A keep-alive connection's deadline moves with every
+/// response, and scheduling and cancelling a task each time cost every request an allocation
+/// and a search of the loop's timer queue. The deadline is a value; one scheduled check per
+/// connection looks at it when it comes due, closes the connection if the deadline has passed,
+/// and otherwise checks again at the deadline it finds.
 final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -12,7 +18,11 @@ final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let timeout: TimeAmount
-    private var timer: Scheduled<Void>?
+    /// When the connection closes unless a request head has come by then; nil while a request
+    /// is open.
+    private var deadline: NIODeadline?
+    /// The scheduled check, if one is pending (at or before `deadline`).
+    private var check: Scheduled<Void>?
     /// Requests whose head arrived and whose response has not ended (pipelining may stack them).
     private var open = 0
 
@@ -27,17 +37,17 @@ final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+    func handlerRemoved(context: ChannelHandlerContext) { stop() }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        stop()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head = unwrapInboundIn(data) {
             open += 1
-            disarm()
+            deadline = nil
         }
         context.fireChannelRead(data)
     }
@@ -51,13 +61,29 @@ final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func arm(_ context: ChannelHandlerContext) {
-        disarm()
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let due = context.eventLoop.now + timeout
+        deadline = due
+        if check == nil { scheduleCheck(on: context.channel, at: due) }
     }
 
-    private func disarm() {
-        timer?.cancel()
-        timer = nil
+    private func scheduleCheck(on channel: any Channel, at time: NIODeadline) {
+        let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        check = channel.eventLoop.scheduleTask(deadline: time) { handler.value.checkDue(channel) }
+    }
+
+    private func checkDue(_ channel: any Channel) {
+        check = nil
+        guard let deadline else { return }  // a request is open; its response's end re-arms
+        if deadline <= channel.eventLoop.now {
+            channel.close(promise: nil)
+        } else {
+            scheduleCheck(on: channel, at: deadline)
+        }
+    }
+
+    private func stop() {
+        check?.cancel()
+        check = nil
+        deadline = nil
     }
 }
