@@ -213,10 +213,8 @@ struct ConnectionRouting: Sendable {
     private func configureWebHTTP2(_ channel: any Channel, peer: PeerAddress) -> EventLoopFuture<Void> {
         registry.add(channel)
         do {
-            // Frames in separate TLS records: curl drops a response's head that arrives in one
-            // record with its stream's reset (a response cut after its head shows as status 0,
-            // not 200 with an incomplete body; `HostileTunnelTests.brokenExchanges`).
-            try channel.pipeline.syncOperations.addHandler(FlushCoalescer(mergingSmallWrites: false))
+            // A stream's reset in a record of its own: see `HostileTunnelTests.brokenExchanges`.
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescer(keepingHTTP2ResetsApart: true))
             try channel.pipeline.syncOperations.addHandler(WebFrameAligner())
         } catch { return channel.eventLoop.makeFailedFuture(error) }
         return channel.configureAsyncHTTP2Pipeline(mode: .server, configuration: http2Settings.handlerConfiguration) { stream in

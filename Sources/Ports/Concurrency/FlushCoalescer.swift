@@ -13,9 +13,8 @@ public import NIOCore
 /// the tunnel, two to the public client), and the client two, each record with its own seal,
 /// header and tag, and on the other side its own open. A write larger than
 /// ``smallWriteBytes`` passes as it is (copying it would cost more than a record), and a merged
-/// buffer stops at one record's plaintext (``mergedBytesLimit``). Public HTTP/2 connections
-/// keep their frames apart (`mergingSmallWrites: false`): curl loses a response's head that
-/// arrives in one record with its stream's reset.
+/// buffer stops at one record's plaintext (``mergedBytesLimit``). On public HTTP/2 connections a
+/// stream's reset keeps a record of its own (`keepingHTTP2ResetsApart`).
 ///
 /// Sits right after TLS (or first, on plain HTTP). Nothing waits longer than the current round
 /// of the event loop (no timer: grpc-swift's own flush coalescing, which waits up to 100 µs for
@@ -36,13 +35,32 @@ public final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandl
     private var mergedPromises: [EventLoopPromise<Void>] = []
 
     private let merging: Bool
+    private let resetsApart: Bool
 
-    /// - Parameter mergingSmallWrites: whether small writes are copied together (see the type's
-    ///   documentation); otherwise every write passes as it is, and only flushes are coalesced.
-    public init(mergingSmallWrites: Bool = true) { self.merging = mergingSmallWrites }
+    /// - Parameters:
+    ///   - mergingSmallWrites: whether small writes are copied together (see the type's
+    ///     documentation); otherwise every write passes as it is, and only flushes are coalesced.
+    ///   - keepingHTTP2ResetsApart: on a public HTTP/2 connection, an `RST_STREAM` frame goes out
+    ///     in a record of its own, after the record with what came before it: curl drops a
+    ///     response's head that arrives in one record with its stream's reset (a response cut
+    ///     after its head would show as status 0, not 200 with an incomplete body).
+    public init(mergingSmallWrites: Bool = true, keepingHTTP2ResetsApart: Bool = false) {
+        self.merging = mergingSmallWrites
+        self.resetsApart = keepingHTTP2ResetsApart
+    }
+
+    /// Whether `buffer` is exactly one HTTP/2 `RST_STREAM` frame (swift-nio-http2 writes each
+    /// frame other than DATA as one buffer). A payload that only looks like one is merely not
+    /// merged.
+    private static func isHTTP2Reset(_ buffer: ByteBuffer) -> Bool {
+        buffer.readableBytes == 13 && buffer.getInteger(at: buffer.readerIndex + 3, as: UInt8.self) == 0x3
+            && buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map { $0 >> 8 } == 4
+    }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .byteBuffer(let buffer) = unwrapOutboundIn(data), buffer.readableBytes <= Self.smallWriteBytes, merging else {
+        guard case .byteBuffer(let buffer) = unwrapOutboundIn(data), buffer.readableBytes <= Self.smallWriteBytes, merging,
+              !(resetsApart && Self.isHTTP2Reset(buffer))
+        else {
             passMerged(context: context)
             context.write(data, promise: promise)
             return

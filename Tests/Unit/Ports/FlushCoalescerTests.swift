@@ -77,6 +77,25 @@ struct FlushCoalescerTests {
         #expect(try outbound(channel) == ["head", "reset"])
     }
 
+    @Test("on a public HTTP/2 connection a stream's reset leaves alone, after what came before it")
+    func http2ResetsLeaveAlone() throws {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandler(FlushCoalescer(keepingHTTP2ResetsApart: true))
+        var reset = ByteBuffer()
+        reset.writeBytes([0, 0, 4, 0x3, 0, 0, 0, 0, 1, 0, 0, 0, 2])  // RST_STREAM, stream 1, INTERNAL_ERROR
+        channel.write(bytes("HEADERS"), promise: nil)
+        channel.write(bytes("DATA"), promise: nil)
+        channel.write(reset, promise: nil)
+        channel.write(bytes("next"), promise: nil)
+        channel.write(bytes(" frames"), promise: nil)
+        channel.flush()
+        channel.embeddedEventLoop.run()
+        var written: [ByteBuffer] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written.append(buffer) }
+        #expect(written.map { String(buffer: $0) } == ["HEADERSDATA", String(buffer: reset), "next frames"])
+    }
+
     @Test("a close passes and flushes what was written first")
     func closeFlushesFirst() throws {
         let channel = try coalescing()
