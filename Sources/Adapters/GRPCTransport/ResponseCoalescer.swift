@@ -38,7 +38,7 @@ struct ResponseCoalescer {
             return flush() + [Self.message(for: part)]  // bigger than announced: stream the rest
         case .end(let trailers) where heldHead != nil:
             defer { heldHead = nil; heldBody = nil }
-            return [Self.coalesced(heldHead!, body: heldBody, end: .some(trailers))]
+            return [.head(heldHead!, body: heldBody, end: .some(trailers))]
         default:
             return flush() + [Self.message(for: part)]
         }
@@ -49,7 +49,7 @@ struct ResponseCoalescer {
     mutating func flush() -> [ClientExchangeOutbound] {
         guard let head = heldHead else { return [] }
         defer { heldHead = nil; heldBody = nil }
-        return [Self.coalesced(head, body: heldBody, end: nil)]
+        return [.head(head, body: heldBody)]
     }
 
     private func isSmallAndBounded(_ response: HTTPResponse) -> Bool {
@@ -57,11 +57,6 @@ struct ResponseCoalescer {
         if answersHEAD || response.status == .noContent || response.status == .notModified { return true }
         guard let length = response.headerFields[.contentLength].flatMap({ Int($0) }) else { return false }
         return length >= 0 && length <= Self.maximumBodyBytes
-    }
-
-    /// A head carrying `body` and, when `end` is not nil, the end with its trailers.
-    private static func coalesced(_ head: HTTPResponse, body: ByteBuffer?, end: HTTPFields??) -> ClientExchangeOutbound {
-        .head(head, body: body, end: end)
     }
 
     /// One part as its own message.

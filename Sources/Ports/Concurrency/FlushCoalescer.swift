@@ -34,18 +34,14 @@ public final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandl
     private var merged: ByteBuffer?
     private var mergedPromises: [EventLoopPromise<Void>] = []
 
-    private let merging: Bool
     private let resetsApart: Bool
 
     /// - Parameters:
-    ///   - mergingSmallWrites: whether small writes are copied together (see the type's
-    ///     documentation); otherwise every write passes as it is, and only flushes are coalesced.
     ///   - keepingHTTP2ResetsApart: on a public HTTP/2 connection, an `RST_STREAM` frame goes out
     ///     in a record of its own, after the record with what came before it: curl drops a
     ///     response's head that arrives in one record with its stream's reset (a response cut
     ///     after its head would show as status 0, not 200 with an incomplete body).
-    public init(mergingSmallWrites: Bool = true, keepingHTTP2ResetsApart: Bool = false) {
-        self.merging = mergingSmallWrites
+    public init(keepingHTTP2ResetsApart: Bool = false) {
         self.resetsApart = keepingHTTP2ResetsApart
     }
 
@@ -58,7 +54,7 @@ public final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandl
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .byteBuffer(let buffer) = unwrapOutboundIn(data), buffer.readableBytes <= Self.smallWriteBytes, merging,
+        guard case .byteBuffer(let buffer) = unwrapOutboundIn(data), buffer.readableBytes <= Self.smallWriteBytes,
               !(resetsApart && Self.isHTTP2Reset(buffer))
         else {
             passMerged(context: context)

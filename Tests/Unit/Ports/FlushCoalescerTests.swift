@@ -65,18 +65,6 @@ struct FlushCoalescerTests {
         #expect(completed == 2)
     }
 
-    @Test("without merging, writes pass one by one and only the flush waits for the round's end")
-    func withoutMerging() throws {
-        let channel = EmbeddedChannel()
-        defer { _ = try? channel.finish() }
-        try channel.pipeline.syncOperations.addHandler(FlushCoalescer(mergingSmallWrites: false))
-        channel.write(bytes("head"), promise: nil)
-        channel.write(bytes("reset"), promise: nil)
-        channel.flush()
-        channel.embeddedEventLoop.run()
-        #expect(try outbound(channel) == ["head", "reset"])
-    }
-
     @Test("on a public HTTP/2 connection a stream's reset leaves alone, after what came before it")
     func http2ResetsLeaveAlone() throws {
         let channel = EmbeddedChannel()
