@@ -55,7 +55,14 @@ struct ResponseCoalescer {
     private func isSmallAndBounded(_ response: HTTPResponse) -> Bool {
         guard response.status.kind != .informational else { return false }
         if answersHEAD || response.status == .noContent || response.status == .notModified { return true }
-        guard let length = response.headerFields[.contentLength].flatMap({ Int($0) }) else { return false }
+        // One `Content-Length` field, read without joining the values of all of them (as the
+        // fields' subscript does): two of them, even equal, make the body unbounded here.
+        var length: Int?
+        for field in response.headerFields where field.name == .contentLength {
+            guard length == nil, let value = Int(field.value) else { return false }
+            length = value
+        }
+        guard let length else { return false }
         return length >= 0 && length <= Self.maximumBodyBytes
     }
 

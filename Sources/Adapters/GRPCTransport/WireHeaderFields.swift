@@ -10,7 +10,9 @@ import NIOCore
 /// that is not protobuf is a different failure (the stream's, not the exchange's). The first such
 /// problem is kept in ``problem``, and nothing more is added after it.
 struct WireHeaderFields {
-    private(set) var fields = HTTPFields()
+    /// The fields read so far, added to an `HTTPFields` once, in ``result()``: each of its
+    /// appends is a generic call the compiler cannot specialize (`replaceSubrange`).
+    private var fields: [HTTPField] = []
     /// The first header that could not be made a field.
     private(set) var problem: TunnelExchangeError?
 
@@ -29,15 +31,21 @@ struct WireHeaderFields {
         }
         guard problem == nil else { return }
         let nameText = name.map { String(buffer: $0) } ?? ""
-        guard let fieldName = HTTPField.Name(nameText) else {
+        guard let fieldName = Self.fieldName(nameText) else {
             problem = TunnelExchangeError(.protocolViolation, "invalid header name '\(nameText.prefix(40))'")
             return
         }
-        // Bytes, not a String: obs-text (a Latin-1 filename, say) must arrive unchanged.
-        if let value {
-            fields.append(HTTPField(name: fieldName, value: value.readableBytesView))
+        guard let value else {
+            fields.append(HTTPField(name: fieldName, value: ""))
+            return
+        }
+        // ASCII, the usual case, is made a String at once: the field keeps the same String its
+        // byte initializer would make, without that initializer's generic UTF-8 validation.
+        // Anything else goes in as bytes: obs-text (a Latin-1 filename, say) must arrive unchanged.
+        if value.isASCII {
+            fields.append(HTTPField(name: fieldName, value: String(buffer: value)))
         } else {
-            fields.append(HTTPField(name: fieldName, value: EmptyCollection<UInt8>()))
+            fields.append(HTTPField(name: fieldName, value: value.readableBytesView))
         }
     }
 
@@ -56,7 +64,22 @@ struct WireHeaderFields {
     /// The fields, or the first problem.
     func result() -> Result<HTTPFields, TunnelExchangeError> {
         if let problem { return .failure(problem) }
-        return .success(fields)
+        return .success(HTTPFields(fields))
+    }
+
+    /// A field name, taken as it is when it is already lowercase (as HopGate writes names, and
+    /// as HTTP/2 requires them), else validated and lowercased. A pseudo-header name (`:path`)
+    /// is not a field: refused, as by `HTTPField.Name.init(_:)`.
+    private static func fieldName(_ text: String) -> HTTPField.Name? {
+        if text.utf8.first != UInt8(ascii: ":"), let name = HTTPField.Name(parsed: text) { return name }
+        return HTTPField.Name(text)
+    }
+}
+
+extension ByteBuffer {
+    /// Whether every readable byte is ASCII.
+    var isASCII: Bool {
+        withUnsafeReadableBytes { bytes in bytes.allSatisfy { $0 < 0x80 } }
     }
 }
 

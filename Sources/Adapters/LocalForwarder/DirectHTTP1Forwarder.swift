@@ -95,11 +95,7 @@ enum DirectHTTP1Forwarder {
     }
 
     static func fields(from headers: HTTPHeaders) -> HTTPFields {
-        var fields = HTTPFields()
-        for header in headers {
-            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
-        }
-        return fields
+        HTTPFields(headers.compactMap { header in HTTPField.Name(header.name).map { HTTPField(name: $0, value: header.value) } })
     }
 
     static func headers(from fields: HTTPFields) -> HTTPHeaders {

@@ -7,13 +7,16 @@ enum HTTP1ResponseHead {
     /// The head as the tunnel carries it: hop-by-hop fields removed (each name converted once,
     /// then looked up by its canonical form).
     static func response(from head: HTTPResponseHead) -> HTTPResponse {
-        var fields = HTTPFields()
+        // Gathered in an array and added at once: each append to `HTTPFields` is a generic call
+        // that is not specialized.
+        var fields: [HTTPField] = []
         fields.reserveCapacity(head.headers.count)
         for (name, value) in head.headers {
             guard let fieldName = HTTPField.Name(name), !HopByHopFields.isHopByHop(fieldName) else { continue }
             fields.append(HTTPField(name: fieldName, value: value))
         }
-        return HTTPResponse(status: .init(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase), headerFields: fields)
+        return HTTPResponse(
+            status: .init(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase), headerFields: HTTPFields(fields))
     }
 
     /// Whether the connection can carry another exchange after this response: the service keeps

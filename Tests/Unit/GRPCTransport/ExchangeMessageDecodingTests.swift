@@ -18,6 +18,17 @@ struct ExchangeMessageDecodingTests {
         #expect(field.withUnsafeBytesOfValue { Array($0) } == latin1)
     }
 
+    @Test("a lowercase name is kept as it is, another is compared lowercased and keeps its spelling; ASCII values are text")
+    func namesAndTextValues() throws {
+        let message = try decode(head(status: 200, headers: [("x-lower", Array("a b".utf8)), ("X-Mixed", Array("c".utf8)), ("x-empty", [])]))
+        guard case .part(.head(let response)) = message else { Issue.record("not a head: \(message)"); return }
+        let fields = Array(response.headerFields)
+        #expect(fields.map(\.name.rawName) == ["x-lower", "X-Mixed", "x-empty"])
+        #expect(fields.map(\.name.canonicalName) == ["x-lower", "x-mixed", "x-empty"])
+        #expect(fields.map(\.value) == ["a b", "c", ""])
+        #expect(response.headerFields[HTTPField.Name("x-mixed")!] == "c")
+    }
+
     @Test("CR, LF and NUL in a value cannot split the response: they become spaces")
     func noSplitting() throws {
         let message = try decode(head(status: 200, headers: [("x-a", Array("1\r\nset-cookie: stolen\u{0}".utf8))]))
@@ -29,6 +40,7 @@ struct ExchangeMessageDecodingTests {
 
     @Test("a head that cannot be rebuilt, or bytes that are not protobuf, are refused naming the problem", arguments: [
         ("invalid header name", try head(status: 200, headers: [("bad name", Array("v".utf8))])),
+        ("invalid header name ':path'", try head(status: 200, headers: [(":path", Array("/".utf8))])),
         ("invalid status 42", try head(status: 42, headers: [])),
         ("not valid protobuf", [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]),
     ] as [(String, [UInt8])])

@@ -37,6 +37,18 @@ struct ResponseCoalescerTests {
         }
     }
 
+    @Test func twoLengthFieldsEvenEqualLeaveTheBodyUnbounded() {
+        var head = response(.ok, length: 5)
+        head.headerFields.append(HTTPField(name: .contentLength, value: "5"))
+        var coalescer = ResponseCoalescer(enabled: true, requestMethod: .get)
+        let messages = coalescer.messages(for: .head(head)).map(\.protobuf)
+        #expect(messages.count == 1 && messages.first?.head.hasEnd == false)
+        var unparsable = ResponseCoalescer(enabled: true, requestMethod: .get)
+        var odd = HTTPResponse(status: .ok)
+        odd.headerFields[.contentLength] = "5x"
+        #expect(unparsable.messages(for: .head(odd)).count == 1)
+    }
+
     @Test func aBodyLargerThanAnnouncedIsStreamedOnceItOutgrowsTheBound() {
         var coalescer = ResponseCoalescer(enabled: true, requestMethod: .get)
         _ = coalescer.messages(for: .head(response(.ok, length: 10)))
