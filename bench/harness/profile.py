@@ -6,7 +6,8 @@ Normally started by `scripts/profile`, which installs the tools and builds the r
 
 Starts the backend nginx, hopgate-server (dev) and one hopgate-client, and nginx HTTPS in front
 of the same backend as the reference. For each load (`wrk -t1 -c50`, `wrk -t1 -c1`,
-`h2load -t1 -c1 -m50`) it prints, per request and per process: CPU µs (utime + stime from
+`h2load -t1 -c1 -m50`; the one-connection loads twice: on the tunnel's event loop and on
+another one) it prints, per request and per process: CPU µs (utime + stime from
 /proc), system calls (perf's raw_syscalls:sys_enter, or strace -c when perf cannot count) and
 context switches (voluntary + involuntary over all threads). Then, unless --no-perf, it records
 `perf record -g` of each HopGate process under wrk -c50 and writes the flat profiles
@@ -17,6 +18,7 @@ import glob
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -166,9 +168,24 @@ def main():
         ]
         results = {"seconds": seconds, "hopgate": [], "nginx-https": []}
         for name, load in loads:
-            results["hopgate"].append(measure(name, lambda: load(system), system.pids, seconds, log))
-            results["nginx-https"].append(measure(name, lambda: load(nginx), {"nginx workers": children(front_nginx.pid)}, seconds,
-                                                  lambda m: log("   nginx-https " + m)))
+            if name == loads[0][0]:
+                runs = [measure(name, lambda: load(system), system.pids, seconds, log)]
+            else:
+                # One connection lands on the edge's event loops in turn (NIO's round-robin): on
+                # the tunnel's loop, or on another one and every request hops between the two
+                # threads. Two runs in a row take one of each; labelled by the edge's context
+                # switches (the hop's), so that builds are compared placement for placement. (A
+                # load's own connections leave the turn where it was: an idle one in between moves it.)
+                first = measure(name, lambda: load(system), system.pids, seconds, log)
+                with socket.create_connection(("127.0.0.1", system.port)):  # moves the next accept to the next loop
+                    second = measure(name, lambda: load(system), system.pids, seconds, log)
+                runs = sorted((first, second), key=lambda figures: figures["processes"]["edge"]["context_switches_per_request"])
+                for figures, placement in zip(runs, ("tunnel's loop", "other loop")):
+                    figures["load"] = "%s (%s)" % (name, placement)
+            for figures in runs:
+                results["hopgate"].append(figures)
+                results["nginx-https"].append(measure(figures["load"], lambda: load(nginx), {"nginx workers": children(front_nginx.pid)},
+                                                      seconds, lambda m: log("   nginx-https " + m)))
         if not args.no_perf and shutil.which("perf"):
             for role, pid in system.pids.items():
                 path = perf_profile(role, pid, seconds, args.out, lambda: wrk(system, "/1k.bin", 50, seconds, ws.dir), args.call_graph)
