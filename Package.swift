@@ -11,6 +11,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    // Release builds let the optimizer see across our own modules (Domain, Ports, the
+    // adapters): generic code such as RouteTable<[TunnelID]> is specialized where it is used
+    // instead of instantiating type metadata and dispatching through witness tables on every
+    // request. Measured (scripts/profile --compare, 4 rounds): CPU per request under wrk -c50
+    // edge 60 → 59 µs ÷ nginx's 2.77 → 2.52, client 57 → 53 µs; h2load -m50 edge 80 → 73 µs.
+    // Debug builds (tests, ASan) keep the default.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(
