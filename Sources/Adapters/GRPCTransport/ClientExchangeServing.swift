@@ -28,7 +28,7 @@ enum ClientExchangeServing {
 
     static func serve(
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
-        requestBody: OneSlotChannel<ExchangeRequestPart>,
+        requestBody: PartStream<ExchangeRequestPart>,
         writer: RPCWriter<ClientExchangeOutbound>,
         coalescing: Bool = false
     ) async -> Outcome {
@@ -38,7 +38,7 @@ enum ClientExchangeServing {
             batches: { parts in try await sender.send(parts) })
         var failure: String?
         do {
-            try await handler.handle(head, requestBody: PartStream(requestBody), response: response)
+            try await handler.handle(head, requestBody: requestBody, response: response)
             try await sender.flush()
         } catch {
             failure = "\(error)"

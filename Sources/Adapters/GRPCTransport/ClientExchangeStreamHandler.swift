@@ -59,7 +59,8 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
     }
 
     private struct Exchange {
-        let body: OneSlotChannel<ExchangeRequestPart>
+        /// Where the request's body parts go; nil when its end came with its head.
+        let body: OneSlotChannel<ExchangeRequestPart>?
         var requestEnded: Bool
         var phase = Phase.running
         /// Running; nil once the task has said it is done.
@@ -234,7 +235,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         guard pause == nil, serverEnded, !closed else { return }
         // The server's side is over: an exchange still running has nobody to answer.
         if let exchange = current, let task = exchange.task {
-            exchange.body.finish()
+            exchange.body?.finish()
             task.cancel()
         }
         endOurSide(failure: nil)
@@ -261,19 +262,17 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
                 abandon("the server sent a request head the client cannot read: \(error)")
                 return
             }
-            var exchange = Exchange(body: OneSlotChannel(), requestEnded: end != nil)
-            if case .some(let endTrailers) = end {  // `request-end-in-head`: the body is over before the handler looks
-                _ = exchange.body.offer(.end(endTrailers), onTaken: {})  // the slot is empty
-                exchange.body.finish()
-            }
+            // `request-end-in-head`: the body is over before the handler looks, and needs no
+            // channel to the exchange's task.
+            var exchange = Exchange(body: end == nil ? OneSlotChannel() : nil, requestEnded: end != nil)
             settings.open(settings.pool.streamTaken())
-            exchange.task = startExchange(request, body: exchange.body, context: context)
+            exchange.task = startExchange(request, body: exchange.body, endedWithHead: end, context: context)
             current = exchange
         case .body(let chunk):
-            guard let exchange = current, exchange.task != nil else { return }
-            offer(.body(chunk), to: exchange.body, context: context)
+            guard let exchange = current, exchange.task != nil, let body = exchange.body else { return }
+            offer(.body(chunk), to: body, context: context)
         case .end(let end):
-            guard var exchange = current, exchange.task != nil else { return }
+            guard var exchange = current, exchange.task != nil, let body = exchange.body else { return }
             let trailers: HTTPFields?
             switch end {
             case .success(let value): trailers = value
@@ -283,8 +282,8 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
             }
             exchange.requestEnded = true
             current = exchange
-            offer(.end(trailers), to: exchange.body, context: context)
-            exchange.body.finish()  // keeps an offered End for the receiver
+            offer(.end(trailers), to: body, context: context)
+            body.finish()  // keeps an offered End for the receiver
         case .cancel:
             guard var exchange = current else {
                 // Cancelled before any head: the server retired the idle stream (the pool
@@ -296,7 +295,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
             case .running:
                 exchange.phase = .cancelRequested
                 current = exchange
-                exchange.body.fail(CancellationError())
+                exchange.body?.fail(CancellationError())
                 exchange.task?.cancel()
             case .released:
                 exchange.phase = .ending
@@ -311,7 +310,13 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
     }
 
     /// Starts the exchange's task; it tells the handler when it is done (``exchangeDone(_:)``).
-    private func startExchange(_ request: ExchangeRequestHead, body: OneSlotChannel<ExchangeRequestPart>, context: ChannelHandlerContext) -> Task<Void, Never> {
+    /// - Parameters:
+    ///   - body: the channel the request's body parts go through; nil when its end came with its
+    ///     head (`endedWithHead`, the end's trailers).
+    private func startExchange(
+        _ request: ExchangeRequestHead, body: OneSlotChannel<ExchangeRequestPart>?, endedWithHead: HTTPFields??,
+        context: ChannelHandlerContext
+    ) -> Task<Void, Never> {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let writer = ExchangeStreamWriter<ClientExchangeOutbound, ClientExchangeStreamHandler>(
@@ -320,10 +325,11 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         // On the stream's own event loop while the tunnel is not busy (``ClientExchangePlacement``).
         let task = Task(executorPreference: settings.placement.executorForExchange(on: eventLoop)) {
             defer { settings.placement.exchangeEnded() }
+            let requestBody: PartStream<ExchangeRequestPart> = if let body { PartStream(body) } else { .known([.end(endedWithHead ?? nil)]) }
             let outcome = await ClientExchangeServing.serve(
-                request, with: settings.handler, requestBody: body, writer: RPCWriter(wrapping: writer), coalescing: settings.coalescing)
+                request, with: settings.handler, requestBody: requestBody, writer: RPCWriter(wrapping: writer), coalescing: settings.coalescing)
             // Request parts that still come are dropped.
-            body.finish()
+            body?.finish()
             eventLoop.execute { handler.value.exchangeDone(outcome) }
         }
         tasks.started(task)
@@ -385,7 +391,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
     private func abandon(_ reason: String) {
         settings.logger.warning("exchange stream abandoned", metadata: ["reason": "\(reason)"])
         if let exchange = current, let task = exchange.task {
-            exchange.body.fail(TunnelExchangeError(.protocolViolation, reason))
+            exchange.body?.fail(TunnelExchangeError(.protocolViolation, reason))
             task.cancel()
         }
         endOurSide(failure: reason)
@@ -417,7 +423,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         ended.markEnded()
         writabilityWaiters.releaseAll(RPCError(code: .unavailable, message: "the exchange stream has closed"))
         if let exchange = current, let task = exchange.task {
-            exchange.body.fail(TunnelExchangeError(.tunnelFailed, "the exchange stream closed"))
+            exchange.body?.fail(TunnelExchangeError(.tunnelFailed, "the exchange stream closed"))
             task.cancel()
         }
     }

@@ -10,6 +10,8 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
     fileprivate enum Source {
         case single(() async throws -> Part?)
         case batched(() async throws -> [Part]?)
+        /// All the parts, known when the stream is made.
+        case known([Part])
     }
 
     private let source: Source
@@ -36,6 +38,12 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
         PartStream(source: .batched(nextBatch))
     }
 
+    /// A stream of parts known already (a request whose end came with its head): read without
+    /// a channel between a producer and the reader, nor a suspension.
+    public static func known(_ parts: [Part]) -> PartStream {
+        PartStream(source: .known(parts))
+    }
+
     private init(source: Source) { self.source = source }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -43,11 +51,16 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
         /// What is left of the last batch.
         private var pending: ArraySlice<Part> = []
 
-        fileprivate init(source: Source) { self.source = source }
+        fileprivate init(source: Source) {
+            self.source = source
+            if case .known(let parts) = source { pending = parts[...] }
+        }
 
         public mutating func next() async throws -> Part? {
             if let part = pending.popFirst() { return part }
             switch source {
+            case .known:
+                return nil
             case .single(let next):
                 return try await next()
             case .batched(let nextBatch):
@@ -68,6 +81,8 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
                 return pending
             }
             switch source {
+            case .known:
+                return nil
             case .single(let next):
                 return try await next().map { [$0][...] }
             case .batched(let nextBatch):

@@ -27,6 +27,20 @@ struct PartBatchingTests {
         #expect(try await parts.nextBatch() == nil)
     }
 
+    @Test func aStreamOfKnownPartsGivesThemAsOneBatchThenEnds() async throws {
+        var batches = PartStream<Int>.known([1, 2]).makeAsyncIterator()
+        #expect(try await batches.nextBatch().map(Array.init) == [1, 2])
+        #expect(try await batches.nextBatch() == nil)
+        #expect(try await batches.next() == nil)
+
+        var parts = PartStream<Int>.known([3, 4]).makeAsyncIterator()
+        #expect(try await parts.next() == 3)
+        #expect(try await parts.nextBatch().map(Array.init) == [4])
+        #expect(try await parts.next() == nil)
+        var none = PartStream<Int>.known([]).makeAsyncIterator()
+        #expect(try await none.nextBatch() == nil)
+    }
+
     @Test func aWriterTakesABatchInOneCallEvenWhenObserved() async throws {
         let calls = Mutex<[[Int]]>([])
         let seen = Mutex<[Int]>([])
