@@ -31,7 +31,7 @@ struct WireHeaderFields {
         }
         guard problem == nil else { return }
         let nameText = name.map { String(buffer: $0) } ?? ""
-        guard let fieldName = Self.fieldName(nameText) else {
+        guard let fieldName = HTTPField.Name(nameText) else {
             problem = TunnelExchangeError(.protocolViolation, "invalid header name '\(nameText.prefix(40))'")
             return
         }
@@ -65,14 +65,6 @@ struct WireHeaderFields {
     func result() -> Result<HTTPFields, TunnelExchangeError> {
         if let problem { return .failure(problem) }
         return .success(HTTPFields(fields))
-    }
-
-    /// A field name, taken as it is when it is already lowercase (as HopGate writes names, and
-    /// as HTTP/2 requires them), else validated and lowercased. A pseudo-header name (`:path`)
-    /// is not a field: refused, as by `HTTPField.Name.init(_:)`.
-    private static func fieldName(_ text: String) -> HTTPField.Name? {
-        if text.utf8.first != UInt8(ascii: ":"), let name = HTTPField.Name(parsed: text) { return name }
-        return HTTPField.Name(text)
     }
 }
 
