@@ -14,9 +14,9 @@ let swiftSettings: [SwiftSetting] = [
     // Release builds let the optimizer see across our own modules (Domain, Ports, the
     // adapters): generic code such as RouteTable<[TunnelID]> is specialized where it is used
     // instead of instantiating type metadata and dispatching through witness tables on every
-    // request. Measured (scripts/profile --compare, 4 rounds): CPU per request under wrk -c50
-    // edge 60 → 59 µs ÷ nginx's 2.77 → 2.52, client 57 → 53 µs; h2load -m50 edge 80 → 73 µs.
-    // Debug builds (tests, ASan) keep the default.
+    // request. Measured against the same sources without it (scripts/profile --compare,
+    // 4 rounds, wrk -c50): CPU per request ÷ nginx HTTPS's in the same round, edge 2.93 → 2.52,
+    // client 2.65 → 2.25. Debug builds (tests, ASan) keep the default.
     .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
