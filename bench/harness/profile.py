@@ -184,13 +184,15 @@ def main():
             else:
                 # One connection lands on the edge's event loops in turn (NIO's round-robin): on
                 # the tunnel's loop, or on another one and every request hops between the two
-                # threads. Two runs in a row take one of each; labelled by the edge's context
-                # switches (the hop's), so that builds are compared placement for placement. (A
-                # load's own connections leave the turn where it was: an idle one in between moves it.)
+                # threads. An idle connection opened between two runs moves the turn, so the
+                # second run usually takes the other loop; the runs are labelled by the edge's
+                # context switches (the hop's), so that builds are compared placement for
+                # placement. The turn also moves when a job reaches NIO (our global executor)
+                # from a thread that is not one of its loops, hence the retries.
                 first = measure(name, lambda: load(system), system.pids, seconds, log)
                 holders = []
                 try:
-                    for _ in range(3):  # usually one: another accept may come between and move the turn back
+                    for _ in range(3):  # usually one
                         holders.append(socket.create_connection(("127.0.0.1", system.port)))
                         second = measure(name, lambda: load(system), system.pids, seconds, log)
                         if not same_placement(first, second):
@@ -200,7 +202,7 @@ def main():
                         holder.close()
                 runs = sorted((first, second), key=edge_context_switches)
                 labels = ("tunnel's loop", "other loop")
-                if same_placement(first, second):  # NIO's turn also moves with other work: seen with 1 s runs
+                if same_placement(first, second):  # seen with 1 s runs
                     log("   both runs of %s took the same event loop" % name)
                     labels = ("run 1", "run 2")
                 for figures, placement in zip(runs, labels):

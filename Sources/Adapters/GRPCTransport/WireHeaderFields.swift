@@ -79,10 +79,8 @@ extension ProtoWireReader {
     /// A string field's bytes, checked to be UTF-8 (protobuf strings are), not made a String.
     mutating func readUTF8Bytes() throws(ProtoWire.Malformed) -> ByteBuffer {
         let bytes = try readLengthDelimited()
-        let valid = bytes.readableBytesView.withContiguousStorageIfAvailable { bytes in
-            // ASCII, the usual case, is UTF-8 without a decode.
-            bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
-        } ?? false
+        // ASCII, the usual case, is UTF-8 without a decode.
+        let valid = bytes.isASCII || bytes.withUnsafeReadableBytes { String(validating: $0, as: UTF8.self) != nil }
         guard valid else { throw ProtoWire.Malformed(reason: "a string field that is not UTF-8") }
         return bytes
     }
