@@ -28,7 +28,9 @@ let swiftSettings: [SwiftSetting] = [
 /// `swift build --static-swift-stdlib` does, without anyone having to remember the flag):
 /// - a binary runs on a machine without a Swift toolchain, so `deploy/` installs just the file;
 /// - calls into the runtime (`swift_retain`, `swift_release`, allocation, metadata) are direct
-///   calls instead of jumps through the dynamic linker's tables. Same-hour A/B against the same
+///   calls instead of jumps through the dynamic linker's tables, and the runtime's thread-locals
+///   (the current task, the exclusivity checks' access set) are read without `__tls_get_addr`
+///   (0.65 % of the edge's samples before). Same-hour A/B against the same
 ///   sources linked against the shared libraries (`bench/harness/compare.py`, 4 rounds): CPU per
 ///   request ÷ nginx HTTPS's at 50 connections, edge 3.01 → 2.63, client 2.55 → 2.24;
 /// - a process starts without binding a dozen shared libraries: `perf stat -r 20 hopgate-client
