@@ -30,9 +30,11 @@ let swiftSettings: [SwiftSetting] = [
 /// - calls into the runtime (`swift_retain`, `swift_release`, allocation, metadata) are direct
 ///   calls instead of jumps through the dynamic linker's tables, and the runtime's thread-locals
 ///   (the current task, the exclusivity checks' access set) are read without `__tls_get_addr`
-///   (0.65 % of the edge's samples before). Same-hour A/B against the same
-///   sources linked against the shared libraries (`bench/harness/compare.py`, 4 rounds): CPU per
-///   request ÷ nginx HTTPS's at 50 connections, edge 3.01 → 2.63, client 2.55 → 2.24;
+///   (0.65 % of the edge's samples before). Same-hour A/Bs against the same sources linked
+///   against the shared libraries (`bench/harness/compare.py`, three runs of 4–5 rounds): CPU
+///   per request ÷ nginx HTTPS's at 50 connections, edge 3.01 → 2.63, 3.30 → 2.97 and
+///   3.04 → 2.93, client 2.55 → 2.24, 2.85 → 2.55 and 2.60 → 2.49; h2 with 50 streams on the
+///   tunnel's loop, edge 89 → 72, 115 → 81 and 92 → 82 µs;
 /// - a process starts without binding a dozen shared libraries: `perf stat -r 20 hopgate-client
 ///   --help` 13.9 → 6.0 ms of CPU, 29 → 7 ms wall.
 /// Debug builds (tests, ASan, the fuzzer) keep the shared libraries; on macOS the runtime is the
