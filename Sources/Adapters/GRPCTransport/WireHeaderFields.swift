@@ -30,10 +30,16 @@ struct WireHeaderFields {
             }
         }
         guard problem == nil else { return }
-        let nameText = name.map { String(buffer: $0) } ?? ""
-        guard let fieldName = HTTPField.Name(nameText) else {
-            problem = TunnelExchangeError(.protocolViolation, "invalid header name '\(nameText.prefix(40))'")
-            return
+        let fieldName: HTTPField.Name
+        if let common = name?.withUnsafeReadableBytes(CommonFieldNames.name(spelled:)) {
+            fieldName = common
+        } else {
+            let nameText = name.map { String(buffer: $0) } ?? ""
+            guard let made = HTTPField.Name(nameText) else {
+                problem = TunnelExchangeError(.protocolViolation, "invalid header name '\(nameText.prefix(40))'")
+                return
+            }
+            fieldName = made
         }
         guard let value else {
             fields.append(HTTPField(name: fieldName, value: ""))

@@ -12,7 +12,9 @@ enum HTTP1ResponseHead {
         var fields: [HTTPField] = []
         fields.reserveCapacity(head.headers.count)
         for (name, value) in head.headers {
-            guard let fieldName = HTTPField.Name(name), !HopByHopFields.isHopByHop(fieldName) else { continue }
+            guard let fieldName = CommonFieldNames.name(spelled: name) ?? HTTPField.Name(name),
+                !HopByHopFields.isHopByHop(fieldName)
+            else { continue }
             fields.append(HTTPField(name: fieldName, value: value))
         }
         return HTTPResponse(

@@ -4,23 +4,38 @@ public import HTTPTypes
 /// The hop-by-hop header fields (RFC 9110 §7.6.1) that never cross a proxy, plus any field the
 /// `Connection` header names.
 public enum HopByHopFields {
-    static let names: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
-        "proxy-authenticate", "proxy-authorization",
-    ]
+    /// Whether a lower-cased name is one of the fixed hop-by-hop fields: `connection`,
+    /// `keep-alive`, `proxy-connection`, `te`, `transfer-encoding`, `upgrade`,
+    /// `proxy-authenticate`, `proxy-authorization`.
+    ///
+    /// Asked for every field of every request and response on both sides of the tunnel, so it
+    /// compares by length first instead of hashing the name into a `Set` (hashing was about 1 %
+    /// of the client's CPU per request).
+    static func isFixedHopByHop(canonical name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: name == "te"
+        case 7: name == "upgrade"
+        case 10: name == "connection" || name == "keep-alive"
+        case 16: name == "proxy-connection"
+        case 17: name == "transfer-encoding"
+        case 18: name == "proxy-authenticate"
+        case 19: name == "proxy-authorization"
+        default: false
+        }
+    }
 
     /// Whether `name` is one of the fixed hop-by-hop fields (whatever its case). Fields that a
     /// `Connection` header names are hop-by-hop too: ``removing(from:)`` drops those as well.
-    public static func isHopByHop(_ name: String) -> Bool { names.contains(name.lowercased()) }
+    public static func isHopByHop(_ name: String) -> Bool { isFixedHopByHop(canonical: name.lowercased()) }
 
     /// Whether `name` is one of the fixed hop-by-hop fields.
-    public static func isHopByHop(_ name: HTTPField.Name) -> Bool { names.contains(name.canonicalName) }
+    public static func isHopByHop(_ name: HTTPField.Name) -> Bool { isFixedHopByHop(canonical: name.canonicalName) }
 
     /// `fields` without hop-by-hop fields.
     public static func removing(from fields: HTTPFields) -> HTTPFields {
         let tokens = connectionTokens(fields)
         func isRemoved(_ field: HTTPField) -> Bool {
-            names.contains(field.name.canonicalName) || (!tokens.isEmpty && tokens.contains(field.name.canonicalName))
+            isFixedHopByHop(canonical: field.name.canonicalName) || (!tokens.isEmpty && tokens.contains(field.name.canonicalName))
         }
         // Usually there is none (a response the client already cleaned, most requests): no copy.
         guard fields.contains(where: isRemoved) else { return fields }

@@ -187,29 +187,73 @@ public struct PublicRequestRouter: Sendable {
 
     /// The request as the tunnel client sees it: hop-by-hop fields gone, `X-Forwarded-*` set,
     /// `X-Real-IP` the public client's address (as nginx's `proxy_set_header X-Real-IP`).
+    ///
+    /// Made in one pass over the fields (the fields the edge sets go after the public client's,
+    /// in a fixed order): setting each by subscript cost a search and a copy per field set.
     func forwarded(_ request: HTTPRequest, peer: PeerAddress, scheme: String, requestID: String) -> HTTPRequest {
-        var fields = HopByHopFields.removing(from: request.headerFields)
-        let address = peer.address
-        fields[Self.forwardedForField] = fields[Self.forwardedForField].map { "\($0), \(address)" } ?? address
-        fields[Self.realIPField] = address
-        fields[Self.forwardedProtoField] = scheme
-        fields[Self.forwardedHostField] = request.authority ?? ""
-        // Set only by the client that strips a route's prefix; a public client's value would let
-        // it choose the URLs the service builds.
-        fields[Self.forwardedPrefixField] = nil
-        fields[Self.requestIDField] = requestID
-        fields[.expect] = nil  // answered by the edge, which sends 100 Continue when it reads the body
-        // `TE: trailers` is hop-by-hop, but the edge passes trailers back, so the next hop may send them.
-        if HopByHopFields.acceptsTrailers(request.headerFields) {
-            fields[.te] = "trailers"
+        let original = request.headerFields
+        let tokens = HopByHopFields.connectionTokens(original)
+        var fields: [HTTPField] = []
+        fields.reserveCapacity(original.count + 8)
+        var forwardedFor: String?
+        for field in original {
+            let name = field.name.canonicalName
+            if HopByHopFields.isFixedHopByHop(canonical: name) || (!tokens.isEmpty && tokens.contains(name)) { continue }
+            switch Self.setByEdge(canonical: name) {
+            case .kept:
+                fields.append(field)
+            case .forwardedFor:
+                forwardedFor = forwardedFor.map { "\($0), \(field.value)" } ?? field.value
+            case .replaced:
+                continue
+            }
         }
-        if HopByHopFields.isUpgradeRequest(request.headerFields) {
-            fields[.upgrade] = request.headerFields[.upgrade]
-            fields[.connection] = "upgrade"
+        let address = peer.address
+        fields.append(HTTPField(name: Self.forwardedForField, value: forwardedFor.map { "\($0), \(address)" } ?? address))
+        fields.append(HTTPField(name: Self.realIPField, value: address))
+        fields.append(HTTPField(name: Self.forwardedProtoField, value: scheme))
+        fields.append(HTTPField(name: Self.forwardedHostField, value: request.authority ?? ""))
+        fields.append(HTTPField(name: Self.requestIDField, value: requestID))
+        // `TE: trailers` is hop-by-hop, but the edge passes trailers back, so the next hop may send them.
+        if HopByHopFields.acceptsTrailers(original) {
+            fields.append(HTTPField(name: .te, value: "trailers"))
+        }
+        if HopByHopFields.isUpgradeRequest(original) {
+            fields.append(HTTPField(name: .upgrade, value: original[.upgrade] ?? ""))
+            fields.append(HTTPField(name: .connection, value: "upgrade"))
         }
         var forwarded = request
-        forwarded.headerFields = fields
+        forwarded.headerFields = HTTPFields(fields)
         return forwarded
+    }
+
+    /// What becomes of a public client's field that the edge sets itself.
+    private enum EdgeSetField {
+        /// Not one of them: passed on.
+        case kept
+        /// `X-Forwarded-For`: the peer's address is appended to its value.
+        case forwardedFor
+        /// Dropped: `X-Real-IP`, `X-Forwarded-Proto`, `X-Forwarded-Host`, `X-Request-Id` (set
+        /// anew), `X-Forwarded-Prefix` (set only by the client that strips a route's prefix; a
+        /// public client's value would let it choose the URLs the service builds) and `Expect`
+        /// (answered by the edge, which sends 100 Continue when it reads the body).
+        case replaced
+    }
+
+    /// Which of the fields the edge sets `name` (lower-cased) is; by length first, as
+    /// ``HopByHopFields/isFixedHopByHop(canonical:)``.
+    private static func setByEdge(canonical name: String) -> EdgeSetField {
+        switch name.utf8.count {
+        case 15 where name == "x-forwarded-for": .forwardedFor
+        case 9 where name == "x-real-ip",
+            17 where name == "x-forwarded-proto",
+            16 where name == "x-forwarded-host",
+            18 where name == "x-forwarded-prefix",
+            12 where name == "x-request-id",
+            6 where name == "expect":
+            .replaced
+        default: .kept
+        }
     }
 
     /// Answers with one of the edge's own pages, and counts it.

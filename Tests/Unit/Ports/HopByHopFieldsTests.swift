@@ -26,4 +26,26 @@ struct HopByHopFieldsTests {
         #expect(HopByHopFields.removing(from: fields) == fields)
         #expect(HopByHopFields.removing(from: HTTPFields()).isEmpty)
     }
+
+    @Test("each of the eight fixed names is hop-by-hop in any case; names of the same lengths are not")
+    func fixedNames() {
+        let fixed = [
+            "TE", "Upgrade", "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding",
+            "Proxy-Authenticate", "Proxy-Authorization",
+        ]
+        for name in fixed {
+            #expect(HopByHopFields.isHopByHop(name), "\(name)")
+            #expect(HopByHopFields.isHopByHop(name.lowercased()), "\(name)")
+            #expect(HopByHopFields.isHopByHop(HTTPField.Name(name)!), "\(name)")
+        }
+        let others = [
+            "Tx", "T", "Upgrades", "Upgrad", "Connectivity", "Keep-Alivez", "Proxy-Connections",
+            "Transfer-Encodings", "Proxy-Authenticated", "Content-Encoding", "Accept", "Trailer",
+            "Proxy-Authorisation", "Keep-Alivf",
+        ]
+        for name in others {
+            #expect(!HopByHopFields.isHopByHop(name), "\(name)")
+            #expect(!HopByHopFields.isHopByHop(HTTPField.Name(name)!), "\(name)")
+        }
+    }
 }
