@@ -104,10 +104,12 @@ enum DirectHTTP1Forwarder {
 
     static func requestHead(_ head: ExchangeRequestHead, target: LocalTarget, upgrading: Bool) -> HTTPRequestHead {
         var headers = HTTPHeaders()
-        for field in head.request.headerFields where !HopByHopFields.isHopByHop(field.name) {
+        headers.reserveCapacity(head.request.headerFields.count + 4)
+        // First, as RFC 9112 §3.2 asks of a client; any `Host` field among the others is dropped.
+        headers.add(name: "Host", value: head.request.authority ?? "\(target.host):\(target.port)")
+        for field in head.request.headerFields where !HopByHopFields.isHopByHop(field.name) && field.name.canonicalName != "host" {
             headers.add(name: field.name.rawName, value: field.value)
         }
-        headers.replaceOrAdd(name: "Host", value: head.request.authority ?? "\(target.host):\(target.port)")
         if upgrading {
             headers.add(name: "Upgrade", value: head.request.headerFields[.upgrade] ?? "")
             headers.add(name: "Connection", value: "upgrade")
