@@ -11,8 +11,10 @@ switches per request, and nginx HTTPS's req/s measured in the same minute (the y
 fast the machine was). On these 2-core VMs one run differs from the next by ±10–20 %: only
 medians of alternating rounds show a step's effect, and a change under about 5 % does not show.
 `VAR=VALUE` pairs are set in the variant's environment (the edge and the client inherit them;
-`HOP_CLIENT_*` settings reach the client, for instance). Writes DIR/compare.json and each
-round's profile under DIR/NAME-ROUND/.
+`HOP_CLIENT_*` settings reach the client, for instance); `HOP_BENCH_EDGE_ENV=VAR=VALUE` sets
+`VAR` for the edge alone, `HOP_BENCH_CLIENT_ENV=VAR=VALUE` for the client alone (several: `;`
+between them) — `one=DIR:HOP_BENCH_EDGE_ENV=NIO_SINGLETON_GROUP_LOOP_COUNT=1` is the edge on one
+event loop. Writes DIR/compare.json and each round's profile under DIR/NAME-ROUND/.
 """
 import argparse
 import json

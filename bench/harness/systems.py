@@ -172,6 +172,19 @@ AllowTcpForwarding yes
     return remote, sshd, tunnels
 
 
+def process_settings(name):
+    """The settings in environment variable `name` ("VAR=VALUE;VAR=VALUE"), for one process of
+    HopGate's only: `HOP_BENCH_EDGE_ENV=NIO_SINGLETON_GROUP_LOOP_COUNT=1` gives the edge one event
+    loop and leaves the client's as they are (plain variables reach both)."""
+    settings = {}
+    for pair in filter(None, os.environ.get(name, "").split(";")):
+        var, sep, value = pair.partition("=")
+        if not sep or not var:
+            raise SystemExit("%s: expected VAR=VALUE;…, not %r" % (name, pair))
+        settings[var] = value
+    return settings
+
+
 class HopGate:
     """hopgate-server (dev mode: self-signed TLS, SQLite) and one hopgate-client for HOST."""
 
@@ -189,6 +202,7 @@ class HopGate:
                    HOP_LOG_FORMAT="text", HOP_METRICS_LISTEN="127.0.0.1:%d" % self.metrics,
                    HOP_SERVER_MAX_CONNECTIONS_PER_IP="0")
         env.pop("HOP_TUNNEL_LISTEN", None)
+        env.update(process_settings("HOP_BENCH_EDGE_ENV"))
         return env
 
     def start_server(self):
@@ -207,6 +221,7 @@ class HopGate:
 
     def spawn_client(self, domain, key, name, tunnels=1):
         env = dict(os.environ, HOP_CLIENT_API_KEY=key)
+        env.update(process_settings("HOP_BENCH_CLIENT_ENV"))
         return self.ws.spawn(name, [
             os.path.join(self.bin_dir, "hopgate-client"), "--server", "127.0.0.1:%d" % self.https,
             "--server-name", "hopgate.localhost", "--ca-file", os.path.join(self.data, "ca", "ca.pem"),
@@ -224,7 +239,8 @@ class HopGate:
         return self.ws.spawn("hopgate-swarm", [
             os.path.join(self.bin_dir, "hopgate-swarm"), "--server", "127.0.0.1:%d" % self.https,
             "--server-name", "hopgate.localhost", "--ca-file", os.path.join(self.data, "ca", "ca.pem"),
-            "--local-target", "127.0.0.1:%d" % self.backend_port, "--tunnels-file", path])
+            "--local-target", "127.0.0.1:%d" % self.backend_port, "--tunnels-file", path],
+            env=dict(os.environ, **process_settings("HOP_BENCH_CLIENT_ENV")))
 
     def start_client(self):
         """The client the request scenarios go through, with `--tunnels CLIENT_TUNNELS`."""
