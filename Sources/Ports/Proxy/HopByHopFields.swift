@@ -31,12 +31,16 @@ public enum HopByHopFields {
     /// Whether `name` is one of the fixed hop-by-hop fields.
     public static func isHopByHop(_ name: HTTPField.Name) -> Bool { isFixedHopByHop(canonical: name.canonicalName) }
 
+    /// Whether a field named `name` (lower-cased) is hop-by-hop in fields whose `Connection`
+    /// tokens are `tokens` (``connectionTokens(_:)``): a fixed one, or one `Connection` names.
+    static func isHopByHop(canonical name: String, connectionTokens tokens: Set<String>) -> Bool {
+        isFixedHopByHop(canonical: name) || (!tokens.isEmpty && tokens.contains(name))
+    }
+
     /// `fields` without hop-by-hop fields.
     public static func removing(from fields: HTTPFields) -> HTTPFields {
         let tokens = connectionTokens(fields)
-        func isRemoved(_ field: HTTPField) -> Bool {
-            isFixedHopByHop(canonical: field.name.canonicalName) || (!tokens.isEmpty && tokens.contains(field.name.canonicalName))
-        }
+        func isRemoved(_ field: HTTPField) -> Bool { isHopByHop(canonical: field.name.canonicalName, connectionTokens: tokens) }
         // Usually there is none (a response the client already cleaned, most requests): no copy.
         guard fields.contains(where: isRemoved) else { return fields }
         var result = HTTPFields()

@@ -198,7 +198,7 @@ public struct PublicRequestRouter: Sendable {
         var forwardedFor: String?
         for field in original {
             let name = field.name.canonicalName
-            if HopByHopFields.isFixedHopByHop(canonical: name) || (!tokens.isEmpty && tokens.contains(name)) { continue }
+            if HopByHopFields.isHopByHop(canonical: name, connectionTokens: tokens) { continue }
             switch Self.setByEdge(canonical: name) {
             case .kept:
                 fields.append(field)
