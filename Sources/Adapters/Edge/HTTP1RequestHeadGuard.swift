@@ -57,8 +57,18 @@ final class HTTP1RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandle
             guard !authority.isEmpty else { return .badRequest }
             head.headers.replaceOrAdd(name: "Host", value: authority)
         }
-        guard head.headers["Host"].count == 1 else { return .badRequest }
+        guard Self.hostCount(head.headers) == 1 else { return .badRequest }
         return nil
+    }
+
+    /// How many fields are named `Host`, in any case; counted without making an array of their
+    /// values (`headers["Host"]` cost an allocation per request).
+    static func hostCount(_ headers: HTTPHeaders) -> Int {
+        var count = 0
+        for (name, _) in headers where name.utf8.count == 4 && name.utf8.elementsEqual("host".utf8, by: { $0 | 0x20 == $1 }) {
+            count += 1
+        }
+        return count
     }
 
     /// The authority of an absolute-form target (`http://host:port/path`), nil for origin-form.

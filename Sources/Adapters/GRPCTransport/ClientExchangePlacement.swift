@@ -17,11 +17,24 @@ final class ClientExchangePlacement: Sendable {
     static let affineLimit = 32
 
     private let running = Atomic(0)
+    /// An executor per event loop of the group the exchanges run on, made once: one made for
+    /// each exchange cost an allocation per request.
+    private let executors: [EventLoopTaskExecutor]
+    /// Which of ``executors`` takes the next exchange spread beyond the stream's loop.
+    private let nextSpread = Atomic<UInt>(0)
+
+    init(group: MultiThreadedEventLoopGroup = .singleton) {
+        executors = group.makeIterator().map { EventLoopTaskExecutor($0) }
+    }
 
     /// The executor for an exchange that starts now; call ``exchangeEnded()`` when it ends.
     func executorForExchange(on streamLoop: any EventLoop) -> EventLoopTaskExecutor {
         let count = running.add(1, ordering: .relaxed).newValue
-        return EventLoopTaskExecutor(count <= Self.affineLimit ? streamLoop : MultiThreadedEventLoopGroup.singleton.next())
+        guard count > Self.affineLimit else {
+            return executors.first { $0.eventLoop === streamLoop } ?? EventLoopTaskExecutor(streamLoop)
+        }
+        let index = nextSpread.wrappingAdd(1, ordering: .relaxed).newValue
+        return executors[Int(index % UInt(executors.count))]
     }
 
     func exchangeEnded() {

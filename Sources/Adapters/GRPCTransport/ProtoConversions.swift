@@ -18,6 +18,7 @@ enum ProtoConversions {
 
     static func fields(_ headers: [Hopgate_Tunnel_V1_Header]) throws(TunnelExchangeError) -> HTTPFields {
         var fields = HTTPFields()
+        fields.reserveCapacity(headers.count)
         for header in headers {
             guard let name = HTTPField.Name(header.name) else {
                 throw TunnelExchangeError(.protocolViolation, "invalid header name '\(header.name.prefix(40))'")

@@ -15,6 +15,9 @@ struct WireHeaderFields {
     private var fields: [HTTPField] = []
     /// The first header that could not be made a field.
     private(set) var problem: TunnelExchangeError?
+    /// Fields a head usually has at most (the edge's forwarded request carries the public
+    /// client's plus five of its own).
+    static let usualCount = 16
 
     /// Reads one `Header` message (`name` = 1, `value` = 2; the last occurrence of each wins)
     /// and appends it.
@@ -30,6 +33,8 @@ struct WireHeaderFields {
             }
         }
         guard problem == nil else { return }
+        // Room for a usual head at once, rather than growing 1, 2, 4, 8, 16.
+        if fields.isEmpty { fields.reserveCapacity(Self.usualCount) }
         let fieldName: HTTPField.Name
         if let common = name?.withUnsafeReadableBytes(CommonFieldNames.name(spelled:)) {
             fieldName = common
@@ -70,7 +75,7 @@ struct WireHeaderFields {
     /// The fields, or the first problem.
     func result() -> Result<HTTPFields, TunnelExchangeError> {
         if let problem { return .failure(problem) }
-        return .success(HTTPFields(fields))
+        return .success(HTTPFields(presized: fields))
     }
 }
 

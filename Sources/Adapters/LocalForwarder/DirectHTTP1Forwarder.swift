@@ -95,7 +95,7 @@ enum DirectHTTP1Forwarder {
     }
 
     static func fields(from headers: HTTPHeaders) -> HTTPFields {
-        HTTPFields(headers.compactMap { header in HTTPField.Name(header.name).map { HTTPField(name: $0, value: header.value) } })
+        HTTPFields(presized: headers.compactMap { header in HTTPField.Name(header.name).map { HTTPField(name: $0, value: header.value) } })
     }
 
     static func headers(from fields: HTTPFields) -> HTTPHeaders {

@@ -18,7 +18,7 @@ enum HTTP1ResponseHead {
             fields.append(HTTPField(name: fieldName, value: value))
         }
         return HTTPResponse(
-            status: .init(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase), headerFields: HTTPFields(fields))
+            status: .init(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase), headerFields: HTTPFields(presized: fields))
     }
 
     /// Whether the connection can carry another exchange after this response: the service keeps

@@ -81,6 +81,7 @@ public final class HTTPClientLocalForwarder: LocalForwarder {
                 defer { upstreamDone.set(); bodyChannel.finish() }
                 let upstream = try await client.execute(request, deadline: .distantFuture)
                 var fields = HTTPFields()
+                fields.reserveCapacity(upstream.headers.count)
                 for header in upstream.headers {
                     guard !HopByHopFields.isHopByHop(header.name), let name = HTTPField.Name(header.name) else { continue }
                     fields.append(HTTPField(name: name, value: header.value))

@@ -39,7 +39,7 @@ struct ExchangeAttempt: Sendable {
 
     /// Streams the response to the public client, checking its order, up to its end.
     private func pumpResponse(_ upstreamResponse: PartStream<ExchangeResponsePart>) async throws {
-        let meter = ByteMeter(direction: "out")
+        var meter = ByteMeter(direction: "out")
         defer { meter.flush() }
         var order = ExchangeResponseOrder(upgrading: upgrading)
         // What arrived together (a small response's head, body and end in one tunnel
@@ -96,7 +96,7 @@ struct ExchangeAttempt: Sendable {
             return
         }
         var received = 0
-        let meter = ByteMeter(direction: "in")
+        var meter = ByteMeter(direction: "in")
         defer { meter.flush() }
         // Whether a retry could still send the request again (see ``ExchangeRetryRule``): tracked
         // until the first body bytes, after which it cannot.

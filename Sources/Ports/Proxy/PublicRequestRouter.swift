@@ -223,7 +223,7 @@ public struct PublicRequestRouter: Sendable {
             fields.append(HTTPField(name: .connection, value: "upgrade"))
         }
         var forwarded = request
-        forwarded.headerFields = HTTPFields(fields)
+        forwarded.headerFields = HTTPFields(presized: fields)
         return forwarded
     }
 
