@@ -59,7 +59,9 @@ public struct LocalServiceRouter: ExchangeHandler {
             return
         }
         var forwarded = head
-        forwarded.request.path = match.forwardedPath
+        // Set only when it changes: setting it copies the request's pseudo-header storage.
+        let forwardedPath = match.forwardedPath
+        if forwardedPath != path { forwarded.request.path = forwardedPath }
         if match.route.stripPrefix && match.route.prefix != .root {
             // What the service needs to build its public URLs (Spring, ASP.NET, Traefik's convention).
             forwarded.request.headerFields[PublicRequestRouter.forwardedPrefixField] = match.route.prefix.value
