@@ -36,9 +36,7 @@ struct ExchangeStreamWriter<Element: ExchangeWireMessage, Sink: ExchangeMessageS
 
     func write(contentsOf elements: some Sequence<Element>) async throws {
         guard !ended.hasEnded else { throw RPCError(code: .unavailable, message: "the exchange stream has ended") }
-        var framing = ByteBuffer()
-        for element in elements { GRPCMessageFraming.append(element, to: &framing) }
-        let frames = framing
+        let frames = GRPCMessageFraming.frames(of: elements, allocator: channel.allocator)
         let eventLoop = channel.eventLoop
         if eventLoop.inEventLoop {
             sink.value.writeMessages(frames)

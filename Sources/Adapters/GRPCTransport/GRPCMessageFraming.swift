@@ -17,9 +17,27 @@ enum GRPCMessageFraming {
         buffer.writeBytes(bytes)
     }
 
+    /// `messages`, framed one after another in a buffer allocated once: appended to an empty
+    /// buffer, each message cost a reallocation (two allocations per request on each side).
+    /// It is made for the first message; NIO rounds its capacity up to a power of two, so the
+    /// small messages that may follow (a request's End after its head) usually fit too.
+    static func frames<Message: ExchangeWireMessage>(of messages: some Sequence<Message>, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer: ByteBuffer?
+        for message in messages {
+            let size = message.wireSize
+            if buffer == nil { buffer = allocator.buffer(capacity: prefixBytes + size) }
+            append(message, size: size, to: &buffer!)
+        }
+        return buffer ?? allocator.buffer(capacity: 0)
+    }
+
     /// Appends an Exchange message, serialized straight into `buffer` behind its prefix.
     static func append(_ message: some ExchangeWireMessage, to buffer: inout ByteBuffer) {
-        let size = message.wireSize
+        append(message, size: message.wireSize, to: &buffer)
+    }
+
+    /// Appends `message`, whose serialized size is `size`, behind its prefix.
+    private static func append(_ message: some ExchangeWireMessage, size: Int, to buffer: inout ByteBuffer) {
         buffer.reserveCapacity(minimumWritableBytes: prefixBytes + size)
         buffer.writeInteger(UInt8(0))
         buffer.writeInteger(UInt32(size))

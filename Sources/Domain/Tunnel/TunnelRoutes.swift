@@ -41,19 +41,20 @@ public struct TunnelRoutes<ID: Hashable & Sendable>: Sendable {
     /// that `isUsable` accepts (the turn moves past it); nil when no route matches or none of
     /// its tunnels is usable. Tunnels of shorter prefixes are never tried instead.
     public mutating func next(host: DomainName, path: String, where isUsable: (ID) -> Bool) -> ID? {
-        next(host: host, path: path, preferring: nil, where: isUsable)
+        next(host: host, path: path, preferring: { _ in false }, where: isUsable)
     }
 
     /// As ``next(host:path:where:)``, but a usable tunnel of the route that `isPreferred`
     /// accepts goes first (the edge prefers a tunnel whose connection shares the calling
     /// event loop); the others are taken, in turn, only when no preferred one is usable.
-    public mutating func next(host: DomainName, path: String, preferring isPreferred: ((ID) -> Bool)?, where isUsable: (ID) -> Bool) -> ID? {
+    /// (Not an optional closure: that would escape, and cost an allocation per request.)
+    public mutating func next(host: DomainName, path: String, preferring isPreferred: (ID) -> Bool, where isUsable: (ID) -> Bool) -> ID? {
         guard let match = table.lookup(host: host, path: path) else { return nil }
         let pool = match.route.target
         let key = Key(host: host, prefix: match.route.prefix)
         // The turn counts requests, not positions, so it keeps moving when the pool changes.
         let turn = cursors[key, default: 0]
-        if let isPreferred, pool.count > 1 {
+        if pool.count > 1 {
             for step in 0..<pool.count {
                 let id = pool[(turn + step) % pool.count]
                 if isPreferred(id), isUsable(id) {

@@ -1,4 +1,6 @@
+import HTTPTypes
 @testable import HopGateGRPCTransport
+import HopGatePorts
 import NIOCore
 import NIOHPACK
 import SwiftProtobuf
@@ -32,6 +34,22 @@ struct GRPCMessageFramingTests {
             #expect(decoded == texts, "split every \(split) bytes")
             #expect(!deframer.holdsBytes)
         }
+    }
+
+    @Test("several Exchange messages framed together are the same bytes as each appended in turn")
+    func framesTogether() throws {
+        let head = ExchangeRequestHead(request: HTTPRequest(method: .get, scheme: "https", authority: "a.example", path: "/x"), requestID: "r1")
+        let sets: [[ServerExchangeOutbound]] = [
+            [.head(head), .end(nil)],
+            [.body(ByteBuffer(repeating: 7, count: 5000)), .body(ByteBuffer(string: "tail")), .end(HTTPFields([HTTPField(name: HTTPField.Name("x-t")!, value: "1")]))],
+            [.end(nil)],
+        ]
+        for messages in sets {
+            var appended = ByteBuffer()
+            for message in messages { GRPCMessageFraming.append(message, to: &appended) }
+            #expect(GRPCMessageFraming.frames(of: messages, allocator: ByteBufferAllocator()) == appended)
+        }
+        #expect(GRPCMessageFraming.frames(of: [ServerExchangeOutbound](), allocator: ByteBufferAllocator()).readableBytes == 0)
     }
 
     @Test("a compressed message and one over the limit are refused; a partial one waits")
