@@ -289,7 +289,7 @@ let package = Package(
         .executableTarget(
             name: "HopGateFuzz",
             dependencies: [
-                "HopGatePorts", "HopGateGRPCTransport",
+                "HopGatePorts", "HopGateGRPCTransport", "HopGateEdge",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

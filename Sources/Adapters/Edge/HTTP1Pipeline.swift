@@ -29,7 +29,7 @@ enum HTTP1Pipeline {
         try operations.addHandler(HTTPServerPipelineHandler())
         try operations.addHandler(HTTPParseErrorResponder())
         try operations.addHandler(HTTP1RequestHeadGuard(limits: limits))
-        try operations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
+        try operations.addHandler(HTTPTypesServerCodec(secure: secure))
         try operations.addHandler(UpgradeSwitch())
         return try WebPartChannel(wrappingSynchronously: channel)
     }
@@ -55,7 +55,7 @@ enum HTTP1Pipeline {
             do {
                 try pipeline.addHandler(UpgradedBytes(), position: .after(self))
                 for handler in [
-                    try pipeline.handler(type: HTTP1ToHTTPServerCodec.self) as any RemovableChannelHandler,
+                    try pipeline.handler(type: HTTPTypesServerCodec.self) as any RemovableChannelHandler,
                     try pipeline.handler(type: HTTP1RequestHeadGuard.self),
                     try pipeline.handler(type: HTTPParseErrorResponder.self),
                     try pipeline.handler(type: HTTPServerPipelineHandler.self),

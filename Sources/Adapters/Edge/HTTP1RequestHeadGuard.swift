@@ -65,10 +65,13 @@ final class HTTP1RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandle
     /// values (`headers["Host"]` cost an allocation per request).
     static func hostCount(_ headers: HTTPHeaders) -> Int {
         var count = 0
-        for (name, _) in headers where name.utf8.count == 4 && name.utf8.elementsEqual("host".utf8, by: { $0 | 0x20 == $1 }) {
-            count += 1
-        }
+        for (name, _) in headers where isHost(name) { count += 1 }
         return count
+    }
+
+    /// Whether a field name is `Host`, in any case (compared byte by byte, without lower-casing).
+    static func isHost(_ name: String) -> Bool {
+        name.utf8.count == 4 && name.utf8.elementsEqual("host".utf8, by: { $0 | 0x20 == $1 })
     }
 
     /// The authority of an absolute-form target (`http://host:port/path`), nil for origin-form.
