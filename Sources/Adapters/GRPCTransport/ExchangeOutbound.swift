@@ -202,14 +202,28 @@ private enum OutboundField {
         return size
     }
 
+    /// Each field as a `Header` message, written in one call into the buffer (see
+    /// ``ProtoWireCursor``).
     static func writeFields(_ fields: HTTPFields, field number: Int, to buffer: inout ByteBuffer) {
         for field in fields {
-            buffer.writeProtoLengthPrefix(number, count: headerSize(field))
-            writeString(field.name.rawName, field: 1, to: &buffer)
-            field.withUnsafeBytesOfValue { value in
-                guard !value.isEmpty else { return }
-                buffer.writeProtoLengthPrefix(2, count: value.count)
-                buffer.writeBytes(value)
+            var name = field.name.rawName
+            name.withUTF8 { name in
+                field.withUnsafeBytesOfValue { value in
+                    let size = bytesSize(name.count) + bytesSize(value.count)
+                    buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: ProtoWire.lengthDelimitedSize(size)) { memory in
+                        var cursor = ProtoWireCursor(memory)
+                        cursor.writeLengthPrefix(number, length: size)
+                        if !name.isEmpty {
+                            cursor.writeLengthPrefix(1, length: name.count)
+                            cursor.writeBytes(UnsafeRawBufferPointer(name))
+                        }
+                        if !value.isEmpty {
+                            cursor.writeLengthPrefix(2, length: value.count)
+                            cursor.writeBytes(UnsafeRawBufferPointer(value))
+                        }
+                        return cursor.count
+                    }
+                }
             }
         }
     }

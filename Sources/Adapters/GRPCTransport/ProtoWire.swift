@@ -65,6 +65,47 @@ extension ByteBuffer {
     }
 }
 
+/// Writes protobuf wire bytes straight into memory a `ByteBuffer` lends
+/// (`writeWithUnsafeMutableBytes`): a header field's dozen tags, lengths and strings in one call
+/// into the buffer, where writing each of them was a call of its own (with its own checks) —
+/// 96 such calls per request on the edge, measured with callgrind.
+struct ProtoWireCursor {
+    private let memory: UnsafeMutableRawBufferPointer
+    /// The bytes written so far.
+    private(set) var count = 0
+
+    /// Writes into `memory`, which must hold everything written.
+    init(_ memory: UnsafeMutableRawBufferPointer) {
+        self.memory = memory
+    }
+
+    @inline(__always)
+    mutating func writeVarint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            memory[count] = UInt8(truncatingIfNeeded: value) | 0x80
+            count += 1
+            value >>= 7
+        }
+        memory[count] = UInt8(value)
+        count += 1
+    }
+
+    /// A length-delimited field's tag and length; its `length` payload bytes follow.
+    @inline(__always)
+    mutating func writeLengthPrefix(_ field: Int, length: Int) {
+        writeVarint(UInt64(field) << 3 | UInt64(ProtoWire.WireType.lengthDelimited.rawValue))
+        writeVarint(UInt64(length))
+    }
+
+    @inline(__always)
+    mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        UnsafeMutableRawBufferPointer(rebasing: memory[count..<(count + bytes.count)]).copyMemory(from: bytes)
+        count += bytes.count
+    }
+}
+
 /// Reads the fields of one protobuf message from a `ByteBuffer`, in order. Length-delimited
 /// values are slices of the buffer: nothing is copied.
 struct ProtoWireReader {
