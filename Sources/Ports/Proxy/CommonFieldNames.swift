@@ -42,7 +42,8 @@ public enum CommonFieldNames {
     public static func name(spelled bytes: UnsafeRawBufferPointer) -> HTTPField.Name? {
         let table = byLength
         guard bytes.count < table.count else { return nil }
-        for entry in table[bytes.count] where entry.bytes.withUnsafeBytes({ $0.elementsEqual(bytes) }) {
+        // The first byte tells most entries of a length apart before the whole comparison.
+        for entry in table[bytes.count] where entry.bytes[0] == bytes[0] && entry.bytes.withUnsafeBytes({ $0.elementsEqual(bytes) }) {
             return entry.name
         }
         return nil
