@@ -122,7 +122,7 @@ def demangled(symbols):
 def report(role, data_file, requests, out, show_threshold, log):
     text = subprocess.run(
         ["heaptrack_print", "-f", data_file, "--print-peaks", "0", "--print-allocators", "1", "--print-temporary", "0",
-         "--print-leaks", "0", "--print-histogram", "0", "-n", "4", "-s", "80"],
+         "--print-leaks", "0", "-n", "4", "-s", "80"],
         capture_output=True, text=True).stdout
     with open(os.path.join(out, "allocations-%s.txt" % role), "w") as f:
         f.write(text)
