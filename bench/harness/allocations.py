@@ -26,25 +26,13 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from load import wrk  # noqa: E402
-from procs import Workspace, children  # noqa: E402
+from procs import Workspace, descendants, wrapped_binaries  # noqa: E402
 from systems import HopGate, make_files, start_backend  # noqa: E402
 
 ALLOCATOR_FRAMES = re.compile(
     r"swift_allocObject|swift_slowAlloc|_ContiguousArrayBuffer|_createNewBuffer|reserveCapacity|_allocateUninitialized"
     r"|allocateBufferUninitialized|_copyToNewBuffer|swift_task_alloc|_consumeAndCreateNew|outlined|_growArrayCapacity"
     r"|^malloc$|^operator new")
-
-
-def wrapped_binaries(ws, bin_dir, out):
-    """A directory whose hopgate-server and hopgate-client start the real ones under heaptrack."""
-    wrapped = ws.path("heaptrack-bin")
-    os.makedirs(wrapped, exist_ok=True)
-    for name, role in (("hopgate-server", "edge"), ("hopgate-client", "client")):
-        path = os.path.join(wrapped, name)
-        with open(path, "w") as script:
-            script.write('#!/bin/sh\nexec heaptrack -o "%s" "%s" "$@"\n' % (os.path.join(out, role), os.path.join(bin_dir, name)))
-        os.chmod(path, 0o755)
-    return wrapped
 
 
 def served_requests(hopgate):
@@ -55,13 +43,6 @@ def served_requests(hopgate):
             if line.startswith("hopgate_http_requests_total"):
                 total += float(line.rsplit(" ", 1)[1])
     return int(total)
-
-
-def descendants(pid):
-    found = []
-    for child in children(pid):
-        found += [child] + descendants(child)
-    return found
 
 
 def program_name(pid):
@@ -157,7 +138,8 @@ def main():
         root = os.environ.get("HOP_BENCH_FILES", "/var/tmp/hopgate-bench-files")
         make_files(root, {"1k.bin": 1024})
         direct, _ = start_backend(ws, root)
-        hopgate = HopGate(ws, wrapped_binaries(ws, os.path.abspath(args.bin), out), direct.port)
+        heaptrack = lambda role: ["heaptrack", "-o", os.path.join(out, role)]
+        hopgate = HopGate(ws, wrapped_binaries(ws, os.path.abspath(args.bin), "heaptrack-bin", heaptrack), direct.port)
         hopgate.start_server()
         hopgate.start_client()
         hopgate.wait_until_serving(timeout=180)

@@ -27,8 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from allocations import descendants  # noqa: E402
-from procs import Workspace  # noqa: E402
+from procs import Workspace, descendants, wrapped_binaries  # noqa: E402
 from systems import HopGate, make_files, start_backend  # noqa: E402
 
 
@@ -37,19 +36,6 @@ def stripped_copies(bin_dir, into):
     for name in ("hopgate-server", "hopgate-client"):
         subprocess.run(["strip", "--strip-debug", "-o", os.path.join(into, name), os.path.join(bin_dir, name)], check=True)
     return into
-
-
-def wrapped_binaries(ws, bin_dir, out):
-    """hopgate-server and hopgate-client that start `bin_dir`'s under callgrind."""
-    wrapped = ws.path("callgrind-bin")
-    os.makedirs(wrapped, exist_ok=True)
-    for name, role in (("hopgate-server", "edge"), ("hopgate-client", "client")):
-        path = os.path.join(wrapped, name)
-        with open(path, "w") as script:
-            script.write('#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file="%s/%s.out" --dump-instr=no "%s" "$@"\n' % (
-                out, role, os.path.join(bin_dir, name)))
-        os.chmod(path, 0o755)
-    return wrapped
 
 
 def valgrind_pid(process):
@@ -110,7 +96,8 @@ def measure(bin_dir, label, out, requests, h2, functions, log):
         make_files(root, {"1k.bin": 1024})
         direct, _ = start_backend(ws, root)
         stripped = stripped_copies(bin_dir, ws.path("stripped"))
-        hopgate = HopGate(ws, wrapped_binaries(ws, stripped, out), direct.port)
+        callgrind = lambda role: ["valgrind", "--tool=callgrind", "--callgrind-out-file=%s/%s.out" % (out, role), "--dump-instr=no"]
+        hopgate = HopGate(ws, wrapped_binaries(ws, stripped, "callgrind-bin", callgrind), direct.port)
         hopgate.start_server()
         hopgate.start_client()
         hopgate.wait_until_serving(timeout=300)

@@ -6,6 +6,7 @@ a server behind.
 """
 import atexit
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -67,6 +68,29 @@ def children(pid):
             return [int(p) for p in f.read().split()]
     except OSError:
         return []
+
+
+def descendants(pid):
+    """Every process below `pid` (children, their children, …)."""
+    found = []
+    for child in children(pid):
+        found += [child] + descendants(child)
+    return found
+
+
+def wrapped_binaries(ws, bin_dir, directory, prefix):
+    """A directory `directory` (in the workspace) whose hopgate-server and hopgate-client start
+    `bin_dir`'s under a tool: `prefix(role)` ("edge" or "client") is the tool's command line,
+    before the program's."""
+    wrapped = ws.path(directory)
+    os.makedirs(wrapped, exist_ok=True)
+    for name, role in (("hopgate-server", "edge"), ("hopgate-client", "client")):
+        path = os.path.join(wrapped, name)
+        with open(path, "w") as script:
+            command = " ".join(shlex.quote(word) for word in prefix(role) + [os.path.join(bin_dir, name)])
+            script.write('#!/bin/sh\nexec %s "$@"\n' % command)
+        os.chmod(path, 0o755)
+    return wrapped
 
 
 class Workspace:
