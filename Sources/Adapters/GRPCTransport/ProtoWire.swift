@@ -40,15 +40,14 @@ enum ProtoWire {
 }
 
 extension ByteBuffer {
-    /// Writes `value` as a varint.
+    /// Writes `value` as a varint, in one call into the buffer (``ProtoWireCursor``).
     @inline(__always)
     mutating func writeProtoVarint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
+        writeWithUnsafeMutableBytes(minimumWritableBytes: ProtoWire.varintSize(value)) { memory in
+            var cursor = ProtoWireCursor(memory)
+            cursor.writeVarint(value)
+            return cursor.count
         }
-        writeInteger(UInt8(value))
     }
 
     /// Writes a tag: field number and wire type (field numbers below 16 take one byte).
@@ -57,11 +56,16 @@ extension ByteBuffer {
         writeProtoVarint(UInt64(field) << 3 | UInt64(wireType.rawValue))
     }
 
-    /// Writes a length-delimited field's tag and length; its `count` payload bytes follow.
+    /// Writes a length-delimited field's tag and length, in one call into the buffer; its
+    /// `count` payload bytes follow.
     @inline(__always)
     mutating func writeProtoLengthPrefix(_ field: Int, count: Int) {
-        writeProtoTag(field, .lengthDelimited)
-        writeProtoVarint(UInt64(count))
+        let tag = UInt64(field) << 3 | UInt64(ProtoWire.WireType.lengthDelimited.rawValue)
+        writeWithUnsafeMutableBytes(minimumWritableBytes: ProtoWire.varintSize(tag) + ProtoWire.varintSize(UInt64(count))) { memory in
+            var cursor = ProtoWireCursor(memory)
+            cursor.writeLengthPrefix(field, length: count)
+            return cursor.count
+        }
     }
 }
 
