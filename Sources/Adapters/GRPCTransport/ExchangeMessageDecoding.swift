@@ -71,17 +71,18 @@ package enum ExchangeMessageDecoding {
         var body: ByteBuffer?
         var end: WireHeaderFields?
         for payload in payloads {
-            var reader = ProtoWireReader(payload)
-            while let field = try reader.nextField() {
-                switch (field.number, field.wireType) {
-                case (1, .varint): status = UInt32(truncatingIfNeeded: try reader.readVarint())
-                case (2, .lengthDelimited): reason = try reader.readString()
-                case (3, .lengthDelimited): try headers.append(header: try reader.readLengthDelimited())
-                case (4, .lengthDelimited): body = try reader.readLengthDelimited()
-                case (5, .lengthDelimited):
-                    if end == nil { end = WireHeaderFields() }
-                    try end!.append(end: try reader.readLengthDelimited())
-                default: try reader.skip(field.wireType, field: field.number)
+            try ProtoWireReader.reading(payload) { reader throws(ProtoWire.Malformed) in
+                while let field = try reader.nextField() {
+                    switch (field.number, field.wireType) {
+                    case (1, .varint): status = UInt32(truncatingIfNeeded: try reader.readVarint())
+                    case (2, .lengthDelimited): reason = try reader.readString()
+                    case (3, .lengthDelimited): try headers.append(header: try reader.readLengthDelimitedMemory())
+                    case (4, .lengthDelimited): body = try reader.readLengthDelimited()
+                    case (5, .lengthDelimited):
+                        if end == nil { end = WireHeaderFields() }
+                        try end!.append(end: try reader.readLengthDelimitedMemory())
+                    default: try reader.skip(field.wireType, field: field.number)
+                    }
                 }
             }
         }

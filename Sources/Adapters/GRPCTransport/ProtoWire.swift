@@ -110,116 +110,6 @@ struct ProtoWireCursor {
     }
 }
 
-/// Reads the fields of one protobuf message from a `ByteBuffer`, in order. Length-delimited
-/// values are slices of the buffer: nothing is copied.
-struct ProtoWireReader {
-    private var buffer: ByteBuffer
-    /// How deep in groups a skipped field may nest (SwiftProtobuf's default recursion limit).
-    private static let groupDepthLimit = 100
-
-    init(_ buffer: ByteBuffer) { self.buffer = buffer }
-
-    /// The next field's number and wire type, or nil at the message's end.
-    mutating func nextField() throws(ProtoWire.Malformed) -> (number: Int, wireType: ProtoWire.WireType)? {
-        guard buffer.readableBytes > 0 else { return nil }
-        let field = try readTag()
-        guard field.wireType != .endGroup else { throw ProtoWire.Malformed(reason: "a group end outside a group") }
-        return field
-    }
-
-    /// A field's tag: its number (at least 1) and a known wire type.
-    private mutating func readTag() throws(ProtoWire.Malformed) -> (number: Int, wireType: ProtoWire.WireType) {
-        let tag = try readVarint()
-        guard tag <= UInt64(UInt32.max), let wireType = ProtoWire.WireType(rawValue: UInt8(tag & 7)), tag >> 3 > 0 else {
-            throw ProtoWire.Malformed(reason: "an invalid field tag")
-        }
-        return (Int(tag >> 3), wireType)
-    }
-
-    /// The case of a message's oneof whose fields are `cases` (all messages), with every
-    /// payload it came in; nil when none is set. Other fields are skipped; a case replaced by a
-    /// later one is handed to `checkReplaced`, because its bytes must still be protobuf.
-    static func oneofCase(
-        of bytes: ByteBuffer, cases: ClosedRange<Int>,
-        checkReplaced: (_ field: Int, _ payloads: WirePayloads) throws(ProtoWire.Malformed) -> Void
-    ) throws(ProtoWire.Malformed) -> (field: Int, payloads: WirePayloads)? {
-        var reader = ProtoWireReader(bytes)
-        var kind: (field: Int, payloads: WirePayloads)?
-        while let field = try reader.nextField() {
-            guard cases.contains(field.number), field.wireType == .lengthDelimited else {
-                try reader.skip(field.wireType, field: field.number)
-                continue
-            }
-            let payload = try reader.readLengthDelimited()
-            if let previous = kind, previous.field != field.number {
-                try checkReplaced(previous.field, previous.payloads)
-                kind = nil
-            }
-            if kind == nil { kind = (field.number, WirePayloads(payload)) } else { kind!.payloads.append(payload) }
-        }
-        return kind
-    }
-
-    /// A varint value.
-    mutating func readVarint() throws(ProtoWire.Malformed) -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard let byte = buffer.readInteger(as: UInt8.self) else { throw ProtoWire.Malformed(reason: "a truncated varint") }
-            guard shift <= 63 else { throw ProtoWire.Malformed(reason: "a varint longer than ten bytes") }
-            value |= UInt64(byte & 0x7f) &<< shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-        }
-    }
-
-    /// A length-delimited value, as a slice of the message's buffer.
-    mutating func readLengthDelimited() throws(ProtoWire.Malformed) -> ByteBuffer {
-        let length = try readVarint()
-        guard length <= UInt64(buffer.readableBytes), let slice = buffer.readSlice(length: Int(length)) else {
-            throw ProtoWire.Malformed(reason: "a truncated length-delimited field")
-        }
-        return slice
-    }
-
-    /// A string field's value; protobuf strings are UTF-8.
-    mutating func readString() throws(ProtoWire.Malformed) -> String {
-        String(buffer: try readUTF8Bytes())
-    }
-
-    /// Skips a field's value of `wireType` (a known field with an unexpected wire type is
-    /// skipped too, as SwiftProtobuf does: it keeps it as an unknown field).
-    mutating func skip(_ wireType: ProtoWire.WireType, field: Int) throws(ProtoWire.Malformed) {
-        try skip(wireType, field: field, depth: 0)
-    }
-
-    private mutating func skip(_ wireType: ProtoWire.WireType, field: Int, depth: Int) throws(ProtoWire.Malformed) {
-        switch wireType {
-        case .varint: _ = try readVarint()
-        case .fixed64: try skipBytes(8)
-        case .fixed32: try skipBytes(4)
-        case .lengthDelimited: _ = try readLengthDelimited()
-        case .endGroup: throw ProtoWire.Malformed(reason: "a group end outside a group")
-        case .startGroup:
-            guard depth < Self.groupDepthLimit else { throw ProtoWire.Malformed(reason: "groups nested too deep") }
-            while true {
-                guard buffer.readableBytes > 0 else { throw ProtoWire.Malformed(reason: "a truncated group") }
-                let inner = try readTag()
-                if inner.wireType == .endGroup {
-                    guard inner.number == field else { throw ProtoWire.Malformed(reason: "a group end that does not match its start") }
-                    return
-                }
-                try skip(inner.wireType, field: inner.number, depth: depth + 1)
-            }
-        }
-    }
-
-    private mutating func skipBytes(_ count: Int) throws(ProtoWire.Malformed) {
-        guard buffer.readableBytes >= count else { throw ProtoWire.Malformed(reason: "a truncated fixed-size field") }
-        buffer.moveReaderIndex(forwardBy: count)
-    }
-}
-
 /// The payloads of one message field seen more than once, in order (protobuf merges them: a
 /// message's fields read over all of them). Nearly always one, held without an array.
 struct WirePayloads: Sequence {
@@ -236,12 +126,13 @@ struct WirePayloads: Sequence {
     func lastFieldOne(utf8: Bool) throws(ProtoWire.Malformed) -> ByteBuffer? {
         var value: ByteBuffer?
         for payload in self {
-            var reader = ProtoWireReader(payload)
-            while let field = try reader.nextField() {
-                if field.number == 1, field.wireType == .lengthDelimited {
-                    value = utf8 ? try reader.readUTF8Bytes() : try reader.readLengthDelimited()
-                } else {
-                    try reader.skip(field.wireType, field: field.number)
+            try ProtoWireReader.reading(payload) { reader throws(ProtoWire.Malformed) in
+                while let field = try reader.nextField() {
+                    if field.number == 1, field.wireType == .lengthDelimited {
+                        value = utf8 ? try reader.readUTF8Bytes() : try reader.readLengthDelimited()
+                    } else {
+                        try reader.skip(field.wireType, field: field.number)
+                    }
                 }
             }
         }

@@ -63,19 +63,20 @@ enum ServerExchangeMessage {
         var headers = WireHeaderFields()
         var end: WireHeaderFields?
         for payload in payloads {
-            var reader = ProtoWireReader(payload)
-            while let field = try reader.nextField() {
-                switch (field.number, field.wireType) {
-                case (1, .lengthDelimited): requestID = try reader.readString()
-                case (2, .lengthDelimited): method = try reader.readString()
-                case (3, .lengthDelimited): scheme = try reader.readString()
-                case (4, .lengthDelimited): authority = try reader.readString()
-                case (5, .lengthDelimited): path = try reader.readString()
-                case (6, .lengthDelimited): try headers.append(header: try reader.readLengthDelimited())
-                case (7, .lengthDelimited):
-                    if end == nil { end = WireHeaderFields() }
-                    try end!.append(end: try reader.readLengthDelimited())
-                default: try reader.skip(field.wireType, field: field.number)
+            try ProtoWireReader.reading(payload) { reader throws(ProtoWire.Malformed) in
+                while let field = try reader.nextField() {
+                    switch (field.number, field.wireType) {
+                    case (1, .lengthDelimited): requestID = try reader.readString()
+                    case (2, .lengthDelimited): method = try reader.readString()
+                    case (3, .lengthDelimited): scheme = try reader.readString()
+                    case (4, .lengthDelimited): authority = try reader.readString()
+                    case (5, .lengthDelimited): path = try reader.readString()
+                    case (6, .lengthDelimited): try headers.append(header: try reader.readLengthDelimitedMemory())
+                    case (7, .lengthDelimited):
+                        if end == nil { end = WireHeaderFields() }
+                        try end!.append(end: try reader.readLengthDelimitedMemory())
+                    default: try reader.skip(field.wireType, field: field.number)
+                    }
                 }
             }
         }

@@ -20,14 +20,14 @@ struct WireHeaderFields {
     static let usualCount = 16
 
     /// Reads one `Header` message (`name` = 1, `value` = 2; the last occurrence of each wins)
-    /// and appends it.
-    mutating func append(header bytes: ByteBuffer) throws(ProtoWire.Malformed) {
-        var reader = ProtoWireReader(bytes)
-        var name: ByteBuffer?
-        var value: ByteBuffer?
+    /// from its memory, and appends it.
+    mutating func append(header memory: UnsafeRawBufferPointer) throws(ProtoWire.Malformed) {
+        var reader = ProtoWireMemoryReader(memory)
+        var name: UnsafeRawBufferPointer?
+        var value: UnsafeRawBufferPointer?
         while let field = try reader.nextField() {
             switch (field.number, field.wireType) {
-            case (1, .lengthDelimited): name = try reader.readUTF8Bytes()
+            case (1, .lengthDelimited): name = try reader.readUTF8()
             case (2, .lengthDelimited): value = try reader.readLengthDelimited()
             default: try reader.skip(field.wireType, field: field.number)
             }
@@ -36,10 +36,10 @@ struct WireHeaderFields {
         // Room for a usual head at once, rather than growing 1, 2, 4, 8, 16.
         if fields.isEmpty { fields.reserveCapacity(Self.usualCount) }
         let fieldName: HTTPField.Name
-        if let common = name?.withUnsafeReadableBytes(CommonFieldNames.name(spelled:)) {
+        if let name, let common = CommonFieldNames.name(spelled: name) {
             fieldName = common
         } else {
-            let nameText = name.map { String(buffer: $0) } ?? ""
+            let nameText = name.map { String(decoding: $0, as: UTF8.self) } ?? ""
             guard let made = HTTPField.Name(nameText) else {
                 problem = TunnelExchangeError(.protocolViolation, "invalid header name '\(nameText.prefix(40))'")
                 return
@@ -54,15 +54,15 @@ struct WireHeaderFields {
         // byte initializer would make, without that initializer's generic UTF-8 validation.
         // Anything else goes in as bytes: obs-text (a Latin-1 filename, say) must arrive unchanged.
         if value.isASCII {
-            fields.append(HTTPField(name: fieldName, value: String(buffer: value)))
+            fields.append(HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)))
         } else {
-            fields.append(HTTPField(name: fieldName, value: value.readableBytesView))
+            fields.append(HTTPField(name: fieldName, value: value))
         }
     }
 
-    /// Reads one `End` message (`trailers` = 1) and appends its trailers.
-    mutating func append(end bytes: ByteBuffer) throws(ProtoWire.Malformed) {
-        var reader = ProtoWireReader(bytes)
+    /// Reads one `End` message (`trailers` = 1) from its memory, and appends its trailers.
+    mutating func append(end memory: UnsafeRawBufferPointer) throws(ProtoWire.Malformed) {
+        var reader = ProtoWireMemoryReader(memory)
         while let field = try reader.nextField() {
             if field.number == 1, field.wireType == .lengthDelimited {
                 try append(header: try reader.readLengthDelimited())
@@ -72,27 +72,14 @@ struct WireHeaderFields {
         }
     }
 
+    /// Reads one `End` message held in `bytes`, and appends its trailers.
+    mutating func append(end bytes: ByteBuffer) throws(ProtoWire.Malformed) {
+        try bytes.withProtoWireMemory { memory throws(ProtoWire.Malformed) in try append(end: memory) }
+    }
+
     /// The fields, or the first problem.
     func result() -> Result<HTTPFields, TunnelExchangeError> {
         if let problem { return .failure(problem) }
         return .success(HTTPFields(presized: fields))
-    }
-}
-
-extension ByteBuffer {
-    /// Whether every readable byte is ASCII.
-    var isASCII: Bool {
-        withUnsafeReadableBytes { bytes in bytes.allSatisfy { $0 < 0x80 } }
-    }
-}
-
-extension ProtoWireReader {
-    /// A string field's bytes, checked to be UTF-8 (protobuf strings are), not made a String.
-    mutating func readUTF8Bytes() throws(ProtoWire.Malformed) -> ByteBuffer {
-        let bytes = try readLengthDelimited()
-        // ASCII, the usual case, is UTF-8 without a decode.
-        let valid = bytes.isASCII || bytes.withUnsafeReadableBytes { String(validating: $0, as: UTF8.self) != nil }
-        guard valid else { throw ProtoWire.Malformed(reason: "a string field that is not UTF-8") }
-        return bytes
     }
 }
