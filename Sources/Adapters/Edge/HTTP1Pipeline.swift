@@ -27,50 +27,33 @@ enum HTTP1Pipeline {
         try operations.addHandler(ReadInterestKeeper())
         try operations.addHandler(RequestHeadDeadline(timeout: requestHeadTimeout))
         try operations.addHandler(HTTPServerPipelineHandler())
-        try operations.addHandler(HTTPParseErrorResponder())
-        try operations.addHandler(HTTP1RequestHeadGuard(limits: limits))
-        try operations.addHandler(HTTPTypesServerCodec(secure: secure))
-        try operations.addHandler(UpgradeSwitch())
+        try operations.addHandler(PublicHTTP1Handler(secure: secure, limits: limits))
         return try WebPartChannel(wrappingSynchronously: channel)
     }
 
     /// Whether `request` asks to switch protocols (`Upgrade` named in `Connection`).
     static func isUpgrade(_ request: HTTPRequest) -> Bool { HopByHopFields.isUpgradeRequest(request.headerFields) }
 
-    /// Watches responses; when a `101` head goes out, replaces the HTTP handlers with an
-    /// ``UpgradedBytes`` codec and steps out of the pipeline. The router lets a 101 through only
-    /// for an upgrade request.
-    final class UpgradeSwitch: ChannelOutboundHandler, RemovableChannelHandler {
-        typealias OutboundIn = HTTPResponsePart
-        typealias OutboundOut = HTTPResponsePart
-
-        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-            guard case .head(let head) = unwrapOutboundIn(data), head.status == .switchingProtocols else {
-                context.write(data, promise: promise)
-                return
+    /// After a `101` head went out through `handler`: replaces the
+    /// HTTP handlers with an ``UpgradedBytes`` codec. The router lets a 101 through only for an
+    /// upgrade request.
+    static func switchToBytes(from handler: PublicHTTP1Handler, context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        do {
+            try pipeline.addHandler(UpgradedBytes(), position: .after(handler))
+            for handler in [
+                handler as any RemovableChannelHandler,
+                try pipeline.handler(type: HTTPServerPipelineHandler.self),
+                try pipeline.handler(type: RequestHeadDeadline.self),
+                try pipeline.handler(type: ReadInterestKeeper.self),
+                try pipeline.handler(type: HTTPResponseEncoder.self),
+                // Last: removing it passes on what the client sent after the request.
+                try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
+            ] {
+                pipeline.removeHandler(handler, promise: nil)
             }
-            // The encoder turns the head into bytes right away, so the handlers can go after it.
-            context.write(data, promise: promise)
-            let pipeline = context.pipeline.syncOperations
-            do {
-                try pipeline.addHandler(UpgradedBytes(), position: .after(self))
-                for handler in [
-                    try pipeline.handler(type: HTTPTypesServerCodec.self) as any RemovableChannelHandler,
-                    try pipeline.handler(type: HTTP1RequestHeadGuard.self),
-                    try pipeline.handler(type: HTTPParseErrorResponder.self),
-                    try pipeline.handler(type: HTTPServerPipelineHandler.self),
-                    try pipeline.handler(type: RequestHeadDeadline.self),
-                    try pipeline.handler(type: ReadInterestKeeper.self),
-                    try pipeline.handler(type: HTTPResponseEncoder.self),
-                    self,
-                    // Last: removing it passes on what the client sent after the request.
-                    try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
-                ] {
-                    pipeline.removeHandler(handler, promise: nil)
-                }
-            } catch {
-                context.close(promise: nil)
-            }
+        } catch {
+            context.close(promise: nil)
         }
     }
 

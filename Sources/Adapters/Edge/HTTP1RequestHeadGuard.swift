@@ -14,64 +14,58 @@ import NIOHTTP1
 /// - a target longer than ``HTTP1RequestLimits/maximumTargetBytes`` is `414`; more header fields than
 ///   ``HTTP1RequestLimits/maximumHeaderCount`` or more header bytes than ``HTTP1RequestLimits/maximumHeaderBytes`` is `431`.
 ///
-/// A refused request gets its status with `Connection: close`, and the connection is closed.
-final class HTTP1RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
+/// A refused request gets its status with `Connection: close`, and the connection is closed
+/// (``PublicHTTP1Handler`` applies it to each head).
+struct HTTP1RequestHeadGuard {
     private let limits: HTTP1RequestLimits
-    private var refusing = false
 
     init(limits: HTTP1RequestLimits) { self.limits = limits }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !refusing else { return }  // the rest of a refused request
-        guard case .head(var head) = unwrapInboundIn(data) else {
-            context.fireChannelRead(data)
-            return
-        }
-        if let status = problem(with: &head) {
-            refusing = true
-            let headers = HTTPHeaders([("Connection", "close"), ("Content-Length", "0")])
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            context.close(promise: nil)
-            return
-        }
-        context.fireChannelRead(wrapInboundOut(.head(head)))
+    /// The response that refuses a request with `status`; the connection is closed after it.
+    static func refusal(_ status: HTTPResponseStatus) -> HTTPResponseHead {
+        HTTPResponseHead(version: .http1_1, status: status, headers: HTTPHeaders([("Connection", "close"), ("Content-Length", "0")]))
     }
 
     /// Why `head` is refused, or nil (after rewriting `Host` for an absolute-form target).
     func problem(with head: inout HTTPRequestHead) -> HTTPResponseStatus? {
         if head.uri.utf8.count > limits.maximumTargetBytes { return .uriTooLong }
         if head.headers.count > limits.maximumHeaderCount { return .requestHeaderFieldsTooLarge }
+        // One pass over the fields for their size, `Host`s and `Transfer-Encoding`s.
         var bytes = 0
-        for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count + 4 }
+        var hosts = 0
+        var codings: [String] = []
+        for (name, value) in head.headers {
+            bytes += name.utf8.count + value.utf8.count + 4
+            if Self.isHost(name) {
+                hosts += 1
+            } else if Self.isNamed(name, "transfer-encoding") {
+                codings.append(value)
+            }
+        }
         if bytes > limits.maximumHeaderBytes { return .requestHeaderFieldsTooLarge }
-        let codings = head.headers["Transfer-Encoding"]
         if !codings.isEmpty, codings.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) != ["chunked"] {
             return .notImplemented
         }
         if let authority = Self.absoluteFormAuthority(head.uri) {
             guard !authority.isEmpty else { return .badRequest }
             head.headers.replaceOrAdd(name: "Host", value: authority)
+            hosts = 1
         }
-        guard Self.hostCount(head.headers) == 1 else { return .badRequest }
+        guard hosts == 1 else { return .badRequest }
         return nil
     }
 
-    /// How many fields are named `Host`, in any case; counted without making an array of their
-    /// values (`headers["Host"]` cost an allocation per request).
-    static func hostCount(_ headers: HTTPHeaders) -> Int {
-        var count = 0
-        for (name, _) in headers where isHost(name) { count += 1 }
-        return count
-    }
-
     /// Whether a field name is `Host`, in any case (compared byte by byte, without lower-casing).
-    static func isHost(_ name: String) -> Bool {
-        name.utf8.count == 4 && name.utf8.elementsEqual("host".utf8, by: { $0 | 0x20 == $1 })
+    static func isHost(_ name: String) -> Bool { isNamed(name, "host") }
+
+    /// Whether a field name is `lowercased` in any case: only `A`–`Z` are folded.
+    static func isNamed(_ name: String, _ lowercased: StaticString) -> Bool {
+        guard name.utf8.count == lowercased.utf8CodeUnitCount else { return false }
+        return lowercased.withUTF8Buffer { expected in
+            name.utf8.elementsEqual(expected) { byte, lower in
+                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == lower
+            }
+        }
     }
 
     /// The authority of an absolute-form target (`http://host:port/path`), nil for origin-form.

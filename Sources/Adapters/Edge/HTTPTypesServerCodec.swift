@@ -1,12 +1,13 @@
 import HTTPTypes
 import HopGatePorts
-package import NIOCore
-package import NIOHTTP1
-package import NIOHTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// Turns a public HTTP/1.1 connection's NIOHTTP1 request parts into HTTPTypes' parts, and the
-/// response parts back: `NIOHTTPTypesHTTP1.HTTP1ToHTTPServerCodec` with a cheaper request head.
+/// response parts back (for ``PublicHTTP1Handler``): `NIOHTTPTypesHTTP1.HTTP1ToHTTPServerCodec`'s
+/// conversions with a cheaper request head.
 ///
 /// The library's conversion parses every request target as a URL (Foundation's `URLComponents`)
 /// to find the path of an absolute-form target, and makes every field name anew (lower-cased and
@@ -15,42 +16,23 @@ import NIOHTTPTypesHTTP1
 /// (``CommonFieldNames``). Anything else (`*`, absolute-form, an unusual name) goes the library's
 /// way, so the result is always the request the library would make. The response side is the
 /// library's own conversion.
-package final class HTTPTypesServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
-    package typealias InboundIn = HTTPServerRequestPart
-    package typealias InboundOut = HTTPRequestPart
-    package typealias OutboundIn = HTTPResponsePart
-    package typealias OutboundOut = HTTPServerResponsePart
-
-    /// Whether the connection is HTTPS (the requests' scheme).
-    private let secure: Bool
-
-    package init(secure: Bool) {
-        self.secure = secure
-    }
-
-    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            do {
-                context.fireChannelRead(wrapInboundOut(.head(try Self.request(from: head, secure: secure))))
-            } catch {
-                context.fireErrorCaught(error)
-            }
-        case .body(let body):
-            context.fireChannelRead(wrapInboundOut(.body(body)))
-        case .end(let trailers):
-            context.fireChannelRead(wrapInboundOut(.end(trailers.map { HTTPFields($0, splitCookie: false) })))
+enum HTTPTypesServerCodec {
+    /// A request part as HTTPTypes' part.
+    /// - Throws: a head whose method is not a token.
+    static func requestPart(_ part: HTTPServerRequestPart, secure: Bool) throws -> HTTPRequestPart {
+        switch part {
+        case .head(let head): .head(try request(from: head, secure: secure))
+        case .body(let body): .body(body)
+        case .end(let trailers): .end(trailers.map { HTTPFields($0, splitCookie: false) })
         }
     }
 
-    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head(let response):
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(response))), promise: promise)
-        case .body(let body):
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: promise)
-        case .end(let trailers):
-            context.write(wrapOutboundOut(.end(trailers.map(HTTPHeaders.init))), promise: promise)
+    /// A response part as NIOHTTP1's part: the library's own conversion.
+    static func responsePart(_ part: HTTPResponsePart) -> HTTPServerResponsePart {
+        switch part {
+        case .head(let response): .head(HTTPResponseHead(response))
+        case .body(let body): .body(.byteBuffer(body))
+        case .end(let trailers): .end(trailers.map(HTTPHeaders.init))
         }
     }
 
