@@ -21,7 +21,7 @@ enum HTTP1Pipeline {
     ) throws -> WebPartChannel {
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(FlushCoalescer())
-        try operations.addHandler(HTTPResponseEncoder())
+        try operations.addHandler(HTTP1ResponseEncoder())
         // Bytes after an upgrade request stay in the decoder until it is removed, then are passed on.
         try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
         try operations.addHandler(ReadInterestKeeper())
@@ -46,7 +46,7 @@ enum HTTP1Pipeline {
                 try pipeline.handler(type: HTTPServerPipelineHandler.self),
                 try pipeline.handler(type: RequestHeadDeadline.self),
                 try pipeline.handler(type: ReadInterestKeeper.self),
-                try pipeline.handler(type: HTTPResponseEncoder.self),
+                try pipeline.handler(type: HTTP1ResponseEncoder.self),
                 // Last: removing it passes on what the client sent after the request.
                 try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
             ] {

@@ -57,7 +57,7 @@ final class HTTP1ConnectionPool: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let connection = PooledHTTP1Connection(channel: channel)
                     let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(HTTPRequestEncoder())
+                    try operations.addHandler(HTTP1RequestEncoder())
                     // The decoder sees the requests go out, so it knows a HEAD answer has no body.
                     try operations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     try operations.addHandler(PooledConnectionHandler(connection: connection))

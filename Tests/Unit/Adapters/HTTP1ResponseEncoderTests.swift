@@ -1,0 +1,71 @@
+@testable import HopGateEdge
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+/// The edge's own HTTP/1.1 response encoder puts on the wire exactly what NIO's
+/// `HTTPResponseEncoder` (made on its own, as the edge's was) does, framing headers included.
+@Suite("HTTP/1.1 response encoder")
+struct HTTP1ResponseEncoderTests {
+    private static func head(
+        _ status: HTTPResponseStatus, version: HTTPVersion = .http1_1, _ fields: [(String, String)] = []
+    ) -> HTTPServerResponsePart {
+        .head(HTTPResponseHead(version: version, status: status, headers: HTTPHeaders(fields)))
+    }
+
+    private static func body(_ text: String) -> HTTPServerResponsePart { .body(.byteBuffer(ByteBuffer(string: text))) }
+
+    static let exchanges: [[HTTPServerResponsePart]] = [
+        [head(.ok, [("Content-Length", "5"), ("Content-Type", "text/plain")]), body("hello"), .end(nil)],
+        [head(.ok, [("Date", "Sun, 06 Dec 2026 20:00:00 GMT"), ("Server", "x"), ("Vary", "Accept-Encoding"),
+                    ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-Request-Id", "r1")]),
+         body("streamed"), body(""), body(String(repeating: "y", count: 4_100)), .end(HTTPHeaders([("Grpc-Status", "0")]))],
+        [head(.ok, [("Content-Length", "3"), ("Transfer-Encoding", "chunked")]), body("abc"), .end(nil)],
+        [head(.ok, [("transfer-encoding", "gzip")]), body("abc"), .end(nil)],
+        [head(.noContent, [("Content-Length", "0"), ("Transfer-Encoding", "chunked")]), .end(nil)],
+        [head(.notModified, [("ETag", "\"x\""), ("Content-Length", "10")]), .end(nil)],
+        [head(.continue), head(.ok, [("Content-Length", "2")]), body("ok"), .end(nil)],
+        [head(.custom(code: 103, reasonPhrase: "Early Hints"), [("Link", "</a.css>; rel=preload")]),
+         head(.created, [("Location", "/x")]), .end(nil)],
+        [head(.switchingProtocols, [("Upgrade", "websocket"), ("Connection", "upgrade")]), body("raw")],
+        [head(.custom(code: 299, reasonPhrase: "Odd Reason")), body("x"), .end(nil)],
+        [head(.custom(code: 599, reasonPhrase: "")), .end(nil)],
+        [head(.notFound, version: .http1_0, [("Connection", "close")]), body("gone"), .end(nil)],
+        [head(.ok, version: HTTPVersion(major: 2, minor: 0)), body("odd"), .end(nil)],
+        [head(.badGateway, [("X-Name", "caf\u{e9} \u{1F600}"), ("Empty", "")]), body("\u{e9}"), .end(nil)],
+        // Two responses on one connection: the first's chunked coding does not carry over.
+        [head(.ok), body("one"), .end(nil), head(.ok, [("Content-Length", "3")]), body("two"), .end(nil)],
+    ] + [HTTPResponseStatus.ok, .partialContent, .movedPermanently, .badRequest, .unauthorized, .forbidden,
+         .requestHeaderFieldsTooLarge, .uriTooLong, .notImplemented, .serviceUnavailable, .gatewayTimeout,
+         .misdirectedRequest, .tooManyRequests, .networkAuthenticationRequired].map { [head($0, [("Content-Length", "0")]), .end(nil)] }
+
+    private static func wire(_ parts: [HTTPServerResponsePart], through encoder: some ChannelHandler) throws -> [UInt8] {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandler(encoder)
+        var promises: [EventLoopFuture<Void>] = []
+        for part in parts {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            channel.write(part, promise: promise)
+            promises.append(promise.futureResult)
+        }
+        channel.flush()
+        for future in promises { try future.wait() }
+        var bytes: [UInt8] = []
+        while let data = try channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(let buffer) = data else { Issue.record("a file region"); continue }
+            bytes += buffer.readableBytesView
+        }
+        return bytes
+    }
+
+    @Test("the same bytes as NIO's encoder", arguments: exchanges.indices)
+    func sameBytes(index: Int) throws {
+        let parts = Self.exchanges[index]
+        let ours = try Self.wire(parts, through: HTTP1ResponseEncoder())
+        let nio = try Self.wire(parts, through: HTTPResponseEncoder())
+        #expect(String(decoding: ours, as: UTF8.self) == String(decoding: nio, as: UTF8.self))
+        #expect(ours == nio)
+    }
+}
