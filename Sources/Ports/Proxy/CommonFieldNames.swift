@@ -21,30 +21,98 @@ public enum CommonFieldNames {
         "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP", "X-Request-Id",
     ]
 
-    /// One spelling: its bytes, and the name made from them.
-    struct Entry: Sendable {
-        let bytes: [UInt8]
-        let name: HTTPField.Name
+    /// One spelling as plain values, so that looking it up retains nothing: its length, where
+    /// its bytes are in ``Table/words`` (eight to a word), and its name.
+    struct Key {
+        let length: Int
+        let wordStart: Int
+        let name: Int
     }
 
-    /// The entries by the length of their spelling (index 0 unused).
-    static let byLength: [[Entry]] = {
-        var table = [[Entry]](repeating: [], count: (spellings.map(\.utf8.count).max() ?? 0) + 1)
-        for spelling in spellings {
-            for form in Set([spelling, spelling.lowercased()]).sorted() {
-                table[form.utf8.count].append(Entry(bytes: Array(form.utf8), name: HTTPField.Name(form)!))
+    /// Every spelling's key, by bucket (``bucket(of:)``), and the names they stand for.
+    ///
+    /// Held in memory that is never freed (the table lives as long as the process) rather than
+    /// in arrays: reading an array held in a global retains and releases it, and those were most
+    /// of a lookup's cost.
+    struct Table {
+        /// Sorted by bucket.
+        let keys: UnsafeBufferPointer<Key>
+        /// For each bucket, where its keys start in `keys` (one more entry than buckets).
+        let starts: UnsafeBufferPointer<Int>
+        /// Every spelling's bytes as words (``word(of:at:)``), back to back.
+        let words: UnsafeBufferPointer<UInt64>
+        let names: UnsafeBufferPointer<HTTPField.Name>
+    }
+
+    /// How many buckets spellings are spread over: by length (below 32) and the last byte's low
+    /// four bits, so that a bucket holds one to three spellings (a length alone held up to ten).
+    static let bucketCount = 32 * 16
+
+    /// Safe to share: made once, before any lookup (a static's initializer runs once, guarded),
+    /// and never written after.
+    nonisolated(unsafe) static let table: Table = {
+        // Every spelling is shorter than 32 bytes: each has a bucket.
+        func bucketOf(_ bytes: [UInt8]) -> Int { bytes.withUnsafeBytes { bucket(of: $0)! } }
+        let forms = spellings.flatMap { Set([$0, $0.lowercased()]).sorted() }.map { Array($0.utf8) }.sorted { bucketOf($0) < bucketOf($1) }
+        var keys: [Key] = []
+        var words: [UInt64] = []
+        for (index, bytes) in forms.enumerated() {
+            keys.append(Key(length: bytes.count, wordStart: words.count, name: index))
+            bytes.withUnsafeBytes { memory in
+                for offset in stride(from: 0, to: memory.count, by: 8) { words.append(word(of: memory, at: offset)) }
             }
         }
-        return table
+        let buckets = forms.map(bucketOf)
+        let starts = (0...bucketCount).map { bucket in buckets.firstIndex { $0 >= bucket } ?? buckets.count }
+        let names = forms.map { HTTPField.Name(String(decoding: $0, as: UTF8.self))! }
+        func forever<Element>(_ elements: [Element]) -> UnsafeBufferPointer<Element> {
+            let memory = UnsafeMutableBufferPointer<Element>.allocate(capacity: elements.count)
+            _ = memory.initialize(from: elements)
+            return UnsafeBufferPointer(memory)
+        }
+        return Table(keys: forever(keys), starts: forever(starts), words: forever(words), names: forever(names))
     }()
 
+    /// The bucket of a spelling of `bytes`; nil for none (empty, or 32 bytes and longer).
+    @inline(__always)
+    static func bucket(of bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let last = bytes.last, bytes.count < 32 else { return nil }
+        return bytes.count << 4 | Int(last & 0x0F)
+    }
+
+    /// The eight bytes of `bytes` from `offset` (fewer, zero-padded, at its end) as one word.
+    @inline(__always)
+    static func word(of bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
+        let remaining = bytes.count - offset
+        if remaining >= 8 { return bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+        if bytes.count >= 8 {
+            // The last eight bytes, without the ones before `offset`.
+            return bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self) >> (8 * UInt64(8 - remaining))
+        }
+        var word: UInt64 = 0
+        withUnsafeMutableBytes(of: &word) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
+        return word
+    }
+
     /// The common name spelled exactly `bytes`, or nil.
+    ///
+    /// Measured with callgrind: ≈ 345 instructions a lookup when the table held each spelling's
+    /// bytes and name in arrays of structs, scanned by length (every entry looked at was copied,
+    /// with retains and releases, and compared byte by byte); now a bucket of one to three plain
+    /// keys, compared eight bytes at a time.
     public static func name(spelled bytes: UnsafeRawBufferPointer) -> HTTPField.Name? {
-        let table = byLength
-        guard bytes.count < table.count else { return nil }
-        // The first byte tells most entries of a length apart before the whole comparison.
-        for entry in table[bytes.count] where entry.bytes[0] == bytes[0] && entry.bytes.withUnsafeBytes({ $0.elementsEqual(bytes) }) {
-            return entry.name
+        guard let bucket = bucket(of: bytes) else { return nil }
+        let table = self.table
+        let length = bytes.count
+        candidates: for index in table.starts[bucket]..<table.starts[bucket + 1] {
+            let key = table.keys[index]
+            guard key.length == length else { continue }
+            var wordIndex = key.wordStart
+            for offset in stride(from: 0, to: length, by: 8) {
+                guard table.words[wordIndex] == word(of: bytes, at: offset) else { continue candidates }
+                wordIndex += 1
+            }
+            return table.names[key.name]
         }
         return nil
     }

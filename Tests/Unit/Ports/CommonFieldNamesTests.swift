@@ -1,5 +1,5 @@
 import HTTPTypes
-import HopGatePorts
+@testable import HopGatePorts
 import Testing
 
 /// The table of common field names: found only for exact spellings, and the same name as
@@ -23,6 +23,22 @@ struct CommonFieldNamesTests {
     func notFound() {
         for spelling in ["CONTENT-TYPE", "Content-type", "Content-Typf", "X-Custom", "", "h", String(repeating: "a", count: 200), "Content-Type "] {
             #expect(CommonFieldNames.name(spelled: spelling) == nil, "\(spelling)")
+        }
+    }
+
+    @Test("every spelling in the table is found, and no spelling one byte off")
+    func everySpellingAndNeighbours() throws {
+        for spelling in CommonFieldNames.spellings.flatMap({ [$0, $0.lowercased()] }) {
+            #expect(CommonFieldNames.name(spelled: spelling)?.rawName == spelling, "\(spelling)")
+            let bytes = Array(spelling.utf8)
+            for index in bytes.indices {
+                var changed = bytes
+                changed[index] ^= 0x01
+                let found = changed.withUnsafeBytes { CommonFieldNames.name(spelled: $0) }
+                #expect(found == nil || found?.rawName != spelling, "\(spelling) changed at \(index)")
+            }
+            let longer = (bytes + [UInt8(ascii: "x")]).withUnsafeBytes { CommonFieldNames.name(spelled: $0) }
+            #expect(longer == nil, "\(spelling)x")
         }
     }
 }
