@@ -34,14 +34,13 @@ enum HTTP1Pipeline {
     /// Whether `request` asks to switch protocols (`Upgrade` named in `Connection`).
     static func isUpgrade(_ request: HTTPRequest) -> Bool { HopByHopFields.isUpgradeRequest(request.headerFields) }
 
-    /// After a `101` head went out through `handler`: replaces the
-    /// HTTP handlers with an ``UpgradedBytes`` codec. The router lets a 101 through only for an
-    /// upgrade request.
+    /// After a `101` head went out through `handler`: replaces the HTTP handlers with an
+    /// ``UpgradedBytes`` codec. The router lets a 101 through only for an upgrade request.
     static func switchToBytes(from handler: PublicHTTP1Handler, context: ChannelHandlerContext) {
         let pipeline = context.pipeline.syncOperations
         do {
             try pipeline.addHandler(UpgradedBytes(), position: .after(handler))
-            for handler in [
+            for replaced in [
                 handler as any RemovableChannelHandler,
                 try pipeline.handler(type: HTTPServerPipelineHandler.self),
                 try pipeline.handler(type: RequestHeadDeadline.self),
@@ -50,7 +49,7 @@ enum HTTP1Pipeline {
                 // Last: removing it passes on what the client sent after the request.
                 try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
             ] {
-                pipeline.removeHandler(handler, promise: nil)
+                pipeline.removeHandler(replaced, promise: nil)
             }
         } catch {
             context.close(promise: nil)

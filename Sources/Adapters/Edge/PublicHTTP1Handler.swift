@@ -11,7 +11,8 @@ package import NIOHTTPTypes
 ///
 /// One handler rather than one each, because each handler a part passes costs a cast out of and
 /// a wrap into `NIOAny` and a call through the pipeline: measured with callgrind, about 770
-/// instructions per part and handler, ≈ 9,000 per small request for the four this replaces.
+/// instructions per part and handler; the edge's instructions per small request fell by 8,200
+/// (3 %) when four handlers became this one.
 package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     package typealias InboundIn = HTTPServerRequestPart
     package typealias InboundOut = HTTPRequestPart

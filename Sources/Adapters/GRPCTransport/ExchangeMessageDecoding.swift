@@ -100,7 +100,10 @@ package enum ExchangeMessageDecoding {
         guard response.status.kind != .informational else {
             return .failure(TunnelExchangeError(.protocolViolation, "an interim (1xx) response head carries a body or an end"))
         }
-        var parts: [ExchangeResponsePart] = [.head(response)]
+        // Room for all three at once: a one-element literal grew twice (≈ 900 instructions each).
+        var parts: [ExchangeResponsePart] = []
+        parts.reserveCapacity(3)
+        parts.append(.head(response))
         if hasBody, let body { parts.append(.body(body)) }
         if let end {
             switch end.result() {
