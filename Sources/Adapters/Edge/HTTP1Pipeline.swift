@@ -14,7 +14,7 @@ import NIOHTTPTypesHTTP1
 enum HTTP1Pipeline {
     /// Adds the HTTP/1.1 handlers to `channel` (already active or not) and wraps it.
     /// - Parameters:
-    ///   - requestHeadTimeout: see ``RequestHeadDeadline``.
+    ///   - requestHeadTimeout: see ``RequestHeadDeadline`` (kept by ``HTTP1ConnectionKeeper``).
     ///   - limits: see ``HTTP1RequestHeadGuard``.
     static func configure(
         _ channel: any Channel, secure: Bool, requestHeadTimeout: TimeAmount, limits: HTTP1RequestLimits
@@ -24,8 +24,7 @@ enum HTTP1Pipeline {
         try operations.addHandler(HTTP1ResponseEncoder())
         // Bytes after an upgrade request stay in the decoder until it is removed, then are passed on.
         try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-        try operations.addHandler(ReadInterestKeeper())
-        try operations.addHandler(RequestHeadDeadline(timeout: requestHeadTimeout))
+        try operations.addHandler(HTTP1ConnectionKeeper(requestHeadTimeout: requestHeadTimeout))
         try operations.addHandler(HTTPServerPipelineHandler())
         try operations.addHandler(PublicHTTP1Handler(secure: secure, limits: limits))
         return try WebPartChannel(wrappingSynchronously: channel)
@@ -43,8 +42,7 @@ enum HTTP1Pipeline {
             for replaced in [
                 handler as any RemovableChannelHandler,
                 try pipeline.handler(type: HTTPServerPipelineHandler.self),
-                try pipeline.handler(type: RequestHeadDeadline.self),
-                try pipeline.handler(type: ReadInterestKeeper.self),
+                try pipeline.handler(type: HTTP1ConnectionKeeper.self),
                 try pipeline.handler(type: HTTP1ResponseEncoder.self),
                 // Last: removing it passes on what the client sent after the request.
                 try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),

@@ -14,7 +14,7 @@ struct ReadInterestKeeperTests {
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
         try channel.pipeline.syncOperations.addHandler(reads)
-        try channel.pipeline.syncOperations.addHandler(ReadInterestKeeper())
+        try channel.pipeline.syncOperations.addHandler(HTTP1ConnectionKeeper(requestHeadTimeout: .hours(1)))
         try channel.pipeline.syncOperations.addHandler(ReadSwallower())  // reads held above, as while a response is pending
 
         func request() throws {
@@ -42,7 +42,7 @@ struct ReadInterestKeeperTests {
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
         try channel.pipeline.syncOperations.addHandler(reads)
-        try channel.pipeline.syncOperations.addHandler(ReadInterestKeeper())
+        try channel.pipeline.syncOperations.addHandler(HTTP1ConnectionKeeper(requestHeadTimeout: .hours(1)))
         let above = ReadAsker()
         try channel.pipeline.syncOperations.addHandler(above)
 

@@ -43,7 +43,7 @@ struct RequestHeadDeadlineTests {
 
     private func connection() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(RequestHeadDeadline(timeout: timeout))
+        try channel.pipeline.syncOperations.addHandler(HTTP1ConnectionKeeper(requestHeadTimeout: timeout))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
