@@ -1,6 +1,5 @@
 @testable import HopGateLocalForwarder
 import NIOCore
-import NIOEmbedded
 import NIOHTTP1
 import Testing
 
@@ -38,31 +37,11 @@ struct HTTP1RequestEncoderTests {
         [head(.POST, "/1", [("Host", "a")]), body("one"), .end(nil), head(.GET, "/2", [("Host", "a")]), .end(nil)],
     ]
 
-    private static func wire(_ parts: [HTTPClientRequestPart], through encoder: some ChannelHandler) throws -> [UInt8] {
-        let channel = EmbeddedChannel()
-        defer { _ = try? channel.finish() }
-        try channel.pipeline.syncOperations.addHandler(encoder)
-        var promises: [EventLoopFuture<Void>] = []
-        for part in parts {
-            let promise = channel.eventLoop.makePromise(of: Void.self)
-            channel.write(part, promise: promise)
-            promises.append(promise.futureResult)
-        }
-        channel.flush()
-        for future in promises { try future.wait() }
-        var bytes: [UInt8] = []
-        while let data = try channel.readOutbound(as: IOData.self) {
-            guard case .byteBuffer(let buffer) = data else { Issue.record("a file region"); continue }
-            bytes += buffer.readableBytesView
-        }
-        return bytes
-    }
-
     @Test("the same bytes as NIO's encoder", arguments: exchanges.indices)
     func sameBytes(index: Int) throws {
         let parts = Self.exchanges[index]
-        let ours = try Self.wire(parts, through: HTTP1RequestEncoder())
-        let nio = try Self.wire(parts, through: HTTPRequestEncoder())
+        let ours = try encodedBytes(parts, through: HTTP1RequestEncoder())
+        let nio = try encodedBytes(parts, through: HTTPRequestEncoder())
         #expect(String(decoding: ours, as: UTF8.self) == String(decoding: nio, as: UTF8.self))
         #expect(ours == nio)
     }

@@ -1,6 +1,5 @@
 @testable import HopGateEdge
 import NIOCore
-import NIOEmbedded
 import NIOHTTP1
 import Testing
 
@@ -40,31 +39,11 @@ struct HTTP1ResponseEncoderTests {
          .requestHeaderFieldsTooLarge, .uriTooLong, .notImplemented, .serviceUnavailable, .gatewayTimeout,
          .misdirectedRequest, .tooManyRequests, .networkAuthenticationRequired].map { [head($0, [("Content-Length", "0")]), .end(nil)] }
 
-    private static func wire(_ parts: [HTTPServerResponsePart], through encoder: some ChannelHandler) throws -> [UInt8] {
-        let channel = EmbeddedChannel()
-        defer { _ = try? channel.finish() }
-        try channel.pipeline.syncOperations.addHandler(encoder)
-        var promises: [EventLoopFuture<Void>] = []
-        for part in parts {
-            let promise = channel.eventLoop.makePromise(of: Void.self)
-            channel.write(part, promise: promise)
-            promises.append(promise.futureResult)
-        }
-        channel.flush()
-        for future in promises { try future.wait() }
-        var bytes: [UInt8] = []
-        while let data = try channel.readOutbound(as: IOData.self) {
-            guard case .byteBuffer(let buffer) = data else { Issue.record("a file region"); continue }
-            bytes += buffer.readableBytesView
-        }
-        return bytes
-    }
-
     @Test("the same bytes as NIO's encoder", arguments: exchanges.indices)
     func sameBytes(index: Int) throws {
         let parts = Self.exchanges[index]
-        let ours = try Self.wire(parts, through: HTTP1ResponseEncoder())
-        let nio = try Self.wire(parts, through: HTTPResponseEncoder())
+        let ours = try encodedBytes(parts, through: HTTP1ResponseEncoder())
+        let nio = try encodedBytes(parts, through: HTTPResponseEncoder())
         #expect(String(decoding: ours, as: UTF8.self) == String(decoding: nio, as: UTF8.self))
         #expect(ours == nio)
     }
