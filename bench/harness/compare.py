@@ -30,6 +30,10 @@ FIGURES = [
     ("p50 ms", lambda h: h["p50_ms"], "%.2f"),
     ("edge µs", lambda h: h["processes"]["edge"]["cpu_us_per_request"], "%.0f"),
     ("client µs", lambda h: h["processes"]["client"]["cpu_us_per_request"], "%.0f"),
+    ("edge sys", lambda h: h["processes"]["edge"]["system_us_per_request"], "%.0f"),
+    ("client sys", lambda h: h["processes"]["client"]["system_us_per_request"], "%.0f"),
+    ("busy %", lambda h: h["machine_busy_percent"], "%.0f"),
+    ("machine µs", lambda h: h["machine_cpu_us_per_request"], "%.0f"),
     ("edge cs", lambda h: h["processes"]["edge"]["context_switches_per_request"], "%.1f"),
     ("client cs", lambda h: h["processes"]["client"]["context_switches_per_request"], "%.1f"),
 ]

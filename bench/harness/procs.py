@@ -56,9 +56,24 @@ def uss_kib(pid):
 
 def cpu_seconds(pid):
     """User + system CPU seconds `pid` has used so far."""
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid):
+    """(user, system) CPU seconds `pid` has used so far."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def machine_cpu():
+    """(busy, total) CPU seconds of the whole machine so far, all cores (/proc/stat's cpu line):
+    busy is everything but idle and iowait."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    total = sum(fields[:8])  # guest time is already counted in user
+    return (total - fields[3] - fields[4]) / CLOCK_TICKS, total / CLOCK_TICKS
 
 
 def children(pid):

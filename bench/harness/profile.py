@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from load import h2load, wrk  # noqa: E402
-from procs import Workspace, cpu_seconds, children  # noqa: E402
+from procs import Workspace, cpu_split, children, machine_cpu  # noqa: E402
 from systems import HopGate, System, make_files, start_backend, start_front_nginx  # noqa: E402
 
 
@@ -74,7 +74,8 @@ class SyscallCounter:
 def measure(name, run_load, pids, seconds, log):
     """Runs one load and returns per-request figures for each process in `pids`."""
     flat = {role: (p if isinstance(p, list) else [p]) for role, p in pids.items()}
-    before_cpu = {r: sum(cpu_seconds(p) for p in ps) for r, ps in flat.items()}
+    before_cpu = {r: [cpu_split(p) for p in ps] for r, ps in flat.items()}
+    before_machine = machine_cpu()
     before_cs = {r: sum(context_switches(p) for p in ps) for r, ps in flat.items()}
     counters = {r: SyscallCounter(ps[0], seconds, None) for r, ps in flat.items() if len(ps) == 1}
     for counter in counters.values():
@@ -82,15 +83,25 @@ def measure(name, run_load, pids, seconds, log):
     result = run_load()
     for counter in counters.values():
         counter.__exit__()
+    after_machine = machine_cpu()
     requests = result["requests"]
+    busy, total = (after - before for after, before in zip(after_machine, before_machine))
+    # How busy the whole machine was (every process: load generator, backend, both HopGate
+    # sides), and its CPU per request: below 100 % the load was not CPU-bound.
     figures = {"load": name, "requests": requests, "rps": result["rps"], "p50_ms": result["p50_us"] / 1000,
-               "p99_ms": result["p99_us"] / 1000, "processes": {}}
+               "p99_ms": result["p99_us"] / 1000, "machine_busy_percent": 100 * busy / total if total else None,
+               "machine_cpu_us_per_request": busy / requests * 1e6, "processes": {}}
     for role, ps in flat.items():
-        cpu = sum(cpu_seconds(p) for p in ps) - before_cpu[role]
+        after = [cpu_split(p) for p in ps]
+        user = sum(u for u, _ in after) - sum(u for u, _ in before_cpu[role])
+        system = sum(s for _, s in after) - sum(s for _, s in before_cpu[role])
+        cpu = user + system
         cs = sum(context_switches(p) for p in ps) - before_cs[role]
         calls = counters[role].count if role in counters else None
         figures["processes"][role] = {
             "cpu_us_per_request": cpu / requests * 1e6,
+            "user_us_per_request": user / requests * 1e6,
+            "system_us_per_request": system / requests * 1e6,
             # perf counts during its own `sleep seconds`, which the load's run covers: per request
             # of that window, using the load's rate.
             "syscalls_per_request": (calls / (result["rps"] * seconds)) if calls is not None else None,
@@ -115,7 +126,10 @@ def format_row(figures):
     parts = ["%-22s %7.0f req/s p50 %6.2f ms p99 %6.2f ms" % (figures["load"], figures["rps"], figures["p50_ms"], figures["p99_ms"])]
     for role, entry in figures["processes"].items():
         calls = "%.1f" % entry["syscalls_per_request"] if entry["syscalls_per_request"] is not None else "?"
-        parts.append("%s: %.0f µs CPU, %s syscalls, %.1f cs" % (role, entry["cpu_us_per_request"], calls, entry["context_switches_per_request"]))
+        parts.append("%s: %.0f µs CPU (%.0f user + %.0f sys), %s syscalls, %.1f cs" % (
+            role, entry["cpu_us_per_request"], entry["user_us_per_request"], entry["system_us_per_request"], calls,
+            entry["context_switches_per_request"]))
+    parts.append("machine: %.0f %% busy, %.0f µs CPU" % (figures["machine_busy_percent"] or 0, figures["machine_cpu_us_per_request"]))
     return " | ".join(parts)
 
 
