@@ -24,8 +24,13 @@ public struct HTTP2ConnectionSettings: Sendable, Equatable {
     }
 
     /// The NIO handler configuration that announces and enforces these settings.
+    ///
+    /// Header blocks are not validated by NIO: each stream's ``PublicHTTP2StreamCodec`` checks
+    /// the blocks it receives while converting them, and the blocks it sends are valid by
+    /// construction (``HTTP2FieldBlockCheck`` says why and what it cost).
     var handlerConfiguration: NIOHTTP2Handler.Configuration {
         var configuration = NIOHTTP2Handler.Configuration()
+        configuration.connection.headerBlockValidation = .disabled
         configuration.connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: maximumConcurrentStreams),
             HTTP2Setting(parameter: .initialWindowSize, value: initialWindowBytes),

@@ -6,7 +6,6 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
-import NIOHTTPTypesHTTP2
 import NIOPosix
 import NIOSSL
 import NIOTLS
@@ -212,21 +211,28 @@ struct ConnectionRouting: Sendable {
     /// An HTTP/2 web connection: one request per stream.
     private func configureWebHTTP2(_ channel: any Channel, peer: PeerAddress) -> EventLoopFuture<Void> {
         registry.add(channel)
-        do {
+        let configuration = http2Settings.handlerConfiguration
+        return channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
             // A stream's reset in a record of its own: see `HostileTunnelTests.brokenExchanges`.
-            try channel.pipeline.syncOperations.addHandler(FlushCoalescer(keepingHTTP2ResetsApart: true))
-            try channel.pipeline.syncOperations.addHandler(WebFrameAligner())
-        } catch { return channel.eventLoop.makeFailedFuture(error) }
-        return channel.configureAsyncHTTP2Pipeline(mode: .server, configuration: http2Settings.handlerConfiguration) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                let end = HTTP2RequestEnd()
-                try stream.pipeline.syncOperations.addHandler(HTTP2RequestEndObserver(end))
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
-                return HTTP2WebStream(channel: try WebPartChannel(wrappingSynchronously: stream), requestEnd: end)
+            try pipeline.addHandler(FlushCoalescer(keepingHTTP2ResetsApart: true))
+            try pipeline.addHandler(WebFrameAligner())
+            let inbox = HTTP2StreamInbox(eventLoop: channel.eventLoop)
+            _ = try pipeline.configureHTTP2Pipeline(
+                mode: .server, connectionConfiguration: configuration.connection, streamConfiguration: configuration.stream
+            ) { stream in
+                do {
+                    let end = HTTP2RequestEnd()
+                    try stream.pipeline.syncOperations.addHandler(PublicHTTP2StreamCodec(end))
+                    inbox.deliver(HTTP2WebStream(channel: try WebPartChannel(wrappingSynchronously: stream), requestEnd: end))
+                    return stream.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return stream.eventLoop.makeFailedFuture(error)
+                }
             }
-        }.flatMapThrowing { multiplexer in
-            try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
-            try deliver(.http2(multiplexer, connection: channel, peer: peer), closing: channel)
+            try pipeline.addHandler(HTTP2ConnectionErrorCloser())
+            channel.closeFuture.whenComplete { _ in inbox.finish() }
+            try deliver(.http2(inbox, connection: channel, peer: peer), closing: channel)
         }
     }
 

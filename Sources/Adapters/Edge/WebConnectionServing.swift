@@ -11,7 +11,7 @@ enum WebConnection: Sendable {
     /// HTTP/1.1: requests one after another on the connection.
     case http1(WebPartChannel, peer: PeerAddress)
     /// HTTP/2: one request per stream, streams served concurrently.
-    case http2(NIOHTTP2Handler.AsyncStreamMultiplexer<HTTP2WebStream>, connection: any Channel, peer: PeerAddress)
+    case http2(HTTP2StreamInbox, connection: any Channel, peer: PeerAddress)
 }
 
 extension WebConnection {
@@ -43,15 +43,11 @@ enum WebConnectionServing {
         switch connection {
         case .http1(let channel, let peer):
             await serveRequests(on: channel, handler: handler, peer: peer, logger: logger)
-        case .http2(let multiplexer, let channel, let peer):
-            do {
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await stream in multiplexer.inbound {
-                        group.addTask { await serveRequests(on: stream.channel, http2RequestEnd: stream.requestEnd, handler: handler, peer: peer, logger: logger) }
-                    }
+        case .http2(let inbox, let channel, let peer):
+            await withDiscardingTaskGroup { group in
+                while let stream = await inbox.next() {
+                    group.addTask { await serveRequests(on: stream.channel, http2RequestEnd: stream.requestEnd, handler: handler, peer: peer, logger: logger) }
                 }
-            } catch {
-                logger.debug("HTTP/2 connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
             }
             channel.close(promise: nil)
         }
