@@ -33,6 +33,8 @@ FIGURES = [
     ("edge sys", lambda h: h["processes"]["edge"]["system_us_per_request"], "%.0f"),
     ("client sys", lambda h: h["processes"]["client"]["system_us_per_request"], "%.0f"),
     ("busy %", lambda h: h["machine_busy_percent"], "%.0f"),
+    ("edge top %", lambda h: h["processes"]["edge"]["busiest_thread_percent"], "%.0f"),
+    ("client top %", lambda h: h["processes"]["client"]["busiest_thread_percent"], "%.0f"),
     ("machine µs", lambda h: h["machine_cpu_us_per_request"], "%.0f"),
     ("edge cs", lambda h: h["processes"]["edge"]["context_switches_per_request"], "%.1f"),
     ("client cs", lambda h: h["processes"]["client"]["context_switches_per_request"], "%.1f"),

@@ -5,6 +5,7 @@ and is stopped by `Workspace.close` (also on SIGINT/SIGTERM and at exit), so a r
 a server behind.
 """
 import atexit
+import glob
 import os
 import shlex
 import shutil
@@ -65,6 +66,21 @@ def cpu_split(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def thread_cpu(pid):
+    """{thread id: (name, user + system CPU seconds so far)} for each thread of `pid`."""
+    threads = {}
+    for stat in glob.glob("/proc/%d/task/*/stat" % pid):
+        try:
+            with open(stat) as f:
+                text = f.read()
+        except OSError:
+            continue  # a thread ended while we read
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        threads[int(stat.split("/")[4])] = (name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return threads
 
 
 def machine_cpu():

@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from load import h2load, wrk  # noqa: E402
-from procs import Workspace, cpu_split, children, machine_cpu  # noqa: E402
+from procs import Workspace, cpu_split, children, machine_cpu, thread_cpu  # noqa: E402
 from systems import HopGate, System, make_files, start_backend, start_front_nginx  # noqa: E402
 
 
@@ -76,6 +76,8 @@ def measure(name, run_load, pids, seconds, log):
     flat = {role: (p if isinstance(p, list) else [p]) for role, p in pids.items()}
     before_cpu = {r: [cpu_split(p) for p in ps] for r, ps in flat.items()}
     before_machine = machine_cpu()
+    before_threads = {r: thread_cpu(ps[0]) for r, ps in flat.items() if len(ps) == 1}
+    started = time.monotonic()
     before_cs = {r: sum(context_switches(p) for p in ps) for r, ps in flat.items()}
     counters = {r: SyscallCounter(ps[0], seconds, None) for r, ps in flat.items() if len(ps) == 1}
     for counter in counters.values():
@@ -84,6 +86,15 @@ def measure(name, run_load, pids, seconds, log):
     for counter in counters.values():
         counter.__exit__()
     after_machine = machine_cpu()
+    wall = time.monotonic() - started
+    busiest = {}
+    for role, before in before_threads.items():
+        # The thread that ran most during the load, and for what share of the wall time: near
+        # 100 % it is the bottleneck (one event loop, say), whatever the machine's idle time.
+        spent = [(thread, seconds - before.get(tid, (thread, 0))[1]) for tid, (thread, seconds) in thread_cpu(flat[role][0]).items()]
+        if spent:
+            thread, seconds = max(spent, key=lambda entry: entry[1])
+            busiest[role] = (thread, 100 * seconds / wall)
     requests = result["requests"]
     busy, total = (after - before for after, before in zip(after_machine, before_machine))
     # How busy the whole machine was (every process: load generator, backend, both HopGate
@@ -102,6 +113,8 @@ def measure(name, run_load, pids, seconds, log):
             "cpu_us_per_request": cpu / requests * 1e6,
             "user_us_per_request": user / requests * 1e6,
             "system_us_per_request": system / requests * 1e6,
+            "busiest_thread": busiest[role][0] if role in busiest else None,
+            "busiest_thread_percent": busiest[role][1] if role in busiest else None,
             # perf counts during its own `sleep seconds`, which the load's run covers: per request
             # of that window, using the load's rate.
             "syscalls_per_request": (calls / (result["rps"] * seconds)) if calls is not None else None,
@@ -126,8 +139,10 @@ def format_row(figures):
     parts = ["%-22s %7.0f req/s p50 %6.2f ms p99 %6.2f ms" % (figures["load"], figures["rps"], figures["p50_ms"], figures["p99_ms"])]
     for role, entry in figures["processes"].items():
         calls = "%.1f" % entry["syscalls_per_request"] if entry["syscalls_per_request"] is not None else "?"
-        parts.append("%s: %.0f µs CPU (%.0f user + %.0f sys), %s syscalls, %.1f cs" % (
-            role, entry["cpu_us_per_request"], entry["user_us_per_request"], entry["system_us_per_request"], calls,
+        busiest = " busiest thread %s %.0f %%," % (entry["busiest_thread"], entry["busiest_thread_percent"]) \
+            if entry["busiest_thread"] is not None else ""
+        parts.append("%s: %.0f µs CPU (%.0f user + %.0f sys),%s %s syscalls, %.1f cs" % (
+            role, entry["cpu_us_per_request"], entry["user_us_per_request"], entry["system_us_per_request"], busiest, calls,
             entry["context_switches_per_request"]))
     parts.append("machine: %.0f %% busy, %.0f µs CPU" % (figures["machine_busy_percent"] or 0, figures["machine_cpu_us_per_request"]))
     return " | ".join(parts)
