@@ -28,22 +28,25 @@ final class HTTP2StreamInbox: Sendable {
         self.state = NIOLoopBound(State(), eventLoop: eventLoop)
     }
 
-    /// A new stream; on the event loop.
+    /// A new stream; on the event loop. After ``finish()`` (the serving task was cancelled, the
+    /// edge is stopping) nobody would serve it: it is reset instead.
     func deliver(_ stream: HTTP2WebStream) {
         let state = self.state.value
         if let waiter = state.waiter {
             state.waiter = nil
             waiter.resume(returning: stream)
-        } else if !state.finished {
+        } else if state.finished {
+            stream.channel.close()
+        } else {
             state.streams.append(stream)
         }
     }
 
-    /// No more streams: the connection closed. On the event loop.
+    /// No more streams: the connection closed, or its task was cancelled. On the event loop.
     func finish() {
         let state = self.state.value
         state.finished = true
-        state.streams.removeAll()
+        while let stream = state.streams.popFirst() { stream.channel.close() }
         state.waiter?.resume(returning: nil)
         state.waiter = nil
     }
@@ -66,7 +69,7 @@ final class HTTP2StreamInbox: Sendable {
         }
     }
 
-    /// A queued stream, or nil when there is none and the connection is open.
+    /// A queued stream, if any.
     private func takeNow() -> HTTP2WebStream? {
         state.value.streams.popFirst()
     }
