@@ -14,7 +14,9 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "The domain this client serves (HOP_CLIENT_DOMAIN).")
     var domain: String?
 
-    @Option(name: .long, help: "The domain's 64-character client API key (HOP_CLIENT_API_KEY).")
+    /// Taken whatever it looks like: one key in 64 begins with `-` (the key alphabet is
+    /// `A-Z a-z 0-9 - _`), which would otherwise read as an option and leave `--api-key` empty.
+    @Option(name: .long, parsing: .unconditional, help: "The domain's 64-character client API key (HOP_CLIENT_API_KEY).")
     var apiKey: String?
 
     @Option(name: .long, help: "Default local service HOST:PORT, e.g. 127.0.0.1:8080 (HOP_CLIENT_LOCAL_TARGET).")

@@ -56,6 +56,8 @@ struct ClientTunnelsTests {
         (["--tunnels", "9"], [String: String](), "configuration error: --tunnels is 9"),
         (["--tunnels", "0"], [:], "configuration error: --tunnels is 0"),
         ([], ["HOP_CLIENT_TUNNELS": "lots"], "configuration error: HOP_CLIENT_TUNNELS is 'lots'"),
+        // A key that begins with `-` (one in 64 do) is still the key, not a missing value.
+        (["--api-key", "-" + String(repeating: "k", count: 63), "--tunnels", "9"], [:], "configuration error: --tunnels is 9"),
     ])
     func outOfRangeCountsAreRefused(arguments: [String], environment: [String: String], message: String) async throws {
         var processEnvironment = ProcessInfo.processInfo.environment
