@@ -23,7 +23,7 @@ final class HTTP2RequestEnd: Sendable {
 /// the reader as an error naming the field, never as a request. It also notes in an
 /// ``HTTP2RequestEnd`` whether the request ended with its head.
 ///
-/// In place of three handlers: swift-nio-extras' `HTTP2FramePayloadToHTTPServerCodec` and our
+/// In place of two handlers: swift-nio-extras' `HTTP2FramePayloadToHTTPServerCodec` and our
 /// end-of-request observer, whose hops between handlers (a cast out of `NIOAny` and a wrap into
 /// it, a call through the pipeline, per part) cost more than their work.
 final class PublicHTTP2StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
