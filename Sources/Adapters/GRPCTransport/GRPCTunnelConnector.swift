@@ -94,6 +94,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
 
     public func run(
         hello: TunnelHello, handler: any ExchangeHandler, leave: TunnelLeaveSignal,
+        onDrain: @escaping @Sendable () -> Void,
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason {
         let connection = switch security {
@@ -128,7 +129,7 @@ public struct GRPCTunnelConnector: TunnelConnector {
                         for await message in outgoing { try await writer.write(message) }
                     },
                     onResponse: { response in
-                        try await session.serve(response, tunnel: tunnel, onWelcome: onWelcome)
+                        try await session.serve(response, tunnel: tunnel, onDrain: onDrain, onWelcome: onWelcome)
                     })
             }
         } catch let error as RPCError {
@@ -167,6 +168,7 @@ private struct ClientSession: Sendable {
     func serve(
         _ response: StreamingClientResponse<Hopgate_Tunnel_V1_ControlFromServer>,
         tunnel: Hopgate_Tunnel_V1_Tunnel.Client<HTTP2ClientTransport.Posix>,
+        onDrain: @escaping @Sendable () -> Void,
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason {
         let messages = OneTaskIterator(response.messages.makeAsyncIterator())
@@ -197,9 +199,10 @@ private struct ClientSession: Sendable {
             group.addTask {  // the server's control messages
                 while let message = try await messages.next() {
                     lastHeard.touch()
-                    if case .drain? = message.kind {
+                    if case .drain? = message.kind, !draining.isSet {
                         draining.set()
                         eventSink.yield(.drain)
+                        onDrain()
                     }
                 }
                 if draining.isSet { return nil }

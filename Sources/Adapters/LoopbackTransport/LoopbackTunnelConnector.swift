@@ -21,6 +21,7 @@ public struct LoopbackTunnelConnector: TunnelConnector {
 
     public func run(
         hello: TunnelHello, handler: any ExchangeHandler, leave: TunnelLeaveSignal,
+        onDrain: @escaping @Sendable () -> Void,
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason {
         guard let acceptor = network.currentAcceptor else { throw LoopbackUnreachable() }
@@ -53,7 +54,7 @@ public struct LoopbackTunnelConnector: TunnelConnector {
                         for await event in events {
                             switch event {
                             case .job(let job): jobs.addTask { await Self.serve(job, with: handler) }
-                            case .drain: continue  // the server sends no new jobs; those in flight go on
+                            case .drain: onDrain()  // the server sends no new jobs; those in flight go on
                             case .close(let reason): jobs.cancelAll(); return reason
                             }
                         }

@@ -48,7 +48,27 @@ public struct TunnelClient: Sendable {
     public func leave() { leaving.leave() }
 
     /// Runs until cancelled or left. - Throws: a ``TunnelRefusal`` that retrying cannot fix.
+    ///
+    /// A tunnel the server drains without the client asking (the server is shutting down, or
+    /// redrew the tunnel onto another of its event loops) is replaced at once: its successor
+    /// connects while it finishes the exchanges in flight (make before break), so the route
+    /// does not lose this client's tunnel for a drain's length plus a backoff. When the client
+    /// leaves, ``run()`` returns once every tunnel still draining has ended.
     public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { tunnels in
+            try await connectOneAfterAnother(into: &tunnels)
+            // Tunnels still finishing their exchanges after a successor took over.
+            try await tunnels.waitForAll()
+        }
+    }
+
+    /// What ended the wait on one tunnel: its end, or the start of a drain the client did not ask for.
+    private enum TunnelOutcome: Sendable {
+        case ended(Result<TunnelCloseReason, any Error>)
+        case drainedByServer
+    }
+
+    private func connectOneAfterAnother(into tunnels: inout ThrowingTaskGroup<Void, any Error>) async throws {
         var backoff = backoffTemplate
         var attempt = 0
         while !Task.isCancelled && !leaving.isRequested {
@@ -56,11 +76,13 @@ public struct TunnelClient: Sendable {
             onStatus(.connecting(attempt: attempt))
             let reason: String
             var drained = false
-            do {
-                let closed = try await connector.run(hello: hello, handler: handler, leave: leaving) { [logger, onStatus] welcome in
-                    logger.info("tunnel connected", metadata: ["tunnel_id": "\(welcome.tunnelID)", "domain": "\(welcome.domain)"])
-                    onStatus(.connected(welcome))
-                }
+            switch await runTunnel(in: &tunnels) {
+            case .drainedByServer:
+                // The tunnel goes on in `tunnels` until its exchanges end; its successor starts now.
+                backoff.reset()
+                logger.info("the server drains the tunnel: its successor connects now, while it finishes its exchanges")
+                continue
+            case .ended(.success(let closed)):
                 backoff.reset()
                 if leaving.isRequested {
                     logger.info("tunnel left", metadata: ["reason": "\(closed)"])
@@ -68,10 +90,10 @@ public struct TunnelClient: Sendable {
                 }
                 reason = "tunnel closed (\(closed))"
                 if case .drained = closed { drained = true }
-            } catch let refusal as TunnelRefusal where Self.isFatal(refusal) {
+            case .ended(.failure(let refusal as TunnelRefusal)) where Self.isFatal(refusal):
                 logger.error("tunnel refused", metadata: ["code": "\(refusal.code.rawValue)", "reason": "\(refusal.reason)"])
                 throw refusal
-            } catch {
+            case .ended(.failure(let error)):
                 if Task.isCancelled { return }
                 reason = "\(error)"
             }
@@ -95,6 +117,35 @@ public struct TunnelClient: Sendable {
             }
             if !slept { return }
         }
+    }
+
+    /// Runs one tunnel as a task of `tunnels` and waits for its end, or for the server to start
+    /// draining it while the client is not leaving; in that case the task goes on draining.
+    private func runTunnel(in tunnels: inout ThrowingTaskGroup<Void, any Error>) async -> TunnelOutcome {
+        let (outcomes, outcome) = AsyncStream.makeStream(of: TunnelOutcome.self)
+        let (connector, hello, handler, leaving, logger, onStatus) = (connector, hello, handler, leaving, logger, onStatus)
+        tunnels.addTask {
+            let result: Result<TunnelCloseReason, any Error>
+            do {
+                result = .success(try await connector.run(
+                    hello: hello, handler: handler, leave: leaving,
+                    onDrain: { if !leaving.isRequested { outcome.yield(.drainedByServer) } }
+                ) { welcome in
+                    logger.info("tunnel connected", metadata: ["tunnel_id": "\(welcome.tunnelID)", "domain": "\(welcome.domain)"])
+                    onStatus(.connected(welcome))
+                })
+            } catch {
+                result = .failure(error)
+            }
+            outcome.yield(.ended(result))
+            outcome.finish()
+            // Once a successor has taken over, how this tunnel ended concerns only the log.
+            if case .failure(let error) = result, !(error is CancellationError) {
+                logger.debug("tunnel ended", metadata: ["error": "\(error)"])
+            }
+        }
+        for await next in outcomes { return next }
+        return .ended(.failure(CancellationError()))
     }
 
     /// Refusals that a retry would only repeat.

@@ -11,22 +11,37 @@ public protocol TunnelConnector: Sendable {
     ///   the connection fails or the server stops answering heartbeats.
     /// - Parameter leave: when it fires, the tunnel is drained at the client's request: no new
     ///   exchanges, those in flight finish, then `run` returns `.drained`.
+    /// - Parameter onDrain: called once when the server starts draining the tunnel (it sends no
+    ///   new exchanges; those in flight go on until `run` returns), whether the server chose to
+    ///   or the client asked to leave. A client that did not ask connects the tunnel's successor
+    ///   then, without waiting for the drain to end (``TunnelClient``).
     func run(
         hello: TunnelHello,
         handler: any ExchangeHandler,
         leave: TunnelLeaveSignal,
+        onDrain: @escaping @Sendable () -> Void,
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason
 }
 
 extension TunnelConnector {
-    /// ``run(hello:handler:leave:onWelcome:)`` for a client that never asks to leave.
+    /// ``run(hello:handler:leave:onDrain:onWelcome:)`` for a client that is not told of a drain's start.
+    public func run(
+        hello: TunnelHello,
+        handler: any ExchangeHandler,
+        leave: TunnelLeaveSignal,
+        onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
+    ) async throws -> TunnelCloseReason {
+        try await run(hello: hello, handler: handler, leave: leave, onDrain: {}, onWelcome: onWelcome)
+    }
+
+    /// ``run(hello:handler:leave:onDrain:onWelcome:)`` for a client that never asks to leave.
     public func run(
         hello: TunnelHello,
         handler: any ExchangeHandler,
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason {
-        try await run(hello: hello, handler: handler, leave: TunnelLeaveSignal(), onWelcome: onWelcome)
+        try await run(hello: hello, handler: handler, leave: TunnelLeaveSignal(), onDrain: {}, onWelcome: onWelcome)
     }
 }
 

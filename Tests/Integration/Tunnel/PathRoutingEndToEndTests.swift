@@ -97,8 +97,12 @@ struct PathRoutingEndToEndTests {
                                 print("rolling restart: \(total); \(retried) requests retried on another tunnel; client exits \(leaving)")
                                 #expect(total.failures == 0, "\(total)")
                                 if total.failures > 0 {
-                                    let lines = server.process.output.split(separator: "\n").filter { $0.contains("status=5") || $0.contains("tunnel") }
-                                    print("server log:\n" + lines.prefix(40).joined(separator: "\n"))
+                                    // The failed requests' own lines first: the tunnel events around them follow.
+                                    let log = server.process.output.split(separator: "\n")
+                                    let failed = log.filter { $0.contains("status=5") || $0.contains("warning") || $0.contains("error ") }
+                                    let tunnels = log.filter { $0.contains("tunnel_hub") || $0.contains("[tunnel_hub]") }
+                                    print("server log, failures:\n" + failed.prefix(30).joined(separator: "\n"))
+                                    print("server log, tunnels:\n" + tunnels.prefix(40).joined(separator: "\n"))
                                 }
                                 #expect(total.succeeded >= 500, "too little load to show anything: \(total)")
                                 #expect(leaving.allSatisfy { $0 == 0 }, "client exit statuses \(leaving)")

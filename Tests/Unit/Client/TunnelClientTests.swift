@@ -7,16 +7,24 @@ import Testing
 
 /// A connector that plays a script: each call takes the next outcome.
 final class ScriptedConnector: TunnelConnector {
-    enum Outcome: Sendable { case welcomeThenClose, fail, refuse(TunnelRefusal.Code) }
+    enum Outcome: Sendable {
+        case welcomeThenClose, fail, refuse(TunnelRefusal.Code)
+        /// Welcomed, then drained by the server: `onDrain` is called, and the tunnel ends when
+        /// `finished` fires (its exchanges in flight are done).
+        case drainedByServer(finished: TunnelLeaveSignal)
+    }
+    let ended = Mutex(0)
     private let script: Mutex<[Outcome]>
     let calls = Mutex(0)
     init(_ script: [Outcome]) { self.script = Mutex(script) }
 
     func run(
         hello: TunnelHello, handler: any ExchangeHandler, leave: TunnelLeaveSignal,
+        onDrain: @escaping @Sendable () -> Void,
         onWelcome: @escaping @Sendable (TunnelWelcome) -> Void
     ) async throws -> TunnelCloseReason {
         calls.withLock { $0 += 1 }
+        defer { ended.withLock { $0 += 1 } }
         let next = script.withLock { $0.isEmpty ? nil : $0.removeFirst() }
         switch next {
         case .welcomeThenClose:
@@ -24,6 +32,11 @@ final class ScriptedConnector: TunnelConnector {
             return .drained
         case .fail: throw TunnelExchangeError(.tunnelFailed, "connection refused")
         case .refuse(let code): throw TunnelRefusal(code, "no")
+        case .drainedByServer(let finished):
+            onWelcome(TunnelWelcome(tunnelID: TunnelID(), domain: try DomainName(parsing: hello.domain), heartbeatInterval: .seconds(10), serverVersion: "t"))
+            onDrain()
+            await finished.requested()
+            return .drained
         case nil:  // connected until the client leaves
             onWelcome(TunnelWelcome(tunnelID: TunnelID(), domain: try DomainName(parsing: hello.domain), heartbeatInterval: .seconds(10), serverVersion: "t"))
             await leave.requested()
@@ -97,6 +110,41 @@ struct TunnelClientTests {
             try await group.next()  // run returned by itself: nothing was cancelled
         }
         #expect(connector.calls.withLock { $0 } == 1)
+    }
+
+    @Test("a tunnel the server drains gets its successor before it ends; leaving waits for both")
+    func aServerDrainConnectsTheSuccessorAtOnce() async throws {
+        let finished = TunnelLeaveSignal()
+        let connector = ScriptedConnector([.drainedByServer(finished: finished)])
+        let clock = ManualClock()
+        let client = TunnelClient(connector: connector, hello: hello, handler: NoHandler(), clock: clock, logger: CapturedLogs().logger())
+        let returned = TunnelLeaveSignal()  // used as a flag: set when run returns
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await client.run()
+                returned.leave()
+            }
+            // The successor connects with no backoff (the manual clock never moves) while the
+            // drained tunnel is still serving.
+            for _ in 0..<500 where connector.calls.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            guard connector.calls.withLock({ $0 }) == 2 else {
+                Issue.record("no successor connected while the drained tunnel was serving")
+                finished.leave()
+                client.leave()
+                return
+            }
+            #expect(connector.ended.withLock { $0 } == 0)
+            #expect(clock.sleeperCount == 0)
+            client.leave()
+            // The successor leaves; run still waits for the drained tunnel's exchanges.
+            for _ in 0..<500 where connector.ended.withLock({ $0 }) < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(!returned.isRequested)
+            finished.leave()
+            try await group.next()
+        }
+        #expect(returned.isRequested)
+        #expect(connector.calls.withLock { $0 } == 2)
     }
 
     @Test(arguments: [TunnelRefusal.Code.unauthenticated, .permissionDenied, .invalidHello])

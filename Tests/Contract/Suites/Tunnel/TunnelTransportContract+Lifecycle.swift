@@ -116,16 +116,19 @@ extension TunnelTransportContract {
         }
     }
 
-    @Test("a drain with nothing in flight closes the tunnel at once as drained, and the client's run returns drained", arguments: TunnelTransportKind.allCases)
+    @Test("a drain with nothing in flight closes the tunnel at once as drained, and the client's run returns drained after telling of the drain", arguments: TunnelTransportKind.allCases)
     func idleDrainClosesAtOnce(kind: TunnelTransportKind) async throws {
         try await withTunnelTransport(kind) { harness in
             let key = try await harness.register(Self.domain)
             let connector = harness.connector()
+            let toldOfDrain = TunnelLeaveSignal()  // used as a flag: set by onDrain
             try await withThrowingTaskGroup(of: TunnelCloseReason.self) { group in
                 group.addTask {
-                    try await connector.run(
+                    let reason = try await connector.run(
                         hello: TunnelHello(domain: Self.domain, clientAPIKey: key.secret, clientName: "contract", clientVersion: "1"),
-                        handler: EchoHandler(name: "idle"), onWelcome: { _ in })
+                        handler: EchoHandler(name: "idle"), leave: TunnelLeaveSignal(), onDrain: { toldOfDrain.leave() }, onWelcome: { _ in })
+                    #expect(toldOfDrain.isRequested, "run returned before onDrain was called")
+                    return reason
                 }
                 for _ in 0..<500 where harness.hub.tunnelCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
                 let tunnel = try connection(harness)
