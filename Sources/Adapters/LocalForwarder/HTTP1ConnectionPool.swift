@@ -57,10 +57,11 @@ final class HTTP1ConnectionPool: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let connection = PooledHTTP1Connection(channel: channel)
                     let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(HTTP1RequestEncoder())
-                    // The decoder sees the requests go out, so it knows a HEAD answer has no body.
-                    try operations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try operations.addHandler(PooledConnectionHandler(connection: connection))
+                    // The last handler writes the requests and tells the reader of each, so it
+                    // knows a HEAD answer has no body.
+                    let reader = HTTP1ResponseReader()
+                    try operations.addHandler(reader)
+                    try operations.addHandler(PooledConnectionHandler(connection: connection, reader: reader))
                     return connection
                 }
             }

@@ -18,15 +18,26 @@ final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler
     private var isChunked = false
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        Self.write(unwrapOutboundIn(data), chunked: &isChunked, context: context, promise: promise)
+    }
+
+    /// Writes `part`'s bytes to `context` as `IOData`; `chunked` carries from a head to its body
+    /// parts and end. Returns the head as framed (for a decoder that must see it), else nil.
+    @discardableResult
+    static func write(
+        _ part: HTTPClientRequestPart, chunked: inout Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
+    ) -> HTTPRequestHead? {
+        switch part {
         case .head(var head):
-            isChunked = Self.frame(&head)
-            context.write(wrapOutboundOut(.byteBuffer(Self.bytes(of: head, allocator: context.channel.allocator))), promise: promise)
+            chunked = frame(&head)
+            context.write(NIOAny(IOData.byteBuffer(bytes(of: head, allocator: context.channel.allocator))), promise: promise)
+            return head
         case .body(let body):
-            HTTP1ChunkedBody.write(body, chunked: isChunked, context: context, promise: promise)
+            HTTP1ChunkedBody.write(body, chunked: chunked, context: context, promise: promise)
         case .end(let trailers):
-            HTTP1ChunkedBody.writeEnd(trailers: trailers, chunked: isChunked, context: context, promise: promise)
+            HTTP1ChunkedBody.writeEnd(trailers: trailers, chunked: chunked, context: context, promise: promise)
         }
+        return nil
     }
 
     /// Sets `head`'s framing fields as NIO's encoder does, and tells whether the body is chunked:

@@ -1,19 +1,36 @@
 import NIOCore
 import NIOHTTP1
 
-/// The last handler of a pooled connection's pipeline: gathers each read burst of response
-/// parts and hands it to the ``PooledHTTP1Connection`` at once (one lock, at most one task
-/// wake-up per burst), and holds back socket reads while the exchange's task is behind.
+/// The last handler of a pooled connection's pipeline, after ``HTTP1ResponseReader``: gathers
+/// each read burst of response parts and hands it to the ``PooledHTTP1Connection`` at once (one
+/// lock, at most one task wake-up per burst), and holds back socket reads while the exchange's
+/// task is behind.
+///
+/// It also writes the requests' bytes (``HTTP1RequestEncoder/write(_:chunked:context:promise:)``)
+/// and tells the reader of each head, so a request part crosses no other handler on its way to
+/// the socket.
 final class PooledConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundOut = IOData
 
     private let connection: PooledHTTP1Connection
+    private let reader: HTTP1ResponseReader
     private var burst: [HTTPClientResponsePart] = []
     private var burstBytes = 0
+    /// The request being written has a chunked body.
+    private var chunked = false
 
-    init(connection: PooledHTTP1Connection) { self.connection = connection }
+    init(connection: PooledHTTP1Connection, reader: HTTP1ResponseReader) {
+        self.connection = connection
+        self.reader = reader
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if let head = HTTP1RequestEncoder.write(unwrapOutboundIn(data), chunked: &chunked, context: context, promise: promise) {
+            reader.requestSent(head)
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
