@@ -134,12 +134,13 @@ enum ClientExchangeOutbound: ExchangeWireMessage, Sendable {
             }
         case .head(let response, let body, let end):
             buffer.writeProtoLengthPrefix(2, count: Self.headSize(response, body: body, end: end))
-            let status = UInt64(response.status.code)
-            if status != 0 {
+            // Read once: `HTTPResponse.status` parses the `:status` field on every read.
+            let status = response.status
+            if status.code != 0 {
                 buffer.writeProtoTag(1, .varint)
-                buffer.writeProtoVarint(status)
+                buffer.writeProtoVarint(UInt64(status.code))
             }
-            OutboundField.writeString(response.status.reasonPhrase, field: 2, to: &buffer)
+            OutboundField.writeString(status.reasonPhrase, field: 2, to: &buffer)
             OutboundField.writeFields(response.headerFields, field: 3, to: &buffer)
             if let body { OutboundField.writeBytes(body, field: 4, to: &buffer) }
             if case .some(let trailers) = end { OutboundField.writeEnd(trailers, field: 5, to: &buffer) }
@@ -155,9 +156,9 @@ enum ClientExchangeOutbound: ExchangeWireMessage, Sendable {
     }
 
     private static func headSize(_ response: HTTPResponse, body: ByteBuffer?, end: HTTPFields??) -> Int {
-        let status = UInt64(response.status.code)
-        var size = status == 0 ? 0 : 1 + ProtoWire.varintSize(status)
-        size += OutboundField.stringSize(response.status.reasonPhrase) + OutboundField.fieldsSize(response.headerFields)
+        let status = response.status
+        var size = status.code == 0 ? 0 : 1 + ProtoWire.varintSize(UInt64(status.code))
+        size += OutboundField.stringSize(status.reasonPhrase) + OutboundField.fieldsSize(response.headerFields)
         size += OutboundField.bytesSize(body?.readableBytes ?? 0)
         if case .some(let trailers) = end { size += ProtoWire.lengthDelimitedSize(OutboundField.fieldsSize(trailers)) }
         return size

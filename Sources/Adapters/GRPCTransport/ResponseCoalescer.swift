@@ -53,8 +53,9 @@ struct ResponseCoalescer {
     }
 
     private func isSmallAndBounded(_ response: HTTPResponse) -> Bool {
-        guard response.status.kind != .informational else { return false }
-        if answersHEAD || response.status == .noContent || response.status == .notModified { return true }
+        let status = response.status  // parsed from the `:status` field on every read
+        guard status.kind != .informational else { return false }
+        if answersHEAD || status == .noContent || status == .notModified { return true }
         // One `Content-Length` field, read without joining the values of all of them (as the
         // fields' subscript does): two of them, even equal, make the body unbounded here.
         var length: Int?

@@ -35,9 +35,10 @@ public struct LocalServiceRouter: ExchangeHandler {
         let path = head.request.path ?? "/"
         let status = Mutex<Int?>(nil)
         let tracked = response.observing { part in
-            if case .head(let responseHead) = part,
-                responseHead.status.kind != .informational || responseHead.status == .switchingProtocols {
-                status.withLock { $0 = responseHead.status.code }
+            // `HTTPResponse.status` parses the `:status` field on every read: read once.
+            if case .head(let responseHead) = part, case let answer = responseHead.status,
+                answer.kind != .informational || answer == .switchingProtocols {
+                status.withLock { $0 = answer.code }
             }
         }
         // Request-scoped metadata is part of each line's metadata, which swift-log builds only
