@@ -24,18 +24,6 @@ let swiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release)),
 ]
 
-/// Our targets but the admin API's: a `nonisolated` async function runs on its caller's
-/// executor (`nonisolated(nonsending)`, SE-0461) instead of hopping to the generic executor on
-/// every call and return. With each request's task preferring its event loop's executor, such a
-/// hop moved nothing, yet each one cost a `swift_task_switch` and a look-up of the task's
-/// executor preference under its status-record lock: 35 per request on the edge (callgrind,
-/// ≈ 3 % of its instructions). Code that must leave its caller's executor says `@concurrent`.
-/// The admin API's middlewares implement Hummingbird's and the OpenAPI runtime's protocols,
-/// whose requirements are `@concurrent`; it keeps the default.
-let dataPathSwiftSettings: [SwiftSetting] = swiftSettings + [
-    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
-]
-
 /// Release builds of our programs carry the Swift runtime and Foundation inside them (what
 /// `swift build --static-swift-stdlib` does, without anyone having to remember the flag):
 /// - a binary runs on a machine without a Swift toolchain, so `deploy/` installs just the file;
@@ -97,7 +85,7 @@ let package = Package(
             name: "HopGateDomain",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Domain",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
 
         // MARK: Ports — driven-port protocols and the use cases built on them.
@@ -112,7 +100,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Ports",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
 
         // MARK: Adapters — one target each; never import each other.
@@ -124,7 +112,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Sources/Adapters/SQLite",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HopGatePostgres",
@@ -134,7 +122,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Sources/Adapters/Postgres",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HopGateAdminAPI",
@@ -163,7 +151,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Sources/Adapters/GRPCTransport",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HopGateLoopbackTransport",
@@ -172,7 +160,7 @@ let package = Package(
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             path: "Sources/Adapters/LoopbackTransport",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HopGateSelfSignedCertificates",
@@ -183,7 +171,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Adapters/SelfSignedCertificates",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HopGateACME",
@@ -200,7 +188,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Adapters/ACME",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HopGateEdge",
@@ -222,7 +210,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Adapters/Edge",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HopGateLocalForwarder",
@@ -236,7 +224,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/Adapters/LocalForwarder",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HopGateObservability",
@@ -251,14 +239,14 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/Adapters/Observability",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
 
         .target(
             name: "HopGateConfiguration",
             dependencies: [],
             path: "Sources/Adapters/Configuration",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
 
         // MARK: Apps — composition roots.
@@ -278,7 +266,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Apps/hopgate-server",
-            swiftSettings: dataPathSwiftSettings,
+            swiftSettings: swiftSettings,
             linkerSettings: standaloneRelease
         ),
         .executableTarget(
@@ -294,7 +282,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Apps/hopgate-client",
-            swiftSettings: dataPathSwiftSettings,
+            swiftSettings: swiftSettings,
             linkerSettings: standaloneRelease
         ),
         .executableTarget(
@@ -309,7 +297,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ],
             path: "Sources/Apps/hopgate-fuzz",
-            swiftSettings: dataPathSwiftSettings,
+            swiftSettings: swiftSettings,
             linkerSettings: standaloneRelease
         ),
         .executableTarget(
@@ -322,7 +310,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Apps/hopgate-swarm",
-            swiftSettings: dataPathSwiftSettings,
+            swiftSettings: swiftSettings,
             linkerSettings: standaloneRelease
         ),
 
@@ -339,7 +327,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/Contract/Support",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "UnitTests",
@@ -363,7 +351,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/Unit",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ContractTests",
@@ -374,7 +362,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/Contract/Suites",
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IntegrationTests",
@@ -395,7 +383,7 @@ let package = Package(
             ],
             path: "Tests/Integration",
             exclude: ["Fixtures"],
-            swiftSettings: dataPathSwiftSettings
+            swiftSettings: swiftSettings
         ),
     ]
 )

@@ -101,7 +101,7 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
 private final class IteratorBox<Base: AsyncIteratorProtocol> {
     var base: Base
     init(_ base: Base) { self.base = base }
-    func next() async throws -> Base.Element? { try await base.next(isolation: #isolation) }
+    func next() async throws -> Base.Element? { try await base.next() }
 }
 
 /// Writes exchange parts; `write` suspends while the transport's window is full, which is how
