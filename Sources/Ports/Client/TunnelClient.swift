@@ -49,8 +49,8 @@ public struct TunnelClient: Sendable {
 
     /// Runs until cancelled or left. - Throws: a ``TunnelRefusal`` that retrying cannot fix.
     ///
-    /// A tunnel the server drains without the client asking (the server is shutting down, or
-    /// redrew the tunnel onto another of its event loops) is replaced at once: its successor
+    /// A tunnel the server drains without the client asking (it redrew the tunnel onto another
+    /// of its event loops, or sent a Drain for any other reason) is replaced at once: its successor
     /// connects while it finishes the exchanges in flight (make before break), so the route
     /// does not lose this client's tunnel for a drain's length plus a backoff. When the client
     /// leaves, ``run()`` returns once every tunnel still draining has ended.

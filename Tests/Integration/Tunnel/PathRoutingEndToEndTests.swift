@@ -100,7 +100,7 @@ struct PathRoutingEndToEndTests {
                                     // The failed requests' own lines first: the tunnel events around them follow.
                                     let log = server.process.output.split(separator: "\n")
                                     let failed = log.filter { $0.contains("status=5") || $0.contains("warning") || $0.contains("error ") }
-                                    let tunnels = log.filter { $0.contains("tunnel_hub") || $0.contains("[tunnel_hub]") }
+                                    let tunnels = log.filter { $0.contains("tunnel_hub") }
                                     print("server log, failures:\n" + failed.prefix(30).joined(separator: "\n"))
                                     print("server log, tunnels:\n" + tunnels.prefix(40).joined(separator: "\n"))
                                 }
