@@ -14,7 +14,7 @@ import NIOHTTPTypesHTTP1
 enum HTTP1Pipeline {
     /// Adds the HTTP/1.1 handlers to `channel` (already active or not) and wraps it.
     /// - Parameters:
-    ///   - requestHeadTimeout: see ``RequestHeadDeadline`` (kept by ``HTTP1ConnectionKeeper``).
+    ///   - requestHeadTimeout: see ``RequestHeadDeadline`` (kept by ``PublicHTTP1Handler``).
     ///   - limits: see ``HTTP1RequestHeadGuard``.
     static func configure(
         _ channel: any Channel, secure: Bool, requestHeadTimeout: TimeAmount, limits: HTTP1RequestLimits
@@ -22,11 +22,9 @@ enum HTTP1Pipeline {
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(FlushCoalescer())
         try operations.addHandler(HTTP1ResponseEncoder())
-        // Bytes after an upgrade request stay in the decoder until it is removed, then are passed on.
-        try operations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-        try operations.addHandler(HTTP1ConnectionKeeper(requestHeadTimeout: requestHeadTimeout))
-        try operations.addHandler(HTTPServerPipelineHandler())
-        try operations.addHandler(PublicHTTP1Handler(secure: secure, limits: limits))
+        // Bytes after an upgrade request stay in the reader until it is removed, then are passed on.
+        try operations.addHandler(HTTP1RequestReader())
+        try operations.addHandler(PublicHTTP1Handler(secure: secure, limits: limits, requestHeadTimeout: requestHeadTimeout))
         return try WebPartChannel(wrappingSynchronously: channel)
     }
 
@@ -41,11 +39,9 @@ enum HTTP1Pipeline {
             try pipeline.addHandler(UpgradedBytes(), position: .after(handler))
             for replaced in [
                 handler as any RemovableChannelHandler,
-                try pipeline.handler(type: HTTPServerPipelineHandler.self),
-                try pipeline.handler(type: HTTP1ConnectionKeeper.self),
                 try pipeline.handler(type: HTTP1ResponseEncoder.self),
                 // Last: removing it passes on what the client sent after the request.
-                try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
+                try pipeline.handler(type: HTTP1RequestReader.self),
             ] {
                 pipeline.removeHandler(replaced, promise: nil)
             }

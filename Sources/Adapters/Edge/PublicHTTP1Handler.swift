@@ -3,51 +3,159 @@ package import NIOCore
 package import NIOHTTP1
 package import NIOHTTPTypes
 
-/// The one handler between NIO's `HTTPServerPipelineHandler` and a public HTTP/1.1 connection's
-/// ``WebPartChannel``: it refuses request heads that ``HTTP1RequestHeadGuard`` finds wrong,
-/// answers malformed input (``HTTPParseErrorResponder``), turns NIOHTTP1's parts into HTTPTypes'
-/// and back (``HTTPTypesServerCodec``), and hands the connection over to raw bytes when a
-/// `101 Switching Protocols` goes out (``HTTP1Pipeline/switchToBytes(from:context:)``).
+/// The one handler between a public HTTP/1.1 connection's request reader
+/// (``HTTP1RequestReader``) and its ``WebPartChannel``. It
+/// - refuses request heads that ``HTTP1RequestHeadGuard`` finds wrong, and answers malformed
+///   input (``HTTPParseErrorResponder``);
+/// - keeps pipelined requests and the application's reads waiting while a response is in flight,
+///   and closes the connection when a graceful shutdown asks (``HTTP1Pipelining``);
+/// - keeps the socket registered for reading while a response is made (``ReadInterestKeeper``)
+///   and closes a connection whose next request head is late (``RequestHeadDeadline``);
+/// - turns NIOHTTP1's parts into HTTPTypes' and back (``HTTPTypesServerCodec``), and hands the
+///   connection over to raw bytes when a `101 Switching Protocols` goes out
+///   (``HTTP1Pipeline/switchToBytes(from:context:)``).
 ///
-/// One handler rather than one each, because each handler a part passes costs a cast out of and
-/// a wrap into `NIOAny` and a call through the pipeline: measured with callgrind, about 770
-/// instructions per part and handler; the edge's instructions per small request fell by 8,200
-/// (3 %) when four handlers became this one.
+/// One handler rather than one each (NIO's `HTTPServerPipelineHandler` and a handler of our own
+/// for the reads and the deadline sat below it), because each handler a part passes costs a
+/// cast out of and a wrap into `NIOAny` and a call through the pipeline: measured with
+/// callgrind, about 770 instructions per part and handler.
 package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     package typealias InboundIn = HTTPServerRequestPart
     package typealias InboundOut = HTTPRequestPart
     package typealias OutboundIn = HTTPResponsePart
     package typealias OutboundOut = HTTPServerResponsePart
 
+    /// An inbound event held while a response is in flight.
+    private enum Held {
+        case part(HTTPServerRequestPart)
+        case parseError(any Error)
+    }
+
     /// Whether the connection is HTTPS (the requests' scheme).
     private let secure: Bool
     private let headGuard: HTTP1RequestHeadGuard
     private var parseErrors = HTTPParseErrorResponder()
-    /// A request head was refused: the rest of it is dropped, the connection is closing.
+    private var pipelining = HTTP1Pipelining()
+    /// Events that arrived while a response was in flight, in order.
+    private var held = CircularBuffer<Held>(initialCapacity: 0)
+    private var reads = ReadInterestKeeper()
+    private let deadline: RequestHeadDeadline
+    /// A request head was refused or malformed input answered: whatever follows is dropped,
+    /// the connection is closing.
     private var refusing = false
 
-    package init(secure: Bool, limits: HTTP1RequestLimits = HTTP1RequestLimits()) {
+    package init(secure: Bool, limits: HTTP1RequestLimits = HTTP1RequestLimits(), requestHeadTimeout: TimeAmount = .seconds(60)) {
         self.secure = secure
         self.headGuard = HTTP1RequestHeadGuard(limits: limits)
+        self.deadline = RequestHeadDeadline(timeout: requestHeadTimeout)
     }
+
+    // MARK: Lifecycle
+
+    package func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { deadline.start(on: context.channel) }
+    }
+
+    package func channelActive(context: ChannelHandlerContext) {
+        deadline.start(on: context.channel)
+        context.fireChannelActive()
+    }
+
+    package func handlerRemoved(context: ChannelHandlerContext) {
+        deadline.stop()
+        // Only a protocol switch removes this handler, and the parser reads nothing after an
+        // upgrade request: nothing is held but maybe a read.
+        held.removeAll()
+        if pipelining.takeHeldRead() { context.read() }
+    }
+
+    package func channelInactive(context: ChannelHandlerContext) {
+        deadline.stop()
+        held.removeAll()
+        context.fireChannelInactive()
+    }
+
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if pipelining.quiesce() == .close {
+            held.removeAll()
+            context.close(promise: nil)
+        }
+        if pipelining.dropsInput { held.removeAll() }
+    }
+
+    // MARK: Inbound
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if case .head(var head) = part {
+        reads.dataArrived()
+        if case .head = part { deadline.requestArrived() }
+        receive(.part(part), context: context)
+    }
+
+    package func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
+        if reads.readsAhead() { context.read() }
+    }
+
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        receive(.parseError(error), context: context)
+    }
+
+    package func read(context: ChannelHandlerContext) {
+        guard pipelining.readRequested() else { return }
+        reads.readRequested()
+        context.read()
+    }
+
+    /// An event goes up now, or waits for the response in flight (and for those held before it).
+    private func receive(_ event: Held, context: ChannelHandlerContext) {
+        guard !pipelining.dropsInput, !refusing else { return }
+        if !held.isEmpty || pipelining.holdsInput {
+            held.append(event)
+            return
+        }
+        deliver(event, context: context)
+    }
+
+    private func deliver(_ event: Held, context: ChannelHandlerContext) {
+        switch event {
+        case .part(.head(var head)):
+            pipelining.requestHeadDelivered()
             parseErrors.requestArrived(head)
-            guard !refusing else { return }
             if let status = headGuard.problem(with: &head) {
                 refusing = true
                 writeAndClose([.head(HTTP1RequestHeadGuard.refusal(status)), .end(nil)], context: context)
                 return
             }
-            deliver(.head(head), context: context)
-        } else if !refusing {
-            deliver(part, context: context)
+            forward(.head(head), context: context)
+        case .part(let part):
+            if case .end = part, pipelining.requestEndDelivered() == .close {
+                held.removeAll()
+                context.close(promise: nil)
+            }
+            forward(part, context: context)
+        case .parseError(let error):
+            pipelining.parseErrorDelivered()
+            guard let answer = parseErrors.answer(to: error) else {
+                context.fireErrorCaught(error)
+                return
+            }
+            refusing = true
+            writeAndClose(answer, context: context)
+            context.fireErrorCaught(error)
         }
     }
 
-    private func deliver(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    /// A request part, as HTTPTypes' part, to the application.
+    private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         do {
             context.fireChannelRead(wrapInboundOut(try HTTPTypesServerCodec.requestPart(part, secure: secure)))
         } catch {
@@ -55,32 +163,61 @@ package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHa
         }
     }
 
+    // MARK: Outbound
+
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard !parseErrors.failed else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
         let part = unwrapOutboundIn(data)
-        let converted = HTTPTypesServerCodec.responsePart(part)
-        parseErrors.responseWritten(converted)
-        context.write(wrapOutboundOut(converted), promise: promise)
-        // The encoder has turned the head into bytes already, so the handlers can go after it.
-        if case .head(let head) = part, head.status == .switchingProtocols {
-            HTTP1Pipeline.switchToBytes(from: self, context: context)
+        var converted = HTTPTypesServerCodec.responsePart(part)
+        switch converted {
+        case .head(var head):
+            if pipelining.closesAfterResponse, head.isKeepAlive {
+                head.headers.replaceOrAdd(name: "connection", value: "close")
+                converted = .head(head)
+            }
+            parseErrors.responseWritten(converted)
+            context.write(wrapOutboundOut(converted), promise: promise)
+            // The encoder has turned the head into bytes already, so the handlers can go after it.
+            if head.status == .switchingProtocols {
+                HTTP1Pipeline.switchToBytes(from: self, context: context)
+            }
+        case .body:
+            context.write(wrapOutboundOut(converted), promise: promise)
+        case .end:
+            parseErrors.responseWritten(converted)
+            deadline.responseEnded(on: context.channel)
+            reads.responseEnded()
+            if pipelining.responseEnded() == .closeAfterWrite {
+                let loopBound = context.loopBound
+                context.write(wrapOutboundOut(converted)).flatMap { loopBound.value.close() }.cascade(to: promise)
+            } else {
+                context.write(wrapOutboundOut(converted), promise: promise)
+            }
+            deliverHeld(context: context)
         }
     }
 
-    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let answer = parseErrors.answer(to: error) else {
-            context.fireErrorCaught(error)
-            return
+    /// After a response's end: the held events go up until the next request has been read to
+    /// its end, then a held read goes down if nothing is held any more.
+    private func deliverHeld(context: ChannelHandlerContext) {
+        var delivered = false
+        while !pipelining.holdsInput, !pipelining.dropsInput, !refusing, let event = held.popFirst() {
+            deliver(event, context: context)
+            delivered = true
         }
-        writeAndClose(answer, context: context)
-        context.fireErrorCaught(error)
+        if delivered { context.fireChannelReadComplete() }
+        if held.isEmpty, pipelining.releasesHeldRead() {
+            reads.readRequested()
+            context.read()
+        }
     }
 
     /// Writes `parts` (flushing after the last) and closes the connection.
     private func writeAndClose(_ parts: [HTTPServerResponsePart], context: ChannelHandlerContext) {
+        held.removeAll()
         for (index, part) in parts.enumerated() {
             parseErrors.responseWritten(part)
             if index == parts.count - 1 {

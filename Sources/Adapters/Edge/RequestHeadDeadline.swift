@@ -3,7 +3,7 @@ import NIOCore
 /// Closes an HTTP/1.1 connection whose next request head has not fully arrived within `timeout`
 /// of the connection opening or of the previous response ending. One rule covers an idle
 /// keep-alive connection and a client trickling a head byte by byte (slowloris); neither may hold
-/// a socket for longer. ``HTTP1ConnectionKeeper`` tells it when heads arrive and responses end.
+/// a socket for longer. ``PublicHTTP1Handler`` tells it when heads arrive and responses end.
 ///
 /// Surprising: no timer per request. A keep-alive connection's deadline moves with every
 /// response, and scheduling and cancelling a task each time cost every request an allocation

@@ -1,7 +1,9 @@
 @testable import HopGateEdge
+import HTTPTypes
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import NIOHTTPTypes
 import Testing
 
 /// The deadline for an HTTP/1.1 connection's next request head, kept without a timer per request.
@@ -22,7 +24,7 @@ struct RequestHeadDeadlineTests {
     func openRequestHoldsTheDeadline() throws {
         let channel = try connection()
         defer { _ = try? channel.finish() }
-        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")))
+        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["Host": "example.com"])))
         channel.embeddedEventLoop.advanceTime(by: timeout * 5)
         #expect(channel.isActive)
     }
@@ -43,17 +45,17 @@ struct RequestHeadDeadlineTests {
 
     private func connection() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(HTTP1ConnectionKeeper(requestHeadTimeout: timeout))
+        try channel.pipeline.syncOperations.addHandler(PublicHTTP1Handler(secure: true, requestHeadTimeout: timeout))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
 
     private func request(on channel: EmbeddedChannel) throws {
-        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")))
+        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["Host": "example.com"])))
         try channel.writeInbound(HTTPServerRequestPart.end(nil))
-        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
-        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
-        _ = try channel.readInbound(as: HTTPServerRequestPart.self)
-        _ = try channel.readInbound(as: HTTPServerRequestPart.self)
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        _ = try channel.readInbound(as: HTTPRequestPart.self)
+        _ = try channel.readInbound(as: HTTPRequestPart.self)
     }
 }
