@@ -21,7 +21,6 @@ enum HTTP1Pipeline {
     ) throws -> WebPartChannel {
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(FlushCoalescer())
-        try operations.addHandler(HTTP1ResponseEncoder())
         // Bytes after an upgrade request stay in the reader until it is removed, then are passed on.
         try operations.addHandler(HTTP1RequestReader())
         try operations.addHandler(PublicHTTP1Handler(secure: secure, limits: limits, requestHeadTimeout: requestHeadTimeout))
@@ -39,7 +38,6 @@ enum HTTP1Pipeline {
             try pipeline.addHandler(UpgradedBytes(), position: .after(handler))
             for replaced in [
                 handler as any RemovableChannelHandler,
-                try pipeline.handler(type: HTTP1ResponseEncoder.self),
                 // Last: removing it passes on what the client sent after the request.
                 try pipeline.handler(type: HTTP1RequestReader.self),
             ] {

@@ -2,32 +2,32 @@ import HopGatePorts
 package import NIOCore
 package import NIOHTTP1
 
-/// NIO's `HTTPResponseEncoder` as the edge uses it, with each head written in one call into one
-/// buffer of its size (``HTTP1HeadCursor``): NIO writes a head field by field — measured with
-/// callgrind, ≈ 11,800 instructions per small response for the encoder, 7,800 of them writing
-/// the fields. The bytes on the wire are NIO's, byte for byte (`HTTP1ResponseEncoderTests`
-/// compares them).
+/// NIO's `HTTPResponseEncoder` as the edge uses it, called by ``PublicHTTP1Handler`` rather than
+/// run as a handler of its own (one handler fewer for every response part), with each head
+/// written in one call into one buffer of its size (``HTTP1HeadCursor``): NIO writes a head
+/// field by field — measured with callgrind, ≈ 11,800 instructions per small response for the
+/// encoder, 7,800 of them writing the fields. The bytes on the wire are NIO's, byte for byte
+/// (`HTTP1ResponseEncoderTests` compares them).
 ///
 /// "As the edge uses it": NIO's encoder learns request methods only from a decoder made with it
 /// (`configureHTTPServerPipeline`), and the edge's decoder is made on its own, so NIO never knew
 /// a `HEAD` from a `GET` here either. The router answers a `HEAD` without a body itself.
-package final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
-    package typealias OutboundIn = HTTPServerResponsePart
-    package typealias OutboundOut = IOData
-
+package struct HTTP1ResponseEncoder {
     /// The response's body goes out in chunked coding.
     private var isChunked = false
 
     package init() {}
 
-    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+    /// Writes `part`'s bytes through `context` (to the handler after the caller's);
+    /// `promise` completes with the part's last write.
+    package mutating func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(var head):
             isChunked = Self.frame(&head)
             let bytes = HTTP1HeadCursor.head(
                 HTTP1HeadCursor.version(head.version.major, head.version.minor), String(head.status.code), head.status.reasonPhrase,
                 fields: head.headers, allocator: context.channel.allocator)
-            context.write(wrapOutboundOut(.byteBuffer(bytes)), promise: promise)
+            context.write(NIOAny(IOData.byteBuffer(bytes)), promise: promise)
         case .body(let body):
             HTTP1ChunkedBody.write(body, chunked: isChunked, context: context, promise: promise)
         case .end(let trailers):

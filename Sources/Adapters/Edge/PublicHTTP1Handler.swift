@@ -11,19 +11,19 @@ package import NIOHTTPTypes
 ///   and closes the connection when a graceful shutdown asks (``HTTP1Pipelining``);
 /// - keeps the socket registered for reading while a response is made (``ReadInterestKeeper``)
 ///   and closes a connection whose next request head is late (``RequestHeadDeadline``);
-/// - turns NIOHTTP1's parts into HTTPTypes' and back (``HTTPTypesServerCodec``), and hands the
-///   connection over to raw bytes when a `101 Switching Protocols` goes out
-///   (``HTTP1Pipeline/switchToBytes(from:context:)``).
+/// - turns NIOHTTP1's parts into HTTPTypes' and back (``HTTPTypesServerCodec``), writes the
+///   responses' bytes (``HTTP1ResponseEncoder``), and hands the connection over to raw bytes
+///   when a `101 Switching Protocols` goes out (``HTTP1Pipeline/switchToBytes(from:context:)``).
 ///
-/// One handler rather than one each (NIO's `HTTPServerPipelineHandler` and a handler of our own
-/// for the reads and the deadline sat below it), because each handler a part passes costs a
+/// One handler rather than one each (NIO's `HTTPServerPipelineHandler`, a handler of our own
+/// for the reads and the deadline, and the encoder sat below it), because each handler a part passes costs a
 /// cast out of and a wrap into `NIOAny` and a call through the pipeline: measured with
 /// callgrind, about 770 instructions per part and handler.
 package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     package typealias InboundIn = HTTPServerRequestPart
     package typealias InboundOut = HTTPRequestPart
     package typealias OutboundIn = HTTPResponsePart
-    package typealias OutboundOut = HTTPServerResponsePart
+    package typealias OutboundOut = IOData
 
     /// An inbound event held while a response is in flight.
     private enum Held {
@@ -35,6 +35,7 @@ package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHa
     private let secure: Bool
     private let headGuard: HTTP1RequestHeadGuard
     private var parseErrors = HTTPParseErrorResponder()
+    private var encoder = HTTP1ResponseEncoder()
     private var pipelining = HTTP1Pipelining()
     /// Events that arrived while a response was in flight, in order.
     private var held = CircularBuffer<Held>(initialCapacity: 0)
@@ -179,22 +180,24 @@ package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHa
                 converted = .head(head)
             }
             parseErrors.responseWritten(converted)
-            context.write(wrapOutboundOut(converted), promise: promise)
-            // The encoder has turned the head into bytes already, so the handlers can go after it.
+            encoder.write(converted, context: context, promise: promise)
+            // The head is bytes already, so the HTTP handlers can go after it.
             if head.status == .switchingProtocols {
                 HTTP1Pipeline.switchToBytes(from: self, context: context)
             }
         case .body:
-            context.write(wrapOutboundOut(converted), promise: promise)
+            encoder.write(converted, context: context, promise: promise)
         case .end:
             parseErrors.responseWritten(converted)
             deadline.responseEnded(on: context.channel)
             reads.responseEnded()
             if pipelining.responseEnded() == .closeAfterWrite {
+                let written = context.eventLoop.makePromise(of: Void.self)
+                encoder.write(converted, context: context, promise: written)
                 let loopBound = context.loopBound
-                context.write(wrapOutboundOut(converted)).flatMap { loopBound.value.close() }.cascade(to: promise)
+                written.futureResult.flatMap { loopBound.value.close() }.cascade(to: promise)
             } else {
-                context.write(wrapOutboundOut(converted), promise: promise)
+                encoder.write(converted, context: context, promise: promise)
             }
             deliverHeld(context: context)
         }
@@ -218,14 +221,11 @@ package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHa
     /// Writes `parts` (flushing after the last) and closes the connection.
     private func writeAndClose(_ parts: [HTTPServerResponsePart], context: ChannelHandlerContext) {
         held.removeAll()
-        for (index, part) in parts.enumerated() {
+        for part in parts {
             parseErrors.responseWritten(part)
-            if index == parts.count - 1 {
-                context.writeAndFlush(wrapOutboundOut(part), promise: nil)
-            } else {
-                context.write(wrapOutboundOut(part), promise: nil)
-            }
+            encoder.write(part, context: context, promise: nil)
         }
+        context.flush()
         context.close(promise: nil)
     }
 }

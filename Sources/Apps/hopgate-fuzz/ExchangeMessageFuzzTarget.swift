@@ -10,7 +10,7 @@ import NIOHTTPTypesHTTP1
 
 /// The property fuzzed: whatever bytes a tunnel client sends as an exchange message, the server
 /// either refuses them with a message naming the problem, or decodes a response part that the
-/// edge's HTTP/1.1 handlers (the same `PublicHTTP1Handler` + `HTTP1ResponseEncoder`) write as
+/// edge's HTTP/1.1 handlers (the same `PublicHTTP1Handler`, which encodes with `HTTP1ResponseEncoder`) write as
 /// a well-formed head or trailer section: no bare CR or LF, no NUL, one line per field, each
 /// `token: value`. A client must not be able to split a response or smuggle a header.
 ///
@@ -58,7 +58,6 @@ enum ExchangeMessageFuzzTarget {
         defer { _ = try? channel.finish() }
         var output = ByteBuffer()
         do {
-            try channel.pipeline.syncOperations.addHandler(HTTP1ResponseEncoder())
             try channel.pipeline.syncOperations.addHandler(PublicHTTP1Handler(secure: true))
             for part in parts { try channel.writeOutbound(part) }
             while var chunk = try channel.readOutbound(as: ByteBuffer.self) { output.writeBuffer(&chunk) }

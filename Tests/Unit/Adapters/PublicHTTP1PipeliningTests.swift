@@ -103,7 +103,6 @@ struct PublicHTTP1PipeliningTests {
         let reads = ReadCounter()
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(reads)
-        try operations.addHandler(HTTP1ResponseEncoder())
         try operations.addHandler(HTTP1RequestReader())
         try operations.addHandler(PublicHTTP1Handler(secure: true, requestHeadTimeout: .hours(1)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
