@@ -16,9 +16,9 @@ package import NIOHTTPTypes
 ///   when a `101 Switching Protocols` goes out (``HTTP1Pipeline/switchToBytes(from:context:)``).
 ///
 /// One handler rather than one each (NIO's `HTTPServerPipelineHandler`, a handler of our own
-/// for the reads and the deadline, and the encoder sat below it), because each handler a part passes costs a
-/// cast out of and a wrap into `NIOAny` and a call through the pipeline: measured with
-/// callgrind, about 770 instructions per part and handler.
+/// for the reads and the deadline, and the encoder sat below it), because each handler a part
+/// passes costs a cast out of and a wrap into `NIOAny` and a call through the pipeline:
+/// measured with callgrind, about 770 instructions per part and handler.
 package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     package typealias InboundIn = HTTPServerRequestPart
     package typealias InboundOut = HTTPRequestPart
