@@ -140,17 +140,6 @@ struct PublicHTTP1PipeliningTests {
     }
 }
 
-/// Counts the reads that reach the socket.
-private final class ReadCounter: ChannelOutboundHandler {
-    typealias OutboundIn = Any
-    private(set) var count = 0
-
-    func read(context: ChannelHandlerContext) {
-        count += 1
-        context.read()
-    }
-}
-
 /// The pipelining rules as a value.
 @Suite("HTTP/1.1 pipelining rules")
 struct HTTP1PipeliningRulesTests {

@@ -53,17 +53,6 @@ struct ReadInterestKeeperTests {
     }
 }
 
-/// Counts the reads that reach the bottom of the pipeline.
-private final class ReadCounter: ChannelOutboundHandler {
-    typealias OutboundIn = Any
-    private(set) var count = 0
-
-    func read(context: ChannelHandlerContext) {
-        count += 1
-        context.read()
-    }
-}
-
 /// Asks for more as soon as a part comes.
 private final class ReadAsker: ChannelInboundHandler {
     typealias InboundIn = HTTPRequestPart
