@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// A running Pebble (Let's Encrypt's test ACME CA) on loopback, with `pebble-challtestsrv`
 /// answering every DNS query with 127.0.0.1 so that Pebble validates challenges against the
@@ -22,18 +23,25 @@ public struct TestPebble: Sendable {
 /// checked by binding it: a port from the ephemeral range (what binding port 0 gives) can be
 /// handed meanwhile to any outgoing connection of the parallel test run as its local port, and
 /// the child's listen then fails (seen in CI). Below the range only another test drawing the same
-/// number can collide. Falls back to port 0's answer if nothing below the range is free.
+/// number could collide, so a port is never handed out twice in one test process: a test that
+/// restarts its server on the same port, or a server that has not bound its port yet, keeps it
+/// (seen in CI too: two tests drew one port, and the second server's listen failed). Falls back
+/// to port 0's answer if nothing below the range is free.
 public func freeLoopbackPort() throws -> Int {
     let lowestEphemeral = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
         .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
     if lowestEphemeral > 12_000 {
         for _ in 0..<64 {
             let candidate = Int.random(in: 10_000..<lowestEphemeral)
+            guard portsHandedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
             if let port = try? bindLoopback(port: candidate) { return port }
         }
     }
     return try bindLoopback(port: 0)
 }
+
+/// Every port `freeLoopbackPort` has drawn in this process, free or not when it was tried.
+private let portsHandedOut = Mutex<Set<Int>>([])
 
 /// Binds a TCP socket to 127.0.0.1:`port`, releases it, and returns the port it had.
 private func bindLoopback(port: Int) throws -> Int {
