@@ -31,19 +31,18 @@ enum ServerExchangeOutbound: ExchangeWireMessage, Sendable {
         return message
     }
 
-    var wireSize: Int {
+    var wireField: ExchangeWireField {
         switch self {
-        case .head(let head, let end): ProtoWire.lengthDelimitedSize(Self.headSize(head, end: end))
-        case .body(let buffer): ProtoWire.lengthDelimitedSize(OutboundField.bytesSize(buffer.readableBytes))
-        case .end(let trailers): ProtoWire.lengthDelimitedSize(OutboundField.fieldsSize(trailers))
-        case .cancel(let reason): ProtoWire.lengthDelimitedSize(OutboundField.stringSize(reason))
+        case .head(let head, let end): ExchangeWireField(number: 1, size: Self.headSize(head, end: end))
+        case .body(let buffer): ExchangeWireField(number: 2, size: OutboundField.bytesSize(buffer.readableBytes))
+        case .end(let trailers): ExchangeWireField(number: 3, size: OutboundField.fieldsSize(trailers))
+        case .cancel(let reason): ExchangeWireField(number: 4, size: OutboundField.stringSize(reason))
         }
     }
 
-    func writeWire(to buffer: inout ByteBuffer) {
+    func writeContent(_ field: ExchangeWireField, to buffer: inout ByteBuffer) {
         switch self {
         case .head(let head, let end):
-            buffer.writeProtoLengthPrefix(1, count: Self.headSize(head, end: end))
             OutboundField.writeString(head.requestID, field: 1, to: &buffer)
             OutboundField.writeString(head.request.method.rawValue, field: 2, to: &buffer)
             OutboundField.writeString(head.request.scheme ?? "https", field: 3, to: &buffer)
@@ -52,12 +51,10 @@ enum ServerExchangeOutbound: ExchangeWireMessage, Sendable {
             OutboundField.writeFields(head.request.headerFields, field: 6, to: &buffer)
             if case .some(let trailers) = end { OutboundField.writeEnd(trailers, field: 7, to: &buffer) }
         case .body(let body):
-            buffer.writeProtoLengthPrefix(2, count: OutboundField.bytesSize(body.readableBytes))
             OutboundField.writeBytes(body, field: 1, to: &buffer)
         case .end(let trailers):
-            OutboundField.writeEnd(trailers, field: 3, to: &buffer)
+            if let trailers { OutboundField.writeFields(trailers, field: 1, to: &buffer) }
         case .cancel(let reason):
-            buffer.writeProtoLengthPrefix(4, count: OutboundField.stringSize(reason))
             OutboundField.writeString(reason, field: 1, to: &buffer)
         }
     }
@@ -112,28 +109,26 @@ enum ClientExchangeOutbound: ExchangeWireMessage, Sendable {
         return message
     }
 
-    var wireSize: Int {
+    var wireField: ExchangeWireField {
         switch self {
         case .attach(let tunnelID, let token):
-            ProtoWire.lengthDelimitedSize(OutboundField.stringSize(tunnelID) + OutboundField.bytesSize(token.count))
-        case .head(let response, let body, let end): ProtoWire.lengthDelimitedSize(Self.headSize(response, body: body, end: end))
-        case .body(let buffer): ProtoWire.lengthDelimitedSize(OutboundField.bytesSize(buffer.readableBytes))
-        case .end(let trailers): ProtoWire.lengthDelimitedSize(OutboundField.fieldsSize(trailers))
-        case .failure(let text): ProtoWire.lengthDelimitedSize(OutboundField.stringSize(text))
+            ExchangeWireField(number: 1, size: OutboundField.stringSize(tunnelID) + OutboundField.bytesSize(token.count))
+        case .head(let response, let body, let end): ExchangeWireField(number: 2, size: Self.headSize(response, body: body, end: end))
+        case .body(let buffer): ExchangeWireField(number: 3, size: OutboundField.bytesSize(buffer.readableBytes))
+        case .end(let trailers): ExchangeWireField(number: 4, size: OutboundField.fieldsSize(trailers))
+        case .failure(let text): ExchangeWireField(number: 5, size: OutboundField.stringSize(text))
         }
     }
 
-    func writeWire(to buffer: inout ByteBuffer) {
+    func writeContent(_ field: ExchangeWireField, to buffer: inout ByteBuffer) {
         switch self {
         case .attach(let tunnelID, let token):
-            buffer.writeProtoLengthPrefix(1, count: OutboundField.stringSize(tunnelID) + OutboundField.bytesSize(token.count))
             OutboundField.writeString(tunnelID, field: 1, to: &buffer)
             if !token.isEmpty {
                 buffer.writeProtoLengthPrefix(2, count: token.count)
                 buffer.writeBytes(token)
             }
         case .head(let response, let body, let end):
-            buffer.writeProtoLengthPrefix(2, count: Self.headSize(response, body: body, end: end))
             // Read once: `HTTPResponse.status` parses the `:status` field on every read.
             let status = response.status
             if status.code != 0 {
@@ -145,12 +140,10 @@ enum ClientExchangeOutbound: ExchangeWireMessage, Sendable {
             if let body { OutboundField.writeBytes(body, field: 4, to: &buffer) }
             if case .some(let trailers) = end { OutboundField.writeEnd(trailers, field: 5, to: &buffer) }
         case .body(let body):
-            buffer.writeProtoLengthPrefix(3, count: OutboundField.bytesSize(body.readableBytes))
             OutboundField.writeBytes(body, field: 1, to: &buffer)
         case .end(let trailers):
-            OutboundField.writeEnd(trailers, field: 4, to: &buffer)
+            if let trailers { OutboundField.writeFields(trailers, field: 1, to: &buffer) }
         case .failure(let text):
-            buffer.writeProtoLengthPrefix(5, count: OutboundField.stringSize(text))
             OutboundField.writeString(text, field: 1, to: &buffer)
         }
     }

@@ -48,6 +48,11 @@ struct GRPCMessageFramingTests {
             var appended = ByteBuffer()
             for message in messages { GRPCMessageFraming.append(message, to: &appended) }
             #expect(GRPCMessageFraming.frames(of: messages, allocator: ByteBufferAllocator()) == appended)
+            // One message framed alone: the same bytes as a one-message sequence.
+            for message in messages {
+                #expect(GRPCMessageFraming.frame(message, allocator: ByteBufferAllocator())
+                    == GRPCMessageFraming.frames(of: CollectionOfOne(message), allocator: ByteBufferAllocator()))
+            }
         }
         #expect(GRPCMessageFraming.frames(of: [ServerExchangeOutbound](), allocator: ByteBufferAllocator()).readableBytes == 0)
     }
