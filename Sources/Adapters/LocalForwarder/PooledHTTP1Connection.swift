@@ -21,11 +21,12 @@ final class PooledHTTP1Connection: Sendable {
         channel.eventLoop.execute {
             let written = channel.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenFailure { _ in channel.close(promise: nil) }
+            let pipeline = channel.pipeline.syncOperations
             if ending {
-                channel.write(HTTPClientRequestPart.head(head), promise: written)
-                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                pipeline.write(Self.wrap(.head(head)), promise: written)
+                pipeline.writeAndFlush(Self.wrap(.end(nil)), promise: nil)
             } else {
-                channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: written)
+                pipeline.writeAndFlush(Self.wrap(.head(head)), promise: written)
             }
         }
     }
@@ -42,7 +43,7 @@ final class PooledHTTP1Connection: Sendable {
                 if case .failure = result { channel.close(promise: nil) }
                 state.withLock { $0.didWrite(bytes) }?.resume()
             }
-            channel.writeAndFlush(part, promise: written)
+            channel.pipeline.syncOperations.writeAndFlush(Self.wrap(part), promise: written)
         }
         switch state.withLock({ $0.writeRoom() }) {
         case .room: return
@@ -92,6 +93,13 @@ final class PooledHTTP1Connection: Sendable {
             channel.close(promise: nil)
         }
     }
+
+    /// `part` wrapped for the pipeline where its type is known. `Channel.write(_:promise:)` on
+    /// an `any Channel` wraps it in generic code instead, which asks the runtime whether the
+    /// part is a `ByteBuffer`, an `IOData` or a `FileRegion` (≈ 890 instructions a part,
+    /// callgrind).
+    @inline(__always)
+    private static func wrap(_ part: HTTPClientRequestPart) -> NIOAny { NIOAny(part) }
 
     /// Closes the connection; it is never reused.
     func close() {
