@@ -23,8 +23,12 @@ enum HTTP1Pipeline {
         try operations.addHandler(FlushCoalescer())
         // Bytes after an upgrade request stay in the reader until it is removed, then are passed on.
         try operations.addHandler(HTTP1RequestReader())
-        try operations.addHandler(PublicHTTP1Handler(secure: secure, limits: limits, requestHeadTimeout: requestHeadTimeout))
-        return try WebPartChannel(wrappingSynchronously: channel)
+        let http1 = PublicHTTP1Handler(secure: secure, limits: limits, requestHeadTimeout: requestHeadTimeout)
+        try operations.addHandler(http1)
+        let application = WebPartHandler()
+        let wrapped = try WebPartChannel(wrappingSynchronously: channel, handler: application)
+        http1.passPartsDirectly(to: application)
+        return wrapped
     }
 
     /// Whether `request` asks to switch protocols (`Upgrade` named in `Connection`).

@@ -20,9 +20,8 @@ final class WebPartChannel: Sendable {
     let channel: any Channel
     private let handler: NIOLoopBound<WebPartHandler>
 
-    /// Adds the handler at the end of `channel`'s pipeline; on the channel's event loop.
-    init(wrappingSynchronously channel: any Channel) throws {
-        let handler = WebPartHandler()
+    /// Adds `handler` at the end of `channel`'s pipeline; on the channel's event loop.
+    init(wrappingSynchronously channel: any Channel, handler: WebPartHandler = WebPartHandler()) throws {
         try channel.pipeline.syncOperations.addHandler(handler)
         self.channel = channel
         self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)

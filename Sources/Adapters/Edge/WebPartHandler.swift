@@ -34,6 +34,10 @@ final class WebPartHandler: ChannelDuplexHandler {
     private var cancelledReads: Set<UInt64> = []
     private var readPending = false
     private var writabilityWaiters = WritabilityWaiters()
+    /// The handler just before this one on a public HTTP/1.1 connection, which takes the
+    /// response parts by a direct call (see ``PublicHTTP1Handler/passPartsDirectly(to:)``); nil
+    /// on an HTTP/2 stream and after a protocol switch, where they go through the pipeline.
+    var responseWriter: PublicHTTP1Handler?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -47,7 +51,11 @@ final class WebPartHandler: ChannelDuplexHandler {
     // MARK: Request parts
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
+        receive(unwrapInboundIn(data))
+    }
+
+    /// A request part: to the waiting task, or kept until it is taken.
+    func receive(_ part: HTTPRequestPart) {
         if let waiting = reader {
             reader = nil
             waiting.continuation.resume(returning: part)
@@ -155,7 +163,13 @@ final class WebPartHandler: ChannelDuplexHandler {
     func write(_ responseParts: some Sequence<HTTPResponsePart>) throws {
         guard !closed, let context else { throw ChannelError.ioOnClosedChannel }
         for part in responseParts {
-            context.write(wrapOutboundOut(part), promise: nil)
+            // Asked each time: a `101` head switches the connection to bytes, which removes the
+            // writer, and the parts after it go through the pipeline to the bytes handler.
+            if let responseWriter {
+                responseWriter.write(part, promise: nil)
+            } else {
+                context.write(wrapOutboundOut(part), promise: nil)
+            }
         }
         context.flush()
     }
