@@ -40,7 +40,7 @@ enum ServerExchangeOutbound: ExchangeWireMessage, Sendable {
         }
     }
 
-    func writeContent(_ field: ExchangeWireField, to buffer: inout ByteBuffer) {
+    func writeContent(to buffer: inout ByteBuffer) {
         switch self {
         case .head(let head, let end):
             OutboundField.writeString(head.requestID, field: 1, to: &buffer)
@@ -120,7 +120,7 @@ enum ClientExchangeOutbound: ExchangeWireMessage, Sendable {
         }
     }
 
-    func writeContent(_ field: ExchangeWireField, to buffer: inout ByteBuffer) {
+    func writeContent(to buffer: inout ByteBuffer) {
         switch self {
         case .attach(let tunnelID, let token):
             OutboundField.writeString(tunnelID, field: 1, to: &buffer)

@@ -12,13 +12,12 @@ import NIOCore
 protocol ExchangeWireMessage: Sendable {
     /// The number of the oneof field the message sets, and its content's size in bytes.
     var wireField: ExchangeWireField { get }
-    /// Appends the field's content: `field.size` bytes, `field` being this message's
-    /// ``wireField``.
-    func writeContent(_ field: ExchangeWireField, to buffer: inout ByteBuffer)
+    /// Appends the field's content: ``wireField``'s `size` bytes, after its tag and length.
+    func writeContent(to buffer: inout ByteBuffer)
 }
 
 /// The one field an Exchange message sets: its number and the size of its content.
-struct ExchangeWireField: Equatable {
+struct ExchangeWireField {
     let number: Int
     let size: Int
 
@@ -39,6 +38,6 @@ extension ExchangeWireMessage {
     @inline(__always)
     func writeWire(_ field: ExchangeWireField, to buffer: inout ByteBuffer) {
         buffer.writeProtoLengthPrefix(field.number, count: field.size)
-        writeContent(field, to: &buffer)
+        writeContent(to: &buffer)
     }
 }
