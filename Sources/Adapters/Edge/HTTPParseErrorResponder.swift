@@ -31,6 +31,11 @@ struct HTTPParseErrorResponder {
         requestHeaders = head.headers
     }
 
+    /// A response head with this status goes out.
+    mutating func responseHeadWritten(status: Int) {
+        if status >= 200 { responseStarted = true }
+    }
+
     /// A response part goes out.
     mutating func responseWritten(_ part: HTTPServerResponsePart) {
         switch part {

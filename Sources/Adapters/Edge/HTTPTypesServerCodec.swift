@@ -5,17 +5,17 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
-/// Turns a public HTTP/1.1 connection's NIOHTTP1 request parts into HTTPTypes' parts, and the
-/// response parts back (for ``PublicHTTP1Handler``): `NIOHTTPTypesHTTP1.HTTP1ToHTTPServerCodec`'s
-/// conversions with a cheaper request head.
+/// Turns a public HTTP/1.1 connection's NIOHTTP1 request parts into HTTPTypes' parts (for
+/// ``PublicHTTP1Handler``): `NIOHTTPTypesHTTP1.HTTP1ToHTTPServerCodec`'s conversion with a
+/// cheaper request head.
 ///
 /// The library's conversion parses every request target as a URL (Foundation's `URLComponents`)
 /// to find the path of an absolute-form target, and makes every field name anew (lower-cased and
 /// checked). Nearly every target is origin-form (`/…`), whose path is the target itself — the
 /// library returns it unchanged too — and nearly every field name is a common one
 /// (``CommonFieldNames``). Anything else (`*`, absolute-form, an unusual name) goes the library's
-/// way, so the result is always the request the library would make. The response side is the
-/// library's own conversion.
+/// way, so the result is always the request the library would make. The responses go out through
+/// ``HTTP1ResponseEncoder``.
 enum HTTPTypesServerCodec {
     /// A request part as HTTPTypes' part.
     /// - Throws: a head whose method is not a token.
@@ -24,15 +24,6 @@ enum HTTPTypesServerCodec {
         case .head(let head): .head(try request(from: head, secure: secure))
         case .body(let body): .body(body)
         case .end(let trailers): .end(trailers.map { HTTPFields($0, splitCookie: false) })
-        }
-    }
-
-    /// A response part as NIOHTTP1's part: the library's own conversion.
-    static func responsePart(_ part: HTTPResponsePart) -> HTTPServerResponsePart {
-        switch part {
-        case .head(let response): .head(HTTPResponseHead(response))
-        case .body(let body): .body(.byteBuffer(body))
-        case .end(let trailers): .end(trailers.map(HTTPHeaders.init))
         }
     }
 

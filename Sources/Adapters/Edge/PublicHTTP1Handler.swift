@@ -2,6 +2,7 @@ import HTTPTypes
 package import NIOCore
 package import NIOHTTP1
 package import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// The one handler between a public HTTP/1.1 connection's request reader
 /// (``HTTP1RequestReader``) and its ``WebPartChannel``. It
@@ -210,32 +211,28 @@ package final class PublicHTTP1Handler: ChannelDuplexHandler, RemovableChannelHa
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        var converted = HTTPTypesServerCodec.responsePart(part)
-        switch converted {
-        case .head(var head):
-            if pipelining.closesAfterResponse, head.isKeepAlive {
-                head.headers.replaceOrAdd(name: "connection", value: "close")
-                converted = .head(head)
-            }
-            parseErrors.responseWritten(converted)
-            encoder.write(converted, context: context, promise: promise)
+        switch part {
+        case .head(let response):
+            parseErrors.responseHeadWritten(status: response.status.code)
+            encoder.writeHead(response, closing: pipelining.closesAfterResponse, context: context, promise: promise)
             // The head is bytes already, so the HTTP handlers can go after it.
-            if head.status == .switchingProtocols {
+            if response.status == .switchingProtocols {
                 HTTP1Pipeline.switchToBytes(from: self, context: context)
             }
-        case .body:
-            encoder.write(converted, context: context, promise: promise)
-        case .end:
-            parseErrors.responseWritten(converted)
+        case .body(let buffer):
+            encoder.write(.body(.byteBuffer(buffer)), context: context, promise: promise)
+        case .end(let trailers):
+            let end = HTTPServerResponsePart.end(trailers.map(HTTPHeaders.init))
+            parseErrors.responseWritten(end)
             deadline.responseEnded(on: context.channel)
             reads.responseEnded()
             if pipelining.responseEnded() == .closeAfterWrite {
                 let written = context.eventLoop.makePromise(of: Void.self)
-                encoder.write(converted, context: context, promise: written)
+                encoder.write(end, context: context, promise: written)
                 let loopBound = context.loopBound
                 written.futureResult.flatMap { loopBound.value.close() }.cascade(to: promise)
             } else {
-                encoder.write(converted, context: context, promise: promise)
+                encoder.write(end, context: context, promise: promise)
             }
             deliverHeld(context: context)
         }

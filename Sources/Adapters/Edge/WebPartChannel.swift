@@ -37,7 +37,7 @@ final class WebPartChannel: Sendable {
         let handler = self.handler
         let id = WebPartHandler.waitIDs.add(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPRequestPart?, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<HTTPRequestPart?, any Error>) in
                 if eventLoop.inEventLoop {
                     handler.value.waitForPart(continuation, id: id)
                 } else {

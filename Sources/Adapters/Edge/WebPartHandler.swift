@@ -30,7 +30,10 @@ final class WebPartHandler: ChannelDuplexHandler {
     private var inputEnded = false
     private var closed = false
     private var failure: (any Error)?
-    private var reader: (id: UInt64, continuation: CheckedContinuation<HTTPRequestPart?, any Error>)?
+    /// The waiting task's continuation: an unsafe one (no allocation or check per wait), which is
+    /// safe because each is resumed by whoever takes it out of here, once (``receive(_:)``,
+    /// ``waitForPart(_:id:)``, ``cancelWaitForPart(id:)``, ``endInput()``), all on the loop.
+    private var reader: (id: UInt64, continuation: UnsafeContinuation<HTTPRequestPart?, any Error>)?
     private var cancelledReads: Set<UInt64> = []
     private var readPending = false
     private var writabilityWaiters = WritabilityWaiters()
@@ -106,7 +109,7 @@ final class WebPartHandler: ChannelDuplexHandler {
     }
 
     /// Resumes `continuation` with the next part (or the end, or the failure) when it comes.
-    func waitForPart(_ continuation: CheckedContinuation<HTTPRequestPart?, any Error>, id: UInt64) {
+    func waitForPart(_ continuation: UnsafeContinuation<HTTPRequestPart?, any Error>, id: UInt64) {
         if cancelledReads.remove(id) != nil {
             continuation.resume(throwing: CancellationError())
             return

@@ -10,9 +10,10 @@ import NIOCore
 /// that is not protobuf is a different failure (the stream's, not the exchange's). The first such
 /// problem is kept in ``problem``, and nothing more is added after it.
 struct WireHeaderFields {
-    /// The fields read so far, added to an `HTTPFields` once, in ``result()``: each of its
-    /// appends is a generic call the compiler cannot specialize (`replaceSubrange`).
-    private var fields: [HTTPField] = []
+    /// The fields read so far, each appended as it is made: gathering them in an array first,
+    /// to add them at once, cost a copy out of the array and a release of it per field (each
+    /// `HTTPFields` append is the same unspecialized `replaceSubrange` call either way).
+    private var fields = HTTPFields()
     /// The first header that could not be made a field.
     private(set) var problem: TunnelExchangeError?
     /// Fields a head usually has at most (the edge's forwarded request carries the public
@@ -80,6 +81,6 @@ struct WireHeaderFields {
     /// The fields, or the first problem.
     func result() -> Result<HTTPFields, TunnelExchangeError> {
         if let problem { return .failure(problem) }
-        return .success(HTTPFields(presized: fields))
+        return .success(fields)
     }
 }

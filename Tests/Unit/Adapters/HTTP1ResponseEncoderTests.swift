@@ -1,6 +1,8 @@
+import HTTPTypes
 @testable import HopGateEdge
 import NIOCore
 import NIOHTTP1
+import NIOHTTPTypesHTTP1
 import Testing
 
 /// The edge's own HTTP/1.1 response encoder puts on the wire exactly what NIO's
@@ -58,5 +60,70 @@ private final class EncoderHandler: ChannelOutboundHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         encoder.write(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+}
+
+/// A head written straight from HTTPTypes' response (``HTTP1ResponseEncoder/writeHead(_:closing:context:promise:)``)
+/// puts on the wire what NIO's encoder puts for the head NIOHTTPTypes makes of it — with
+/// `connection: close` added as before when the connection closes after it — and frames the
+/// body that follows the same way.
+@Suite("HTTP/1.1 response heads from HTTPTypes")
+struct HTTP1ResponseHeadFromHTTPTypesTests {
+    private static func response(_ code: Int, _ reason: String = "", _ fields: [(String, String)] = []) -> HTTPResponse {
+        var headerFields = HTTPFields()
+        for (name, value) in fields { headerFields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        return HTTPResponse(status: .init(code: code, reasonPhrase: reason), headerFields: headerFields)
+    }
+
+    static let responses: [HTTPResponse] = [
+        response(200, "OK", [("Content-Length", "5"), ("Content-Type", "text/plain")]),
+        response(200, "Fine", [("Date", "Sun, 06 Dec 2026 20:00:00 GMT"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]),
+        response(204, "No Content", [("Content-Length", "0"), ("X-Request-Id", "r1")]),
+        response(304, "Not Modified", [("ETag", "\"x\""), ("Content-Length", "10")]),
+        response(103, "Early Hints", [("Link", "</a.css>; rel=preload")]),
+        response(101, "Switching Protocols", [("Upgrade", "websocket"), ("Connection", "upgrade")]),
+        response(200, "OK", [("transfer-encoding", "gzip")]),
+        response(200, "OK", [("Content-Length", "3"), ("Transfer-Encoding", "chunked")]),
+        response(200, "OK", [("Connection", "keep-alive"), ("Content-Length", "4")]),
+        response(200, "OK", [("Connection", "close")]),
+        response(299, "Odd Reason"),
+        response(599, ""),
+        response(502, "Bad Gateway", [("X-Name", "caf\u{e9} \u{1F600}"), ("Empty", ""), ("content-length", "1")]),
+    ]
+
+    @Test("the same bytes as NIO's encoder given NIOHTTPTypes' head", arguments: responses.indices, [false, true])
+    func sameBytes(index: Int, closing: Bool) throws {
+        let response = Self.responses[index]
+        var head = HTTPResponseHead(response)
+        if closing, head.isKeepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        let rest: [HTTPServerResponsePart] = [.body(.byteBuffer(ByteBuffer(string: "body"))), .end(nil)]
+        let nio = try encodedBytes([HTTPServerResponsePart.head(head)] + rest, through: HTTPResponseEncoder())
+        let ours = try encodedBytes(
+            [HeadOrPart.head(response)] + rest.map(HeadOrPart.part), through: DirectHeadEncoderHandler(closing: closing))
+        #expect(String(decoding: ours, as: UTF8.self) == String(decoding: nio, as: UTF8.self))
+        #expect(ours == nio)
+    }
+}
+
+private enum HeadOrPart: Sendable {
+    case head(HTTPResponse)
+    case part(HTTPServerResponsePart)
+}
+
+/// The edge's encoder writing heads from HTTPTypes' responses, as ``PublicHTTP1Handler`` does.
+private final class DirectHeadEncoderHandler: ChannelOutboundHandler {
+    typealias OutboundIn = HeadOrPart
+    typealias OutboundOut = IOData
+
+    private let closing: Bool
+    private var encoder = HTTP1ResponseEncoder()
+
+    init(closing: Bool) { self.closing = closing }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let response): encoder.writeHead(response, closing: closing, context: context, promise: promise)
+        case .part(let part): encoder.write(part, context: context, promise: promise)
+        }
     }
 }
