@@ -55,4 +55,17 @@ struct ForwardedRequestTests {
         #expect(fields[HTTPField.Name("X-Forwarded-Proto")!] == "http")
         #expect(fields.count == 9)
     }
+
+    @Test("a request with nothing to drop or set keeps its fields, in order, duplicates included, before the edge's")
+    func nothingTaken() {
+        let original = request([("Accept", "*/*"), ("Cookie", "a=1"), ("cookie", "b=2"), ("User-Agent", "t"), ("X-Custom", "caf\u{e9}")])
+        let forwarded = router().forwarded(original, peer: PeerAddress(address: "192.0.2.7", port: 4000), scheme: "https", requestID: "id1")
+        let fields = forwarded.headerFields.map { "\($0.name.rawName): \($0.value)" }
+        #expect(fields == [
+            "Accept: */*", "Cookie: a=1", "cookie: b=2", "User-Agent: t", "X-Custom: caf\u{e9}",
+            "X-Forwarded-For: 192.0.2.7", "X-Real-IP: 192.0.2.7", "X-Forwarded-Proto: https",
+            "X-Forwarded-Host: app.example.com:8443", "X-Request-Id: id1",
+        ])
+        #expect(original.headerFields.count == 5)
+    }
 }
