@@ -80,6 +80,8 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
     private let tasks: ClientExchangeTasks
     private var context: ChannelHandlerContext?
     private var deframer = GRPCMessageDeframer()
+    /// The header fields of the requests read so far, made on the first (``HeaderFieldCache``).
+    private var fieldCache: HeaderFieldCache?
     private let ended = ExchangeStreamEnd()
     private var writabilityWaiters = WritabilityWaiters()
 
@@ -225,7 +227,8 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
                     return
                 }
                 guard let bytes else { break }
-                do { message = try ServerExchangeMessage.decode(bytes) } catch {
+                if fieldCache == nil { fieldCache = HeaderFieldCache() }
+                do { message = try ServerExchangeMessage.decode(bytes, cache: fieldCache) } catch {
                     abandon("the server sent an exchange message that is not valid protobuf (\(error.reason))")
                     return
                 }

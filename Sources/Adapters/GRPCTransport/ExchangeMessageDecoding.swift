@@ -37,18 +37,23 @@ package enum ExchangeMessageDecoding {
     /// - Throws: bytes that are not protobuf: the stream is broken.
     /// - Returns: the message, or why it is protobuf but not a response part (an invalid header,
     ///   status or order): the exchange fails.
-    static func decode(_ bytes: ByteBuffer) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
+    /// - Parameter cache: the header fields last read off the same stream (``HeaderFieldCache``).
+    static func decode(
+        _ bytes: ByteBuffer, cache: HeaderFieldCache? = nil
+    ) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
         let kind = try ProtoWireReader.oneofCase(of: bytes, cases: 1...5) { field, payloads throws(ProtoWire.Malformed) in
-            _ = try decodeKind(field, payloads)
+            _ = try decodeKind(field, payloads, cache: nil)
         }
         guard let kind else { return .success(.unexpected) }
-        return try decodeKind(kind.field, kind.payloads)
+        return try decodeKind(kind.field, kind.payloads, cache: cache)
     }
 
     /// The oneof's case `field`, read over its `payloads`.
-    private static func decodeKind(_ field: Int, _ payloads: WirePayloads) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
+    private static func decodeKind(
+        _ field: Int, _ payloads: WirePayloads, cache: HeaderFieldCache?
+    ) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
         switch field {
-        case 2: return try responseHead(payloads)
+        case 2: return try responseHead(payloads, cache: cache)
         case 3:
             return .success(.part(.body(try payloads.lastFieldOne(utf8: false) ?? ByteBuffer())))
         case 4:
@@ -64,10 +69,12 @@ package enum ExchangeMessageDecoding {
     }
 
     /// A `ResponseHead` (status 1, reason 2, headers 3, body 4, end 5), merged over `payloads`.
-    private static func responseHead(_ payloads: WirePayloads) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
+    private static func responseHead(
+        _ payloads: WirePayloads, cache: HeaderFieldCache?
+    ) throws(ProtoWire.Malformed) -> Result<Message, TunnelExchangeError> {
         var status: UInt32 = 0
         var reason = ""
-        var headers = WireHeaderFields()
+        var headers = WireHeaderFields(cache: cache)
         var body: ByteBuffer?
         var end: WireHeaderFields?
         for payload in payloads {

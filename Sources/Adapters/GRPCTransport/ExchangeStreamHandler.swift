@@ -59,6 +59,8 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let service: GRPCTunnelService
     private var mode = Mode.awaitingHeaders
     private var deframer = GRPCMessageDeframer()
+    /// The header fields of the responses read so far, made on the first (``HeaderFieldCache``).
+    private var fieldCache: HeaderFieldCache?
     private var context: ChannelHandlerContext?
     private let ended = ExchangeStreamEnd()
     /// A batch of response parts waits for the exchange: nothing more is read from the client.
@@ -232,7 +234,8 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
             guard let bytes else { break }
             let message: Result<ExchangeMessageDecoding.Message, TunnelExchangeError>
-            do { message = try ExchangeMessageDecoding.decode(bytes) } catch {
+            if fieldCache == nil { fieldCache = HeaderFieldCache() }
+            do { message = try ExchangeMessageDecoding.decode(bytes, cache: fieldCache) } catch {
                 end(served, context: context, status: RPCError(code: .invalidArgument, message: "an exchange message that is not valid protobuf (\(error.reason))"))
                 return
             }

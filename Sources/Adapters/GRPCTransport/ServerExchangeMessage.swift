@@ -25,19 +25,22 @@ enum ServerExchangeMessage {
     /// unknown fields are skipped, the last of the oneof's cases wins, a case seen more than once
     /// merges.
     /// - Throws: bytes that are not protobuf.
-    static func decode(_ bytes: ByteBuffer) throws(ProtoWire.Malformed) -> ServerExchangeMessage {
+    /// - Parameter cache: the header fields last read off the same stream (``HeaderFieldCache``).
+    static func decode(_ bytes: ByteBuffer, cache: HeaderFieldCache? = nil) throws(ProtoWire.Malformed) -> ServerExchangeMessage {
         let kind = try ProtoWireReader.oneofCase(of: bytes, cases: 1...4) { field, payloads throws(ProtoWire.Malformed) in
-            _ = try decodeKind(field, payloads)
+            _ = try decodeKind(field, payloads, cache: nil)
         }
         guard let kind else { return .none }
-        return try decodeKind(kind.field, kind.payloads)
+        return try decodeKind(kind.field, kind.payloads, cache: cache)
     }
 
     /// The oneof's case `field`, read over its `payloads`.
-    private static func decodeKind(_ field: Int, _ payloads: WirePayloads) throws(ProtoWire.Malformed) -> ServerExchangeMessage {
+    private static func decodeKind(
+        _ field: Int, _ payloads: WirePayloads, cache: HeaderFieldCache?
+    ) throws(ProtoWire.Malformed) -> ServerExchangeMessage {
         switch field {
         case 1:
-            return .head(try requestHead(payloads))
+            return .head(try requestHead(payloads, cache: cache))
         case 2:
             return .body(try payloads.lastFieldOne(utf8: false) ?? ByteBuffer())
         case 3:
@@ -53,14 +56,14 @@ enum ServerExchangeMessage {
     /// A `RequestHead` (request_id 1, method 2, scheme 3, authority 4, path 5, headers 6, end 7),
     /// merged over `payloads`.
     private static func requestHead(
-        _ payloads: WirePayloads
+        _ payloads: WirePayloads, cache: HeaderFieldCache?
     ) throws(ProtoWire.Malformed) -> Result<(request: ExchangeRequestHead, end: HTTPFields??), TunnelExchangeError> {
         var requestID = ""
         var method = ""
         var scheme = ""
         var authority = ""
         var path = ""
-        var headers = WireHeaderFields()
+        var headers = WireHeaderFields(cache: cache)
         var end: WireHeaderFields?
         for payload in payloads {
             try ProtoWireReader.reading(payload) { reader throws(ProtoWire.Malformed) in

@@ -19,10 +19,22 @@ struct WireHeaderFields {
     /// Fields a head usually has at most (the edge's forwarded request carries the public
     /// client's plus five of its own).
     static let usualCount = 16
+    /// The fields last read off the same stream, by their bytes; nil to make every field.
+    private let cache: HeaderFieldCache?
+
+    init(cache: HeaderFieldCache? = nil) {
+        self.cache = cache
+    }
 
     /// Reads one `Header` message (`name` = 1, `value` = 2; the last occurrence of each wins)
     /// from its memory, and appends it.
     mutating func append(header memory: UnsafeRawBufferPointer) throws(ProtoWire.Malformed) {
+        // The same bytes as a field made before: valid protobuf and a valid field.
+        if problem == nil, let field = cache?.field(for: memory) {
+            if fields.isEmpty { fields.reserveCapacity(Self.usualCount) }
+            fields.append(field)
+            return
+        }
         var reader = ProtoWireMemoryReader(memory)
         var name: UnsafeRawBufferPointer?
         var value: UnsafeRawBufferPointer?
@@ -47,18 +59,19 @@ struct WireHeaderFields {
             }
             fieldName = made
         }
-        guard let value else {
-            fields.append(HTTPField(name: fieldName, value: ""))
-            return
-        }
-        // ASCII, the usual case, is made a String at once: the field keeps the same String its
-        // byte initializer would make, without that initializer's generic UTF-8 validation.
-        // Anything else goes in as bytes: obs-text (a Latin-1 filename, say) must arrive unchanged.
-        if value.isASCII {
-            fields.append(HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)))
+        let field: HTTPField
+        if let value {
+            // ASCII, the usual case, is made a String at once: the field keeps the same String
+            // its byte initializer would make, without that initializer's generic UTF-8
+            // validation. Anything else goes in as bytes: obs-text (a Latin-1 filename, say)
+            // must arrive unchanged.
+            field = value.isASCII
+                ? HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)) : HTTPField(name: fieldName, value: value)
         } else {
-            fields.append(HTTPField(name: fieldName, value: value))
+            field = HTTPField(name: fieldName, value: "")
         }
+        cache?.keep(field, for: memory)
+        fields.append(field)
     }
 
     /// Reads one `End` message (`trailers` = 1) from its memory, and appends its trailers.
