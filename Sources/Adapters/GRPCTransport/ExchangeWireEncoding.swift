@@ -12,8 +12,8 @@ import NIOCore
 protocol ExchangeWireMessage: Sendable {
     /// The number of the oneof field the message sets, and its content's size in bytes.
     var wireField: ExchangeWireField { get }
-    /// Appends the field's content: ``wireField``'s `size` bytes, after its tag and length.
-    func writeContent(to buffer: inout ByteBuffer)
+    /// Appends the field's content: `size` bytes (``wireField``'s), after its tag and length.
+    func writeContent(size: Int, to buffer: inout ByteBuffer)
 }
 
 /// The one field an Exchange message sets: its number and the size of its content.
@@ -38,6 +38,6 @@ extension ExchangeWireMessage {
     @inline(__always)
     func writeWire(_ field: ExchangeWireField, to buffer: inout ByteBuffer) {
         buffer.writeProtoLengthPrefix(field.number, count: field.size)
-        writeContent(to: &buffer)
+        writeContent(size: field.size, to: &buffer)
     }
 }
