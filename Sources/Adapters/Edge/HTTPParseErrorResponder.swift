@@ -39,7 +39,7 @@ struct HTTPParseErrorResponder {
     /// A response part goes out.
     mutating func responseWritten(_ part: HTTPServerResponsePart) {
         switch part {
-        case .head(let head) where head.status.code >= 200: responseStarted = true
+        case .head(let head): responseHeadWritten(status: Int(head.status.code))
         case .end:
             requestsInFlight = max(0, requestsInFlight - 1)
             responseStarted = false
