@@ -1,3 +1,4 @@
+import HopGatePorts
 import NIOCore
 import NIOHTTP1
 
@@ -6,12 +7,12 @@ import NIOHTTP1
 /// lock, at most one task wake-up per burst), and holds back socket reads while the exchange's
 /// task is behind.
 ///
-/// It also writes the requests' bytes (``HTTP1RequestEncoder/write(_:chunked:context:promise:)``)
-/// and tells the reader of each head, so a request part crosses no other handler on its way to
-/// the socket.
+/// It also writes the requests' bytes (a head comes already in bytes: ``PooledRequestHead``; a
+/// body goes chunked when its head says so) and tells the reader of each head's method, so a
+/// request part crosses no other handler on its way to the socket.
 final class PooledConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundIn = PooledRequestPart
     typealias OutboundOut = IOData
 
     private let connection: PooledHTTP1Connection
@@ -27,8 +28,15 @@ final class PooledConnectionHandler: ChannelDuplexHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if let head = HTTP1RequestEncoder.write(unwrapOutboundIn(data), chunked: &chunked, context: context, promise: promise) {
-            reader.requestSent(head)
+        switch unwrapOutboundIn(data) {
+        case .head(let bytes, let method, let chunked):
+            self.chunked = chunked
+            reader.requestSent(HTTPRequestHead(version: .http1_1, method: method, uri: ""))
+            context.write(NIOAny(IOData.byteBuffer(bytes)), promise: promise)
+        case .body(let body):
+            HTTP1ChunkedBody.write(body, chunked: chunked, context: context, promise: promise)
+        case .end(let trailers):
+            HTTP1ChunkedBody.writeEnd(trailers: trailers, chunked: chunked, context: context, promise: promise)
         }
     }
 

@@ -16,17 +16,17 @@ final class PooledHTTP1Connection: Sendable {
     /// Writes a request head and, when the request has no body, its end — one event-loop hop,
     /// nothing awaited. A head that cannot be written closes the connection, so the response
     /// side fails too (an end without a body cannot fail on its own).
-    func send(_ head: HTTPRequestHead, ending: Bool) {
+    func send(_ head: PooledRequestPart, ending: Bool) {
         let channel = self.channel
         channel.eventLoop.execute {
             let written = channel.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenFailure { _ in channel.close(promise: nil) }
             let pipeline = channel.pipeline.syncOperations
             if ending {
-                pipeline.write(Self.wrap(.head(head)), promise: written)
+                pipeline.write(Self.wrap(head), promise: written)
                 pipeline.writeAndFlush(Self.wrap(.end(nil)), promise: nil)
             } else {
-                pipeline.writeAndFlush(Self.wrap(.head(head)), promise: written)
+                pipeline.writeAndFlush(Self.wrap(head), promise: written)
             }
         }
     }
@@ -34,7 +34,7 @@ final class PooledHTTP1Connection: Sendable {
     /// Writes one request body part or the end (`bytes` of body) in one event-loop hop; waits
     /// only while more than a window of earlier parts is still unwritten. A failed write closes
     /// the connection.
-    func write(_ part: HTTPClientRequestPart, bytes: Int) async throws {
+    func write(_ part: PooledRequestPart, bytes: Int) async throws {
         state.withLock { $0.willWrite(bytes) }
         let channel = self.channel
         channel.eventLoop.execute { [self] in
@@ -99,7 +99,7 @@ final class PooledHTTP1Connection: Sendable {
     /// part is a `ByteBuffer`, an `IOData` or a `FileRegion` (≈ 890 instructions a part,
     /// callgrind).
     @inline(__always)
-    private static func wrap(_ part: HTTPClientRequestPart) -> NIOAny { NIOAny(part) }
+    private static func wrap(_ part: PooledRequestPart) -> NIOAny { NIOAny(part) }
 
     /// Closes the connection; it is never reused.
     func close() {

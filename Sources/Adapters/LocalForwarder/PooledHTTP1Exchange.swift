@@ -8,25 +8,31 @@ import NIOHTTP1
 /// the service keeps it alive. A bodiless idempotent request that finds its reused connection
 /// closed by the service before any answer is sent once more on a new connection.
 struct PooledHTTP1Exchange {
-    private let head: HTTPRequestHead
+    /// The request's head in bytes (written again as they are when the request is retried).
+    private let head: PooledRequestPart
+    private let method: HTTPMethod
     private let target: LocalTarget
     private let pool: HTTP1ConnectionPool
 
-    init(head: HTTPRequestHead, target: LocalTarget, pool: HTTP1ConnectionPool) {
-        self.head = head
+    init(head: PooledRequestHead, chunked: Bool, target: LocalTarget, pool: HTTP1ConnectionPool) {
+        self.head = .head(head.bytes(allocator: Self.allocator), method: head.method, chunked: chunked)
+        self.method = head.method
         self.target = target
         self.pool = pool
     }
+
+    /// The allocator of the heads' buffers (a channel's own is the same default one; the head is
+    /// made before the connection is known).
+    private static let allocator = ByteBufferAllocator()
 
     /// Runs the exchange for `request`.
     static func forward(
         _ request: ExchangeRequestHead, to target: LocalTarget, pool: HTTP1ConnectionPool,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>
     ) async throws {
-        var head = DirectHTTP1Forwarder.requestHead(request, target: target, upgrading: false)
+        var head = PooledRequestHead(request, target: target)
         var parts = requestBody.makeAsyncIterator()
-        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
-        if declaredLength == nil { head.headers.remove(name: "content-length") }  // unusable: framed here instead
+        let declaredLength = head.declaredLength
         // Without a length, the first part says whether there is a body (and how to frame it);
         // with one, the head goes out at once (a client waiting for `100 Continue` sends nothing yet).
         var first: ExchangeRequestPart?
@@ -40,15 +46,11 @@ struct PooledHTTP1Exchange {
             hasBody = declaredLength > 0
         } else if case .body = first {
             hasBody = true
-            head.headers.add(name: "Transfer-Encoding", value: "chunked")
         } else {
             hasBody = false
-            switch head.method {
-            case .POST, .PUT, .PATCH: head.headers.add(name: "Content-Length", value: "0")
-            default: break
-            }
         }
-        let exchange = PooledHTTP1Exchange(head: head, target: target, pool: pool)
+        let chunked = head.frame(hasBody: hasBody)
+        let exchange = PooledHTTP1Exchange(head: head, chunked: chunked, target: target, pool: pool)
         guard hasBody else {
             try await exchange.sendBodiless(to: response)
             return
@@ -65,7 +67,7 @@ struct PooledHTTP1Exchange {
     /// when a reused one turns out closed and the method is idempotent.
     private func sendBodiless(to response: PartWriter<ExchangeResponsePart>) async throws {
         var (connection, reused) = try await pool.acquire(target)
-        let retriable = switch head.method {
+        let retriable = switch method {
         case .GET, .HEAD, .OPTIONS: true
         default: false
         }
@@ -157,7 +159,7 @@ struct PooledHTTP1Exchange {
                     case .head(let answer):
                         guard answer.status.code >= 200 else { continue }  // informational: not relayed
                         answered = true
-                        keepAlive = HTTP1ResponseHead.keepsConnection(answer, method: head.method)
+                        keepAlive = HTTP1ResponseHead.keepsConnection(answer, method: method)
                         relayed.append(.head(HTTP1ResponseHead.response(from: answer)))
                     case .body(let bytes):
                         relayed.append(.body(bytes))
