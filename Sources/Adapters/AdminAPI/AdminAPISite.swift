@@ -24,7 +24,7 @@ public struct AdminAPISite: ServerSiteHandler {
         self.logger = logger
     }
 
-    public func handle(
+    public nonisolated(nonsending) func handle(
         _ head: ExchangeRequestHead, peer: PeerAddress,
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>

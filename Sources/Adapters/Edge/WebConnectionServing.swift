@@ -56,7 +56,7 @@ enum WebConnectionServing {
     /// Requests one after another on an HTTP/1.1 connection, or the single request of an HTTP/2
     /// stream (its inbound ends after the request; `http2RequestEnd` tells whether its HEADERS
     /// ended it).
-    static func serveRequests(
+    nonisolated(nonsending) static func serveRequests(
         on connection: WebPartChannel, http2RequestEnd: HTTP2RequestEnd? = nil,
         handler: RequestHandler, peer: PeerAddress, logger: Logger
     ) async {
@@ -121,7 +121,7 @@ enum WebConnectionServing {
     /// bytes for at most ``drainTimeLimit`` (the connection is closed when the time is up).
     /// - Returns: whether the body ended within the bounds, so that the connection can serve the
     ///   next request.
-    private static func drainRest(of reader: RequestReader, on channel: any Channel) async throws -> Bool {
+    private nonisolated(nonsending) static func drainRest(of reader: RequestReader, on channel: any Channel) async throws -> Bool {
         // Usually the handler read the whole body: then there is nothing to schedule or cancel.
         guard reader.bodyPending else { return true }
         let deadline = channel.eventLoop.scheduleTask(in: drainTimeLimit) { channel.close(promise: nil) }
@@ -151,7 +151,7 @@ private final class RequestReader {
 
     init(_ connection: WebPartChannel) { self.connection = connection }
 
-    func next() async throws -> HTTPRequestPart? { try await connection.next() }
+    nonisolated(nonsending) func next() async throws -> HTTPRequestPart? { try await connection.next() }
 
     /// - Parameters:
     ///   - upgrading: an upgrade request: its HTTP end is not the end of the stream; the bytes
@@ -170,7 +170,7 @@ private final class RequestReader {
     var goAheadPending: Bool { goAhead != nil }
 
     /// The next body part of the current request, `.end` once, then nil.
-    func nextBodyPart() async throws -> ExchangeRequestPart? {
+    nonisolated(nonsending) func nextBodyPart() async throws -> ExchangeRequestPart? {
         guard inBody else { return nil }
         if let goAhead {
             self.goAhead = nil

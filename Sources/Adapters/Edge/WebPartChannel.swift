@@ -29,7 +29,7 @@ final class WebPartChannel: Sendable {
 
     /// The next request part; nil once the input has ended. Throws the channel's error, or
     /// `CancellationError` when the waiting task is cancelled.
-    func next() async throws -> HTTPRequestPart? {
+    nonisolated(nonsending) func next() async throws -> HTTPRequestPart? {
         let eventLoop = channel.eventLoop
         if eventLoop.inEventLoop, let taken = try handler.value.takeNow() {
             return taken.part
@@ -49,13 +49,13 @@ final class WebPartChannel: Sendable {
         }
     }
 
-    func write(_ part: HTTPResponsePart) async throws {
+    nonisolated(nonsending) func write(_ part: HTTPResponsePart) async throws {
         try await write(contentsOf: CollectionOfOne(part))
     }
 
     /// Writes `parts` with one flush; waits while the channel is not writable. Throws when the
     /// channel has closed.
-    func write(contentsOf parts: some Sequence<HTTPResponsePart>) async throws {
+    nonisolated(nonsending) func write(contentsOf parts: some Sequence<HTTPResponsePart>) async throws {
         let eventLoop = channel.eventLoop
         if eventLoop.inEventLoop {
             try handler.value.write(parts)

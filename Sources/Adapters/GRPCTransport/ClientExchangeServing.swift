@@ -26,10 +26,10 @@ enum ClientExchangeServing {
         case unclean(failure: String?)
     }
 
-    static func serve(
+    nonisolated(nonsending) static func serve(
         _ head: ExchangeRequestHead, with handler: any ExchangeHandler,
         requestBody: PartStream<ExchangeRequestPart>,
-        writer: RPCWriter<ClientExchangeOutbound>,
+        writer: ExchangeMessageWriter<ClientExchangeOutbound, ClientExchangeStreamHandler>,
         coalescing: Bool = false
     ) async -> Outcome {
         let sender = ExchangeResponseSender(writer: writer, coalescing: coalescing, requestMethod: head.request.method)
@@ -61,10 +61,10 @@ private final class ExchangeResponseSender: Sendable {
         var broken = false
     }
 
-    private let writer: RPCWriter<ClientExchangeOutbound>
+    private let writer: ExchangeMessageWriter<ClientExchangeOutbound, ClientExchangeStreamHandler>
     private let state: Mutex<State>
 
-    init(writer: RPCWriter<ClientExchangeOutbound>, coalescing: Bool, requestMethod: HTTPRequest.Method) {
+    init(writer: ExchangeMessageWriter<ClientExchangeOutbound, ClientExchangeStreamHandler>, coalescing: Bool, requestMethod: HTTPRequest.Method) {
         self.writer = writer
         self.state = Mutex(State(coalescer: ResponseCoalescer(enabled: coalescing, requestMethod: requestMethod)))
     }
@@ -72,7 +72,7 @@ private final class ExchangeResponseSender: Sendable {
     /// Whether the End was written, and whether the stream broke.
     var outcome: (endWritten: Bool, broken: Bool) { state.withLock { ($0.endWritten, $0.broken) } }
 
-    func send<Parts: Collection<ExchangeResponsePart>>(_ parts: Parts) async throws {
+    nonisolated(nonsending) func send<Parts: Collection<ExchangeResponsePart>>(_ parts: Parts) async throws {
         let (messages, ends) = try state.withLock { state -> ([ClientExchangeOutbound], Bool) in
             if state.broken { throw TunnelExchangeError(.tunnelFailed, "the exchange stream closed") }
             if state.endWritten { return ([], false) }
@@ -91,12 +91,12 @@ private final class ExchangeResponseSender: Sendable {
     }
 
     /// Sends what the coalescer still holds (a head whose body never came).
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         let messages = state.withLock { state in state.endWritten ? [] : state.coalescer.flush() }
         try await write(messages)
     }
 
-    private func write(_ messages: [ClientExchangeOutbound]) async throws {
+    private nonisolated(nonsending) func write(_ messages: [ClientExchangeOutbound]) async throws {
         do {
             switch messages.count {
             case 0: return  // a small response's head, held for its body

@@ -330,7 +330,7 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
             defer { settings.placement.exchangeEnded() }
             let requestBody: PartStream<ExchangeRequestPart> = if let body { PartStream(body) } else { .known([.end(endedWithHead ?? nil)]) }
             let outcome = await ClientExchangeServing.serve(
-                request, with: settings.handler, requestBody: requestBody, writer: RPCWriter(wrapping: writer), coalescing: settings.coalescing)
+                request, with: settings.handler, requestBody: requestBody, writer: .direct(writer), coalescing: settings.coalescing)
             // Request parts that still come are dropped.
             body?.finish()
             eventLoop.execute { handler.value.exchangeDone(outcome) }

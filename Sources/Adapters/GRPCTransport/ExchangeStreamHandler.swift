@@ -204,7 +204,7 @@ final class ExchangeStreamHandler: ChannelDuplexHandler, RemovableChannelHandler
             channel: context.channel, sink: handler, ended: ended)
         // Told on any thread, acted on in a later turn of the loop (never inside the session's
         // call that stops the stream).
-        let slot = GRPCTunnelSession.Slot(writer: RPCWriter(wrapping: writer), reusable: stream) { error in
+        let slot = GRPCTunnelSession.Slot(writer: .direct(writer), reusable: stream) { error in
             eventLoop.execute { handler.value.stop(error) }
         }
         let served = Served(session: session, stream: stream, slot: slot)

@@ -30,18 +30,18 @@ struct ExchangeStreamWriter<Element: ExchangeWireMessage, Sink: ExchangeMessageS
     let sink: NIOLoopBound<Sink>
     let ended: ExchangeStreamEnd
 
-    func write(_ element: Element) async throws {
+    nonisolated(nonsending) func write(_ element: Element) async throws {
         guard !ended.hasEnded else { throw RPCError(code: .unavailable, message: "the exchange stream has ended") }
         try await write(frames: GRPCMessageFraming.frame(element, allocator: channel.allocator))
     }
 
-    func write(contentsOf elements: some Sequence<Element>) async throws {
+    nonisolated(nonsending) func write(contentsOf elements: some Sequence<Element>) async throws {
         guard !ended.hasEnded else { throw RPCError(code: .unavailable, message: "the exchange stream has ended") }
         try await write(frames: GRPCMessageFraming.frames(of: elements, allocator: channel.allocator))
     }
 
     /// Writes framed messages, then waits while the stream is not writable.
-    private func write(frames: ByteBuffer) async throws {
+    private nonisolated(nonsending) func write(frames: ByteBuffer) async throws {
         let eventLoop = channel.eventLoop
         if eventLoop.inEventLoop {
             sink.value.writeMessages(frames)

@@ -346,7 +346,7 @@ private struct ClientSession: Sendable {
                                 open(pool.streamTaken())
                                 let task = Task {
                                     let outcome = await ClientExchangeServing.serve(
-                                        exchange.head, with: handler, requestBody: PartStream(exchange.body), writer: writer, coalescing: coalescing)
+                                        exchange.head, with: handler, requestBody: PartStream(exchange.body), writer: .grpc(writer), coalescing: coalescing)
                                     // Request parts that still come are dropped, so the reader never blocks.
                                     exchange.body.finish()
                                     exchange.finish()

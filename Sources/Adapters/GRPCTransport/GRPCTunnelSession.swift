@@ -33,7 +33,7 @@ final class GRPCTunnelSession: TunnelConnection {
     /// An Exchange stream the client opened that waits for a request. A reusable stream's slot
     /// goes back to the idle pool after each clean exchange (``follow(_:of:)``).
     final class Slot: Sendable {
-        let writer: RPCWriter<ServerExchangeOutbound>
+        let writer: ExchangeMessageWriter<ServerExchangeOutbound, ExchangeStreamHandler>
         /// The state of a stream that carries one exchange after another; nil for version 1.
         let reusable: ReusableExchangeStream?
         /// A version 1 stream's park (its gRPC handler waiting), resumed at most once, by
@@ -44,12 +44,12 @@ final class GRPCTunnelSession: TunnelConnection {
         private let onStop: Mutex<(@Sendable (any Error) -> Void)?>
         /// A version 1 stream, served by its gRPC handler.
         init(writer: RPCWriter<Hopgate_Tunnel_V1_ExchangeFromServer>) {
-            self.writer = RPCWriter(wrapping: ProtobufExchangeWriter(base: writer) { $0.protobuf })
+            self.writer = .grpc(RPCWriter(wrapping: ProtobufExchangeWriter(base: writer) { $0.protobuf }))
             self.reusable = nil
             self.onStop = Mutex(nil)
         }
         /// A reusable stream served by its channel handler; `onStop` is called at most once.
-        init(writer: RPCWriter<ServerExchangeOutbound>, reusable: ReusableExchangeStream, onStop: @escaping @Sendable (any Error) -> Void) {
+        init(writer: ExchangeMessageWriter<ServerExchangeOutbound, ExchangeStreamHandler>, reusable: ReusableExchangeStream, onStop: @escaping @Sendable (any Error) -> Void) {
             self.writer = writer
             self.reusable = reusable
             self.onStop = Mutex(onStop)
@@ -127,9 +127,9 @@ final class GRPCTunnelSession: TunnelConnection {
     /// The event loop of the tunnel's connection, once known (see ``connectionLoop``).
     var connectionEventLoop: (any EventLoop)? { connectionLoop.withLock { $0 } }
 
-    func exchange<Result: Sendable>(
+    nonisolated(nonsending) func exchange<Result: Sendable>(
         _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
-        _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
+        _ body: nonisolated(nonsending) (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         let slot = try await takeSlot(interruption: interruption)
         let inbound = ResponsePartBatches()
@@ -424,7 +424,7 @@ final class GRPCTunnelSession: TunnelConnection {
     /// Counts an exchange in (the lifecycle refuses it on a tunnel that is not active) and
     /// returns the next idle Exchange stream, waiting for the client to open one if none is idle.
     /// An exchange counted in and then failed here is counted out again.
-    private func takeSlot(interruption: ExchangeInterruption?) async throws -> Slot {
+    private nonisolated(nonsending) func takeSlot(interruption: ExchangeInterruption?) async throws -> Slot {
         /// How the exchange begins: refused, with an idle stream, or waiting (with its waiter id).
         enum Start { case refused(any Error), taken(Slot), waits(Int) }
         let start = state.withLock { state -> Start in

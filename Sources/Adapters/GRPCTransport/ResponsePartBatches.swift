@@ -200,7 +200,7 @@ final class ResponsePartBatches: Sendable {
 
     /// The next batch, nil at the end (also when the calling task is cancelled while it waits);
     /// throws the failure once.
-    func next() async throws -> Element? {
+    nonisolated(nonsending) func next() async throws -> Element? {
         switch state.withLock({ Self.take(&$0) }) {
         case .batch(let batch, let sender):
             sender?.release()

@@ -18,7 +18,7 @@ enum DirectHTTP1Forwarder {
         HopByHopFields.isUpgradeRequest(request.headerFields) || HopByHopFields.acceptsTrailers(request.headerFields)
     }
 
-    static func forward(
+    nonisolated(nonsending) static func forward(
         _ head: ExchangeRequestHead, to target: LocalTarget, connectTimeout: TimeAmount,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>
     ) async throws {

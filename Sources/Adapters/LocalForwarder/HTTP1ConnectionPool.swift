@@ -31,7 +31,7 @@ final class HTTP1ConnectionPool: Sendable {
 
     /// An open connection for one exchange, and whether it was reused from the pool (then the
     /// service may have closed it meanwhile, unseen).
-    func acquire(_ target: LocalTarget) async throws -> (connection: PooledHTTP1Connection, reused: Bool) {
+    nonisolated(nonsending) func acquire(_ target: LocalTarget) async throws -> (connection: PooledHTTP1Connection, reused: Bool) {
         while let candidate = state.withLock({ Self.takeIdle(from: &$0.idle[target, default: []]) }) {
             if candidate.isOpen && candidate.beginExchange() { return (candidate, true) }
             candidate.close()
@@ -48,7 +48,7 @@ final class HTTP1ConnectionPool: Sendable {
 
     /// Opens a new connection to `target`, ready for one exchange, on the caller's event loop when
     /// it runs on one.
-    func connect(_ target: LocalTarget) async throws -> PooledHTTP1Connection {
+    nonisolated(nonsending) func connect(_ target: LocalTarget) async throws -> PooledHTTP1Connection {
         let group: any EventLoopGroup = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton
         return try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)

@@ -34,7 +34,7 @@ final class PooledHTTP1Connection: Sendable {
     /// Writes one request body part or the end (`bytes` of body) in one event-loop hop; waits
     /// only while more than a window of earlier parts is still unwritten. A failed write closes
     /// the connection.
-    func write(_ part: PooledRequestPart, bytes: Int) async throws {
+    nonisolated(nonsending) func write(_ part: PooledRequestPart, bytes: Int) async throws {
         state.withLock { $0.willWrite(bytes) }
         let channel = self.channel
         channel.eventLoop.execute { [self] in
@@ -66,7 +66,7 @@ final class PooledHTTP1Connection: Sendable {
     /// The next response parts, waiting until some come. Cancelling the waiting task closes the
     /// connection (a half-read response can never be reused).
     /// - Throws: once the buffered parts are taken and the connection closed or failed.
-    func nextParts() async throws -> [HTTPClientResponsePart] {
+    nonisolated(nonsending) func nextParts() async throws -> [HTTPClientResponsePart] {
         switch state.withLock({ $0.take() }) {
         case .parts(let parts, let resumeReading):
             if resumeReading { resumeReads() }

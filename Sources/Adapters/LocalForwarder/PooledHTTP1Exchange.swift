@@ -26,7 +26,7 @@ struct PooledHTTP1Exchange {
     private static let allocator = ByteBufferAllocator()
 
     /// Runs the exchange for `request`.
-    static func forward(
+    nonisolated(nonsending) static func forward(
         _ request: ExchangeRequestHead, to target: LocalTarget, pool: HTTP1ConnectionPool,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>
     ) async throws {
@@ -65,7 +65,7 @@ struct PooledHTTP1Exchange {
 
     /// A request without a body: head and end in one write; retried once on a new connection
     /// when a reused one turns out closed and the method is idempotent.
-    private func sendBodiless(to response: PartWriter<ExchangeResponsePart>) async throws {
+    private nonisolated(nonsending) func sendBodiless(to response: PartWriter<ExchangeResponsePart>) async throws {
         var (connection, reused) = try await pool.acquire(target)
         let retriable = switch method {
         case .GET, .HEAD, .OPTIONS: true
@@ -87,7 +87,7 @@ struct PooledHTTP1Exchange {
 
     /// A request with a body: the response is relayed by a child task while this one streams the
     /// body, so a service may answer before it has read everything.
-    private func send(
+    private nonisolated(nonsending) func send(
         on connection: PooledHTTP1Connection, declaredLength: Int?, to response: PartWriter<ExchangeResponsePart>,
         nextPart: () async throws -> ExchangeRequestPart?
     ) async throws {
@@ -108,7 +108,7 @@ struct PooledHTTP1Exchange {
 
     /// Writes the request body parts as they come, waiting for the socket only past a window of
     /// unwritten bytes. Returns whether the whole body went out.
-    private static func streamBody(
+    private nonisolated(nonsending) static func streamBody(
         on connection: PooledHTTP1Connection, declaredLength: Int?, nextPart: () async throws -> ExchangeRequestPart?
     ) async throws -> Bool {
         var sent = 0
@@ -124,7 +124,7 @@ struct PooledHTTP1Exchange {
         return try await end(on: connection, declaredLength: declaredLength, sent: sent, trailers: nil)
     }
 
-    private static func end(on connection: PooledHTTP1Connection, declaredLength: Int?, sent: Int, trailers: HTTPFields?) async throws -> Bool {
+    private nonisolated(nonsending) static func end(on connection: PooledHTTP1Connection, declaredLength: Int?, sent: Int, trailers: HTTPFields?) async throws -> Bool {
         if let declaredLength {
             guard sent == declaredLength else { throw PooledForwardingError(.requestBodyLength) }
             try await connection.write(.end(nil), bytes: 0)
@@ -137,7 +137,7 @@ struct PooledHTTP1Exchange {
     /// Relays the response parts; returns whether the service keeps the connection alive. On
     /// any failure the connection is closed.
     /// - Throws: ``PooledForwardingError/Code/closedBeforeResponse`` when nothing of the response came.
-    private func relay(from connection: PooledHTTP1Connection, to response: PartWriter<ExchangeResponsePart>) async throws -> Bool {
+    private nonisolated(nonsending) func relay(from connection: PooledHTTP1Connection, to response: PartWriter<ExchangeResponsePart>) async throws -> Bool {
         var keepAlive = false
         var started = false
         var answered = false

@@ -43,7 +43,7 @@ public final class PooledHTTP1Forwarder: LocalForwarder {
         try await tlsForwarder.withLock { $0 }?.shutdown()
     }
 
-    public func forward(
+    public nonisolated(nonsending) func forward(
         _ head: ExchangeRequestHead,
         to target: LocalTarget,
         requestBody: PartStream<ExchangeRequestPart>,

@@ -53,9 +53,9 @@ final class LoopbackTunnelSession: TunnelConnection {
         self.state = Mutex(State(lifecycle: welcome.acceptedLifecycle()))
     }
 
-    func exchange<Result: Sendable>(
+    nonisolated(nonsending) func exchange<Result: Sendable>(
         _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
-        _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
+        _ body: nonisolated(nonsending) (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         let requestBody = OneSlotChannel<ExchangeRequestPart>()
         let response = AsyncThrowingChannel<ExchangeResponsePart, any Error>()

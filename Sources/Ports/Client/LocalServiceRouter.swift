@@ -26,7 +26,7 @@ public struct LocalServiceRouter: ExchangeHandler {
         self.logger = logger
     }
 
-    public func handle(
+    public nonisolated(nonsending) func handle(
         _ head: ExchangeRequestHead,
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>
@@ -79,7 +79,7 @@ public struct LocalServiceRouter: ExchangeHandler {
         }
     }
 
-    private static func answer(_ code: Int, _ text: String, to response: PartWriter<ExchangeResponsePart>) async throws {
+    private nonisolated(nonsending) static func answer(_ code: Int, _ text: String, to response: PartWriter<ExchangeResponsePart>) async throws {
         var fields = HTTPFields()
         fields[.contentType] = "text/plain; charset=utf-8"
         fields[.contentLength] = "\(text.utf8.count + 1)"

@@ -20,7 +20,7 @@ public protocol LocalForwarder: Sendable {
     /// Sends the request to `target` and writes the response parts as they arrive.
     /// - Throws: when the target cannot be reached or fails; before a head was written the
     ///   caller answers 502 itself.
-    func forward(
+    nonisolated(nonsending) func forward(
         _ head: ExchangeRequestHead,
         to target: LocalTarget,
         requestBody: PartStream<ExchangeRequestPart>,

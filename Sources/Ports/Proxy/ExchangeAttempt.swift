@@ -6,6 +6,9 @@ import NIOCore
 /// response is pumped in the calling task and the request body in one child task, with
 /// back-pressure both ways. The router makes another attempt on another tunnel only when
 /// ``ExchangeRetryRule`` allows it, from what ``ExchangeProgress`` recorded.
+///
+/// Its functions run on the caller's executor (`nonisolated(nonsending)`; see
+/// ``TunnelConnection/exchange(_:interruption:_:)``).
 struct ExchangeAttempt: Sendable {
     let head: ExchangeRequestHead
     let upgrading: Bool
@@ -17,7 +20,7 @@ struct ExchangeAttempt: Sendable {
     let response: PartWriter<ExchangeResponsePart>
     let progress: ExchangeProgress
 
-    func run(on connection: any TunnelConnection) async throws {
+    nonisolated(nonsending) func run(on connection: any TunnelConnection) async throws {
         try await connection.exchange(head, interruption: progress.interruption) { upstreamBody, upstreamResponse in
             if head.bodyless {
                 // Its End is at hand: written in this task before the response is read (the
@@ -38,7 +41,7 @@ struct ExchangeAttempt: Sendable {
     }
 
     /// Streams the response to the public client, checking its order, up to its end.
-    private func pumpResponse(_ upstreamResponse: PartStream<ExchangeResponsePart>) async throws {
+    private nonisolated(nonsending) func pumpResponse(_ upstreamResponse: PartStream<ExchangeResponsePart>) async throws {
         var meter = ByteMeter(direction: "out")
         defer { meter.flush() }
         var order = ExchangeResponseOrder(upgrading: upgrading)
@@ -81,7 +84,7 @@ struct ExchangeAttempt: Sendable {
 
     /// Writes response parts to the public client; a failure there (the client gone) is not the
     /// tunnel's, so it is recorded as the exchange's end and never retried.
-    private func answer(_ parts: ArraySlice<ExchangeResponsePart>) async throws {
+    private nonisolated(nonsending) func answer(_ parts: ArraySlice<ExchangeResponsePart>) async throws {
         do { try await response.write(contentsOf: parts) } catch {
             _ = progress.fail(error)
             throw error
@@ -90,7 +93,7 @@ struct ExchangeAttempt: Sendable {
 
     /// Sends the public request's body through the tunnel, with back-pressure, up to its end. A
     /// retry of a bodiless request sends the end an earlier attempt took again.
-    private func pumpRequestBody(to upstreamBody: PartWriter<ExchangeRequestPart>) async throws {
+    private nonisolated(nonsending) func pumpRequestBody(to upstreamBody: PartWriter<ExchangeRequestPart>) async throws {
         if let end = progress.endToReplay {
             try await upstreamBody.write(.end(end))
             return

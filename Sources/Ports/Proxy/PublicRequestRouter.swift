@@ -58,7 +58,7 @@ public struct PublicRequestRouter: Sendable {
     /// - Parameters:
     ///   - peer: the public client's address (for `X-Forwarded-For` and `X-Real-IP`).
     ///   - scheme: `https` or `http` as the public client used it.
-    public func handle(
+    public nonisolated(nonsending) func handle(
         _ request: HTTPRequest, peer: PeerAddress, scheme: String,
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>
@@ -136,7 +136,7 @@ public struct PublicRequestRouter: Sendable {
     /// Runs `attempt` on the route's first tunnel and, when ``ExchangeRetryRule`` allows it after
     /// a failure, on another one (or the same one when nothing was sent and it still takes
     /// exchanges: one stream of it ended, not the tunnel).
-    private func run(
+    private nonisolated(nonsending) func run(
         _ attempt: ExchangeAttempt, first: any TunnelConnection, host: DomainName, path: String, method: HTTPRequest.Method,
         log: RequestLog
     ) async throws {
@@ -164,7 +164,7 @@ public struct PublicRequestRouter: Sendable {
 
     /// Hands a request for the server's own site to its in-process handler, with the public
     /// client's address; 502 when that fails before answering.
-    private func serve(
+    private nonisolated(nonsending) func serve(
         _ request: HTTPRequest, on site: ServerSiteRoute, peer: PeerAddress, scheme: String, requestID: String, started: ContinuousClock.Instant,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>, log: RequestLog
     ) async throws {
@@ -272,7 +272,7 @@ public struct PublicRequestRouter: Sendable {
     /// Answers with one of the edge's own pages, and counts it.
     /// - Parameter strictTransport: the scheme of a request for a registered domain (its page gets
     ///   `Strict-Transport-Security` over HTTPS); nil for any other request.
-    private func send(
+    private nonisolated(nonsending) func send(
         _ page: ErrorPage, for request: HTTPRequest, requestID: String, started: ContinuousClock.Instant,
         strictTransport scheme: String? = nil, to response: PartWriter<ExchangeResponsePart>
     ) async throws {

@@ -31,7 +31,8 @@ public struct ServerSiteRoute: Sendable {
 /// Throwing before writing a head makes the edge answer 502; after, the public response is cut
 /// off (reset).
 public protocol ServerSiteHandler: Sendable {
-    func handle(
+    /// Runs on the caller's executor (`nonisolated(nonsending)`), as the router does.
+    nonisolated(nonsending) func handle(
         _ head: ExchangeRequestHead, peer: PeerAddress,
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>

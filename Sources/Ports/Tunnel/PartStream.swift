@@ -8,13 +8,21 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
     /// Where the parts come from: one at a time, or in batches (what a transport received
     /// together, such as a small response's head, body and end in one message).
     fileprivate enum Source {
-        case single(() async throws -> Part?)
-        case batched(() async throws -> [Part]?)
+        case single(NextPart)
+        case batched(NextBatch)
         /// All the parts, known when the stream is made.
         case known([Part])
     }
 
     private let source: Source
+
+    /// The functions the parts come from run on their reader's executor
+    /// (`nonisolated(nonsending)`), as do ``AsyncIterator/next()`` and
+    /// ``AsyncIterator/nextBatch()``: an exchange's task reads its parts without a task switch
+    /// at each call and return (each switch looked the task's executor preference up under a
+    /// lock, ≈ 270 instructions, callgrind).
+    fileprivate typealias NextPart = nonisolated(nonsending) () async throws -> Part?
+    fileprivate typealias NextBatch = nonisolated(nonsending) () async throws -> [Part]?
 
     /// The producer knows the stream holds nothing but its end (an HTTP/1.1 request without
     /// `Content-Length` or `Transfer-Encoding`, or with `Content-Length: 0`): what reads it may
@@ -22,7 +30,7 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
     public var knownEmpty = false
 
     /// A stream whose elements come from calling `next` until it returns nil.
-    public init(next: @escaping () async throws -> Part?) { self.source = .single(next) }
+    public init(next: nonisolated(nonsending) @escaping () async throws -> Part?) { self.source = .single(next) }
 
     /// A stream over any async sequence of parts.
     public init<Base: AsyncSequence>(_ base: Base) where Base.Element == Part {
@@ -34,7 +42,7 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
     /// reader that can handle several parts at once (``AsyncIterator/nextBatch()``) gets each
     /// batch whole, so that what arrived together is written on together.
     /// (A factory, not an initializer: `PartStream { nil }` stays unambiguous.)
-    public static func batched(_ nextBatch: @escaping () async throws -> [Part]?) -> PartStream {
+    public static func batched(_ nextBatch: nonisolated(nonsending) @escaping () async throws -> [Part]?) -> PartStream {
         PartStream(source: .batched(nextBatch))
     }
 
@@ -56,7 +64,7 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
             if case .known(let parts) = source { pending = parts[...] }
         }
 
-        public mutating func next() async throws -> Part? {
+        public nonisolated(nonsending) mutating func next() async throws -> Part? {
             if let part = pending.popFirst() { return part }
             switch source {
             case .known:
@@ -75,7 +83,7 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
         /// The next parts that arrived together (at least one), or nil at the end: the rest of a
         /// batch that ``next()`` began, a whole batch, or a single part from a stream without
         /// batches.
-        public mutating func nextBatch() async throws -> ArraySlice<Part>? {
+        public nonisolated(nonsending) mutating func nextBatch() async throws -> ArraySlice<Part>? {
             if !pending.isEmpty {
                 defer { pending = [] }
                 return pending
@@ -101,16 +109,16 @@ public struct PartStream<Part: Sendable>: AsyncSequence {
 private final class IteratorBox<Base: AsyncIteratorProtocol> {
     var base: Base
     init(_ base: Base) { self.base = base }
-    func next() async throws -> Base.Element? { try await base.next() }
+    nonisolated(nonsending) func next() async throws -> Base.Element? { try await base.next(isolation: #isolation) }
 }
 
 /// Writes exchange parts; `write` suspends while the transport's window is full, which is how
 /// back-pressure reaches the producer.
 public struct PartWriter<Part: Sendable>: Sendable {
-    private let writePart: @Sendable (Part) async throws -> Void
-    private let writeParts: (@Sendable (ArraySlice<Part>) async throws -> Void)?
+    private let writePart: nonisolated(nonsending) @Sendable (Part) async throws -> Void
+    private let writeParts: (nonisolated(nonsending) @Sendable (ArraySlice<Part>) async throws -> Void)?
 
-    public init(_ write: @escaping @Sendable (Part) async throws -> Void) {
+    public init(_ write: nonisolated(nonsending) @escaping @Sendable (Part) async throws -> Void) {
         self.writePart = write
         self.writeParts = nil
     }
@@ -118,14 +126,14 @@ public struct PartWriter<Part: Sendable>: Sendable {
     /// A writer that can also take several parts in one hand-off (one task switch or event-loop
     /// hop for a small response's head, body and end instead of three).
     public init(
-        _ write: @escaping @Sendable (Part) async throws -> Void,
-        batches writeBatch: @escaping @Sendable (ArraySlice<Part>) async throws -> Void
+        _ write: nonisolated(nonsending) @escaping @Sendable (Part) async throws -> Void,
+        batches writeBatch: nonisolated(nonsending) @escaping @Sendable (ArraySlice<Part>) async throws -> Void
     ) {
         self.writePart = write
         self.writeParts = writeBatch
     }
 
-    public func write(_ part: Part) async throws { try await writePart(part) }
+    public nonisolated(nonsending) func write(_ part: Part) async throws { try await writePart(part) }
 
     /// This writer with `observe` called on each part before it is written; batches stay
     /// batches.
@@ -149,7 +157,7 @@ public struct PartWriter<Part: Sendable>: Sendable {
     }
 
     /// Writes `parts` in order, in one hand-off when the transport supports it.
-    public func write(contentsOf parts: ArraySlice<Part>) async throws {
+    public nonisolated(nonsending) func write(contentsOf parts: ArraySlice<Part>) async throws {
         if let writeParts {
             guard !parts.isEmpty else { return }
             try await writeParts(parts)

@@ -49,7 +49,9 @@ extension TunnelConnector {
 /// Throwing before writing a head makes the server answer 502; after, the public response is
 /// cut off (reset).
 public protocol ExchangeHandler: Sendable {
-    func handle(
+    /// Runs on the caller's executor (`nonisolated(nonsending)`): the exchange's task, on the
+    /// tunnel stream's event loop.
+    nonisolated(nonsending) func handle(
         _ head: ExchangeRequestHead,
         requestBody: PartStream<ExchangeRequestPart>,
         response: PartWriter<ExchangeResponsePart>

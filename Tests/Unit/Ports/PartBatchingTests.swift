@@ -65,7 +65,7 @@ struct PartBatchingTests {
 /// A part stream of `batches` that then ends.
 private func batched(_ batches: [[Int]]) -> PartStream<Int> {
     var iterator = finished(batches).makeAsyncIterator()
-    return PartStream.batched { await iterator.next() }
+    return PartStream.batched { await iterator.next(isolation: #isolation) }
 }
 
 /// A stream of `elements` that then ends.

@@ -25,9 +25,9 @@ final class ScriptedConnection: TunnelConnection {
     /// The paths of the requests this tunnel was handed (an unavailable one records none).
     var paths: [String] { seen.withLock { $0 } }
 
-    func exchange<Result: Sendable>(
+    nonisolated(nonsending) func exchange<Result: Sendable>(
         _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
-        _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
+        _ body: nonisolated(nonsending) (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         if behaviour == .unavailable { throw TunnelExchangeError(.tunnelUnavailable, "\(name) is draining") }
         seen.withLock { $0.append(head.request.path ?? "") }

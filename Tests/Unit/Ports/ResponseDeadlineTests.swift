@@ -31,9 +31,9 @@ private final class UploadConnection: TunnelConnection {
         case interrupted(any Error)
     }
 
-    func exchange<Result: Sendable>(
+    nonisolated(nonsending) func exchange<Result: Sendable>(
         _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
-        _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
+        _ body: nonisolated(nonsending) (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         let (events, eventSink) = AsyncStream.makeStream(of: Event.self)
         // As a real transport: interrupting fails the wait for the response.

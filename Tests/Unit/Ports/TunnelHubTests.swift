@@ -15,9 +15,9 @@ final class RecordingConnection: TunnelConnection {
     var isOnCurrentEventLoop: Bool { local.withLock { $0 } }
     var recorded: [String] { calls.withLock { $0 } }
 
-    func exchange<Result: Sendable>(
+    nonisolated(nonsending) func exchange<Result: Sendable>(
         _ head: ExchangeRequestHead, interruption: ExchangeInterruption?,
-        _ body: (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
+        _ body: nonisolated(nonsending) (PartWriter<ExchangeRequestPart>, PartStream<ExchangeResponsePart>) async throws -> Result
     ) async throws -> Result {
         throw TunnelExchangeError(.tunnelUnavailable, "recording only")
     }

@@ -477,7 +477,7 @@ final class FlowMeter: Sendable {
     func consumed(_ count: Int) { state.withLock { $0.consumed += count } }
 }
 
-func collectText(_ response: PartStream<ExchangeResponsePart>) async throws -> String {
+nonisolated(nonsending) func collectText(_ response: PartStream<ExchangeResponsePart>) async throws -> String {
     var text = ""
     for try await part in response { if case .body(let buffer) = part { text += String(buffer: buffer) } }
     return text
