@@ -25,7 +25,7 @@ protocol ExchangeMessageSink: AnyObject, SendableMetatype {
 /// until it is again (or the stream has ended). Writing to a stream that has ended throws; a
 /// write that loses the race with the end is dropped, and the exchange learns of the end from
 /// its other side, which fails.
-struct ExchangeStreamWriter<Element: ExchangeWireMessage, Sink: ExchangeMessageSink>: RPCWriterProtocol {
+struct ExchangeStreamWriter<Element: ExchangeWireMessage, Sink: ExchangeMessageSink>: Sendable {
     let channel: any Channel
     let sink: NIOLoopBound<Sink>
     let ended: ExchangeStreamEnd
