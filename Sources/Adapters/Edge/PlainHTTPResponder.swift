@@ -23,7 +23,7 @@ struct PlainHTTPResponder: Sendable {
     let challenges: (any ChallengeResponder)?
     let router: PublicRequestRouter
 
-    func handle(
+    nonisolated(nonsending) func handle(
         _ request: HTTPRequest, peer: PeerAddress,
         requestBody: PartStream<ExchangeRequestPart>, response: PartWriter<ExchangeResponsePart>
     ) async throws {

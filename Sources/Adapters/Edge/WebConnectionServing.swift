@@ -34,7 +34,8 @@ struct HTTP2WebStream: Sendable {
 /// and its response streamed out under the connection's (or the HTTP/2 stream's) back-pressure.
 enum WebConnectionServing {
     /// Serves one request: its head, the peer's address, its body, and where the response goes.
-    typealias RequestHandler = @Sendable (
+    /// Runs on the connection task's executor, as the router does (`nonisolated(nonsending)`).
+    typealias RequestHandler = nonisolated(nonsending) @Sendable (
         _ request: HTTPRequest, _ peer: PeerAddress,
         _ body: PartStream<ExchangeRequestPart>, _ response: PartWriter<ExchangeResponsePart>
     ) async throws -> Void
