@@ -2,13 +2,14 @@
 """Which thread hand-overs a small request costs each HopGate process: wake-ups per request,
 grouped by where they come from.
 
-usage: wakeups.py --bin DIR [--seconds N] [--connections N | --h2-streams N] [--top N]
+usage: wakeups.py --bin DIR [--seconds N] [--connections N | --h2-streams N | --upload | --download] [--top N]
 Normally started by `scripts/profile --wakeups`, which installs perf and builds the release
 binaries.
 
 Starts the backend nginx, hopgate-server (dev) and one hopgate-client, runs `wrk -t1 -cN` (one
 connection by default: every hand-over then finds its thread asleep), or `h2load -c1 -mN` for the
-public HTTP/2 path, and records the kernel's
+public HTTP/2 path, or back-to-back `curl` uploads (`--upload`) or downloads (`--download`) of
+a 256 MiB file (counted per MiB), and records the kernel's
 `sched:sched_wakeup` events with call stacks in each HopGate process for N seconds. Each wake-up
 is grouped by the waker's first frames past the runtime's plumbing (locks, semaphores,
 continuations), demangled, and counted per request: "loop->task" is an event-loop thread waking a
@@ -28,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from load import h2load, wrk  # noqa: E402
+from load import curl_download, curl_upload, h2load, wrk  # noqa: E402
 from procs import Workspace  # noqa: E402
 from systems import HopGate, make_files, start_backend  # noqa: E402
 
@@ -89,12 +90,14 @@ def main():
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=1, help="wrk connections (HTTP/1.1)")
     parser.add_argument("--h2-streams", type=int, default=0, help="h2load -c1 -mN instead of wrk (HTTP/2)")
+    parser.add_argument("--upload", action="store_true", help="curl uploads of a 256 MiB file instead (per MiB)")
+    parser.add_argument("--download", action="store_true", help="curl downloads of a 256 MiB file instead (per MiB)")
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
     ws = Workspace()
     try:
         root = os.environ.get("HOP_BENCH_FILES", "/var/tmp/hopgate-bench-files")
-        make_files(root, {"1k.bin": 1024})
+        files = make_files(root, {"1k.bin": 1024, "256m.bin": 256 << 20} if args.upload or args.download else {"1k.bin": 1024})
         backend, _ = start_backend(ws, root)
         hopgate = HopGate(ws, args.bin, backend.port)
         hopgate.start_server()
@@ -102,7 +105,22 @@ def main():
         hopgate.wait_until_serving()
         hopgate.wait_for_all_tunnels()
         system = hopgate.system()
-        if args.h2_streams:
+        unit = "request"
+        if args.upload or args.download:
+            source = files["256m.bin"]
+            digest = subprocess.run(["sha256sum", source], stdout=subprocess.PIPE, text=True, check=True).stdout.split()[0]
+            name, unit = ("curl uploads" if args.upload else "curl downloads"), "MiB"
+
+            def run_load(seconds):
+                moved, started = 0, time.monotonic()
+                while time.monotonic() - started < seconds:
+                    if args.upload:
+                        curl_upload(system, source, "wakeups.bin", digest, root)
+                    else:
+                        curl_download(system, "/256m.bin", digest, os.path.join(ws.dir, "download.bin"))
+                    moved += 256
+                return {"rps": moved / (time.monotonic() - started)}
+        elif args.h2_streams:
             name = "h2load -t1 -c1 -m%d" % args.h2_streams
             run_load = lambda seconds: h2load(system, "/1k.bin", args.h2_streams, seconds, ws.dir)  # noqa: E731
         else:
@@ -125,8 +143,8 @@ def main():
                 readable = [names.get(f, f) for f in frames[:14]]
                 origin = [f[:70] for f in readable if not any(p in f for p in PLUMBING)][:3]
                 counts[(kind(waker, woken, own), " | ".join(origin))] += 1
-            print("%s under %s (%.0f req/s): %.2f wake-ups per request" % (
-                role, name, result["run"]["rps"], len(events) / requests))
+            print("%s under %s (%.0f %s/s): %.2f wake-ups per %s" % (
+                role, name, result["run"]["rps"], unit, len(events) / requests, unit))
             for (how, origin), count in counts.most_common(args.top):
                 if count / requests < 0.01:
                     break
