@@ -333,7 +333,12 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
                 request, with: settings.handler, requestBody: requestBody, writer: .direct(writer), coalescing: settings.coalescing)
             // Request parts that still come are dropped.
             body?.finish()
-            eventLoop.execute { handler.value.exchangeDone(outcome) }
+            // At once when the task runs on the stream's loop (usually: see above), else in a hop.
+            if eventLoop.inEventLoop {
+                handler.value.exchangeDone(outcome)
+            } else {
+                eventLoop.execute { handler.value.exchangeDone(outcome) }
+            }
         }
         tasks.started(task)
         return task

@@ -13,21 +13,29 @@ final class PooledHTTP1Connection: Sendable {
 
     // MARK: The exchange's side
 
-    /// Writes a request head and, when the request has no body, its end — one event-loop hop,
-    /// nothing awaited. A head that cannot be written closes the connection, so the response
-    /// side fails too (an end without a body cannot fail on its own).
+    /// Writes a request head and, when the request has no body, its end — at once from the
+    /// connection's event loop (where the exchange's task usually runs: ``HTTP1ConnectionPool``
+    /// hands out a connection of the caller's loop first), else in one hop; nothing awaited. A
+    /// head that cannot be written closes the connection, so the response side fails too (an end
+    /// without a body cannot fail on its own).
     func send(_ head: PooledRequestPart, ending: Bool) {
         let channel = self.channel
-        channel.eventLoop.execute {
-            let written = channel.eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenFailure { _ in channel.close(promise: nil) }
-            let pipeline = channel.pipeline.syncOperations
-            if ending {
-                pipeline.write(Self.wrap(head), promise: written)
-                pipeline.writeAndFlush(Self.wrap(.end(nil)), promise: nil)
-            } else {
-                pipeline.writeAndFlush(Self.wrap(head), promise: written)
-            }
+        guard channel.eventLoop.inEventLoop else {
+            channel.eventLoop.execute { Self.send(head, ending: ending, on: channel) }
+            return
+        }
+        Self.send(head, ending: ending, on: channel)
+    }
+
+    private static func send(_ head: PooledRequestPart, ending: Bool, on channel: any Channel) {
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in channel.close(promise: nil) }
+        let pipeline = channel.pipeline.syncOperations
+        if ending {
+            pipeline.write(wrap(head), promise: written)
+            pipeline.writeAndFlush(wrap(.end(nil)), promise: nil)
+        } else {
+            pipeline.writeAndFlush(wrap(head), promise: written)
         }
     }
 
