@@ -327,10 +327,11 @@ final class ClientExchangeStreamHandler: ChannelDuplexHandler, ExchangeMessageSi
         let settings = self.settings
         // On the stream's own event loop while the tunnel is not busy (``ClientExchangePlacement``).
         let task = Task(executorPreference: settings.placement.executorForExchange(on: eventLoop)) {
-            defer { settings.placement.exchangeEnded() }
             let requestBody: PartStream<ExchangeRequestPart> = if let body { PartStream(body) } else { .known([.end(endedWithHead ?? nil)]) }
             let outcome = await ClientExchangeServing.serve(
                 request, with: settings.handler, requestBody: requestBody, writer: .direct(writer), coalescing: settings.coalescing)
+            // Counted out before the stream may start the next exchange (below).
+            settings.placement.exchangeEnded()
             // Request parts that still come are dropped.
             body?.finish()
             // At once when the task runs on the stream's loop (usually: see above), else in a hop.
